@@ -1,0 +1,83 @@
+/**
+ * The narrow view of Nomad's HTTP API that the promoter uses. The HTTP client implements it;
+ * tests may swap in fakes that record calls.
+ */
+import type {
+  Allocation,
+  AllocationStub,
+  Deployment,
+  DeploymentUpdateResponse,
+  Job,
+  JobRegisterResponse,
+  JobVersionsResponse,
+  ServiceCheckResult,
+} from '../domain/nomad.js';
+
+/** Query parameters shared by reads. A blocking query is made when `index` is set. */
+export interface QueryOptions {
+  /** Blocking index; the client always sends max(index, 1) so the query really blocks. */
+  index?: number;
+  /** Blocking wait in ms (Nomad clamps to 300 s). */
+  waitMs?: number;
+  /** Defaults to the client's namespace (NOMAD_NAMESPACE, else `default`); `*` = all readable. */
+  namespace?: string;
+  /** go-bexpr filter expression. */
+  filter?: string;
+  perPage?: number;
+  nextToken?: string;
+  stale?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Body plus the X-Nomad-* response headers (names matched case-insensitively). */
+export interface QueryResult<T> {
+  body: T;
+  /** X-Nomad-Index; 0 if absent. */
+  index: number;
+  knownLeader: boolean;
+  lastContactMs: number;
+  /** X-Nomad-NextToken, absent on the last page. */
+  nextToken?: string;
+}
+
+export interface DeploymentRef {
+  id: string;
+  namespace: string;
+}
+
+export interface NomadApi {
+  /** One page of GET /v1/deployments. */
+  listDeployments(opts?: QueryOptions): Promise<QueryResult<Deployment[]>>;
+  /** Every page of GET /v1/deployments, following X-Nomad-NextToken; index of the last page. */
+  listAllDeployments(opts?: QueryOptions): Promise<QueryResult<Deployment[]>>;
+  readDeployment(ref: DeploymentRef, opts?: QueryOptions): Promise<QueryResult<Deployment>>;
+  /** GET /v1/allocations (stubs, with AllocatedResources when `resources`). */
+  listAllocations(opts?: QueryOptions & { resources?: boolean; taskStates?: boolean }): Promise<QueryResult<AllocationStub[]>>;
+  deploymentAllocations(ref: DeploymentRef, opts?: QueryOptions): Promise<QueryResult<AllocationStub[]>>;
+  readAllocation(id: string, opts?: QueryOptions): Promise<QueryResult<Allocation>>;
+  allocationChecks(id: string, opts?: QueryOptions): Promise<Record<string, ServiceCheckResult>>;
+
+  /** `groups` absent: promote All. */
+  promote(ref: DeploymentRef, groups?: string[], signal?: AbortSignal): Promise<DeploymentUpdateResponse>;
+  fail(ref: DeploymentRef, signal?: AbortSignal): Promise<DeploymentUpdateResponse>;
+  pause(ref: DeploymentRef, pause: boolean, signal?: AbortSignal): Promise<DeploymentUpdateResponse>;
+  setAllocationHealth(
+    ref: DeploymentRef,
+    health: { healthy: string[]; unhealthy: string[] },
+    signal?: AbortSignal,
+  ): Promise<DeploymentUpdateResponse>;
+  unblock(ref: DeploymentRef, signal?: AbortSignal): Promise<DeploymentUpdateResponse>;
+
+  readJob(jobId: string, namespace: string, opts?: QueryOptions): Promise<QueryResult<Job>>;
+  jobVersions(jobId: string, namespace: string, opts?: QueryOptions): Promise<QueryResult<JobVersionsResponse>>;
+  /** POST /v1/job/:id/revert; `enforcePriorVersion` makes Nomad refuse if the job moved on. */
+  revertJob(
+    jobId: string,
+    namespace: string,
+    version: number,
+    enforcePriorVersion?: number,
+    signal?: AbortSignal,
+  ): Promise<JobRegisterResponse>;
+  /** PUT /v1/jobs (used by demo and tests). */
+  registerJob(job: Job, signal?: AbortSignal): Promise<JobRegisterResponse>;
+}
