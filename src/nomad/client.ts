@@ -1,0 +1,407 @@
+/**
+ * HttpNomadClient: the NomadApi over HTTP(S) or a unix socket, with blocking queries done the
+ * way Nomad's servers expect (see docs in /work/shared/docs/nomad-api.md) and bounded,
+ * jittered retries of transient failures only.
+ *
+ * One instance owns one connection pool (default: one socket). The daemon creates one client
+ * per long-poll and one for actions, so the connections it holds stay constant.
+ */
+import pRetry, { AbortError } from 'p-retry';
+import type {
+  Allocation,
+  AllocationStub,
+  Deployment,
+  DeploymentUpdateResponse,
+  Job,
+  JobRegisterResponse,
+  JobVersionsResponse,
+  ServiceCheckResult,
+} from '../domain/nomad.js';
+import type { DeploymentRef, NomadApi, QueryOptions, QueryResult } from './api.js';
+import { DEFAULT_NAMESPACE, type NomadConnectionConfig } from './config.js';
+import { isTransientNomadError, NomadError } from './errors.js';
+import { blockingIndexParam } from './index-tracker.js';
+import { abortReason, HttpTransport, type AttemptResponse, type HttpMethod, type RequestSample } from './transport.js';
+
+export type { RequestSample } from './transport.js';
+
+export interface HttpNomadClientOptions {
+  /** Connections this client may open at once (default 1; calls beyond it queue). */
+  maxSockets?: number;
+  /** Reuse connections between calls (default true). */
+  keepAlive?: boolean;
+  /** Retries of a transient failure after the first attempt (default 4). */
+  retries?: number;
+  /** First retry delay in ms, before jitter (x1..x2) and doubling (default 250). */
+  minRetryDelayMs?: number;
+  /** Upper bound of one retry delay in ms (default 5000). */
+  maxRetryDelayMs?: number;
+  /** Limit of one non-blocking attempt in ms (default 30000). */
+  requestTimeoutMs?: number;
+  /**
+   * Slack added to a blocking query's limit on top of wait + wait/16, the most Nomad's server
+   * side jitter can hold it (default 5000 ms).
+   */
+  blockingMarginMs?: number;
+  /** Wait sent with a blocking query whose `waitMs` is not given (default 300000, Nomad's cap). */
+  defaultWaitMs?: number;
+  /** Called once per HTTP attempt, retries included. */
+  observe?: (sample: RequestSample) => void;
+}
+
+/** Route patterns: the only form of a path that reaches errors and metrics. */
+export const ROUTES = {
+  deployments: '/v1/deployments',
+  deployment: '/v1/deployment/:id',
+  deploymentAllocations: '/v1/deployment/allocations/:id',
+  allocations: '/v1/allocations',
+  allocation: '/v1/allocation/:id',
+  allocationChecks: '/v1/allocation/:id/checks',
+  promote: '/v1/deployment/promote/:id',
+  fail: '/v1/deployment/fail/:id',
+  pause: '/v1/deployment/pause/:id',
+  allocationHealth: '/v1/deployment/allocation-health/:id',
+  unblock: '/v1/deployment/unblock/:id',
+  job: '/v1/job/:id',
+  jobVersions: '/v1/job/:id/versions',
+  jobRevert: '/v1/job/:id/revert',
+  jobs: '/v1/jobs',
+} as const;
+
+interface CallSpec {
+  method: HttpMethod;
+  route: string;
+  path: string;
+  query: URLSearchParams;
+  body?: unknown;
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+}
+
+export class HttpNomadClient implements NomadApi {
+  private readonly transport: HttpTransport;
+  private readonly retries: number;
+  private readonly minRetryDelayMs: number;
+  private readonly maxRetryDelayMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly blockingMarginMs: number;
+  private readonly defaultWaitMs: number;
+  private closed = false;
+
+  constructor(
+    private readonly config: NomadConnectionConfig,
+    options: HttpNomadClientOptions = {},
+  ) {
+    this.retries = options.retries ?? 4;
+    this.minRetryDelayMs = options.minRetryDelayMs ?? 250;
+    this.maxRetryDelayMs = Math.max(options.maxRetryDelayMs ?? 5000, this.minRetryDelayMs);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.blockingMarginMs = options.blockingMarginMs ?? 5000;
+    this.defaultWaitMs = options.defaultWaitMs ?? 300_000;
+    this.transport = new HttpTransport(config, {
+      maxSockets: options.maxSockets ?? 1,
+      keepAlive: options.keepAlive ?? true,
+      ...(options.observe ? { observe: options.observe } : {}),
+    });
+  }
+
+  /** Destroys the connection pool. Calls in flight and later calls reject. */
+  close(): void {
+    this.closed = true;
+    this.transport.close();
+  }
+
+  // ---- reads ----
+
+  listDeployments(opts?: QueryOptions): Promise<QueryResult<Deployment[]>> {
+    return this.query<Deployment[]>(ROUTES.deployments, '/v1/deployments', opts, this.namespaceOf(opts));
+  }
+
+  /**
+   * Every page, following X-Nomad-NextToken. Only the first page blocks (the index is
+   * table-wide, so a change on any page wakes it); later pages are plain reads. The index
+   * returned is the lowest seen across pages: blocking on it can wake once for nothing, but
+   * can never miss a change made while the pages were being read.
+   */
+  async listAllDeployments(opts: QueryOptions = {}): Promise<QueryResult<Deployment[]>> {
+    const all: Deployment[] = [];
+    let token = opts.nextToken;
+    let index = Number.POSITIVE_INFINITY;
+    let knownLeader = true;
+    let lastContactMs = 0;
+    const seen = new Set<string>();
+    for (let first = true; ; first = false) {
+      const { index: blockOn, waitMs, nextToken: _ignored, ...rest } = opts;
+      const page = await this.listDeployments({
+        ...rest,
+        ...(first && blockOn !== undefined ? { index: blockOn } : {}),
+        ...(first && waitMs !== undefined ? { waitMs } : {}),
+        ...(token !== undefined ? { nextToken: token } : {}),
+      });
+      all.push(...page.body);
+      index = Math.min(index, page.index);
+      knownLeader &&= page.knownLeader;
+      lastContactMs = Math.max(lastContactMs, page.lastContactMs);
+      if (!page.nextToken) break;
+      if (seen.has(page.nextToken)) {
+        throw new NomadError({
+          status: 200,
+          method: 'GET',
+          route: ROUTES.deployments,
+          text: 'pagination loop: the same next token came back twice',
+          transient: false,
+        });
+      }
+      seen.add(page.nextToken);
+      token = page.nextToken;
+    }
+    return { body: all, index: Number.isFinite(index) ? index : 0, knownLeader, lastContactMs };
+  }
+
+  readDeployment(ref: DeploymentRef, opts?: QueryOptions): Promise<QueryResult<Deployment>> {
+    return this.query<Deployment>(ROUTES.deployment, `/v1/deployment/${enc(ref.id)}`, opts, ref.namespace);
+  }
+
+  listAllocations(
+    opts?: QueryOptions & { resources?: boolean; taskStates?: boolean },
+  ): Promise<QueryResult<AllocationStub[]>> {
+    const extra = new URLSearchParams();
+    if (opts?.resources !== undefined) extra.set('resources', String(opts.resources));
+    if (opts?.taskStates !== undefined) extra.set('task_states', String(opts.taskStates));
+    return this.query<AllocationStub[]>(ROUTES.allocations, '/v1/allocations', opts, this.namespaceOf(opts), extra);
+  }
+
+  deploymentAllocations(ref: DeploymentRef, opts?: QueryOptions): Promise<QueryResult<AllocationStub[]>> {
+    return this.query<AllocationStub[]>(
+      ROUTES.deploymentAllocations,
+      `/v1/deployment/allocations/${enc(ref.id)}`,
+      opts,
+      ref.namespace,
+    );
+  }
+
+  readAllocation(id: string, opts?: QueryOptions): Promise<QueryResult<Allocation>> {
+    return this.query<Allocation>(ROUTES.allocation, `/v1/allocation/${enc(id)}`, opts, this.namespaceOf(opts));
+  }
+
+  async allocationChecks(id: string, opts?: QueryOptions): Promise<Record<string, ServiceCheckResult>> {
+    const res = await this.query<Record<string, ServiceCheckResult> | null>(
+      ROUTES.allocationChecks,
+      `/v1/allocation/${enc(id)}/checks`,
+      opts,
+      this.namespaceOf(opts),
+    );
+    return res.body ?? {};
+  }
+
+  readJob(jobId: string, namespace: string, opts?: QueryOptions): Promise<QueryResult<Job>> {
+    return this.query<Job>(ROUTES.job, `/v1/job/${enc(jobId)}`, opts, namespace);
+  }
+
+  jobVersions(jobId: string, namespace: string, opts?: QueryOptions): Promise<QueryResult<JobVersionsResponse>> {
+    return this.query<JobVersionsResponse>(ROUTES.jobVersions, `/v1/job/${enc(jobId)}/versions`, opts, namespace);
+  }
+
+  // ---- deployment actions ----
+
+  promote(ref: DeploymentRef, groups?: string[], signal?: AbortSignal): Promise<DeploymentUpdateResponse> {
+    const body = groups === undefined ? { DeploymentID: ref.id, All: true } : { DeploymentID: ref.id, Groups: groups };
+    return this.write(ROUTES.promote, `/v1/deployment/promote/${enc(ref.id)}`, ref.namespace, body, signal);
+  }
+
+  fail(ref: DeploymentRef, signal?: AbortSignal): Promise<DeploymentUpdateResponse> {
+    return this.write(ROUTES.fail, `/v1/deployment/fail/${enc(ref.id)}`, ref.namespace, undefined, signal);
+  }
+
+  pause(ref: DeploymentRef, pause: boolean, signal?: AbortSignal): Promise<DeploymentUpdateResponse> {
+    const body = { DeploymentID: ref.id, Pause: pause };
+    return this.write(ROUTES.pause, `/v1/deployment/pause/${enc(ref.id)}`, ref.namespace, body, signal);
+  }
+
+  setAllocationHealth(
+    ref: DeploymentRef,
+    health: { healthy: string[]; unhealthy: string[] },
+    signal?: AbortSignal,
+  ): Promise<DeploymentUpdateResponse> {
+    const body = {
+      DeploymentID: ref.id,
+      HealthyAllocationIDs: health.healthy,
+      UnhealthyAllocationIDs: health.unhealthy,
+    };
+    return this.write(ROUTES.allocationHealth, `/v1/deployment/allocation-health/${enc(ref.id)}`, ref.namespace, body, signal);
+  }
+
+  unblock(ref: DeploymentRef, signal?: AbortSignal): Promise<DeploymentUpdateResponse> {
+    const body = { DeploymentID: ref.id };
+    return this.write(ROUTES.unblock, `/v1/deployment/unblock/${enc(ref.id)}`, ref.namespace, body, signal);
+  }
+
+  // ---- jobs ----
+
+  revertJob(
+    jobId: string,
+    namespace: string,
+    version: number,
+    enforcePriorVersion?: number,
+    signal?: AbortSignal,
+  ): Promise<JobRegisterResponse> {
+    const body: Record<string, unknown> = { JobID: jobId, JobVersion: version };
+    if (enforcePriorVersion !== undefined) body.EnforcePriorVersion = enforcePriorVersion;
+    return this.write(ROUTES.jobRevert, `/v1/job/${enc(jobId)}/revert`, namespace, body, signal);
+  }
+
+  registerJob(job: Job, signal?: AbortSignal): Promise<JobRegisterResponse> {
+    const namespace = job.Namespace ?? this.config.namespace ?? DEFAULT_NAMESPACE;
+    return this.write(ROUTES.jobs, '/v1/jobs', namespace, { Job: job }, signal, 'PUT');
+  }
+
+  // ---- plumbing ----
+
+  private namespaceOf(opts: QueryOptions | undefined): string {
+    return opts?.namespace ?? this.config.namespace ?? DEFAULT_NAMESPACE;
+  }
+
+  private baseQuery(namespace: string): URLSearchParams {
+    const q = new URLSearchParams();
+    q.set('namespace', namespace);
+    if (this.config.region) q.set('region', this.config.region);
+    return q;
+  }
+
+  private async query<T>(
+    route: string,
+    path: string,
+    opts: QueryOptions | undefined,
+    namespace: string,
+    extra?: URLSearchParams,
+  ): Promise<QueryResult<T>> {
+    const q = this.baseQuery(namespace);
+    let timeoutMs = this.requestTimeoutMs;
+    if (opts?.index !== undefined) {
+      const wait = opts.waitMs !== undefined && opts.waitMs > 0 ? Math.ceil(opts.waitMs) : this.defaultWaitMs;
+      q.set('index', String(blockingIndexParam(opts.index)));
+      q.set('wait', `${wait}ms`);
+      // Nomad holds the query up to wait + wait/16 (its jitter); never give up before that.
+      timeoutMs = wait + Math.ceil(wait / 16) + this.blockingMarginMs;
+    }
+    if (opts?.stale) q.set('stale', 'true');
+    if (opts?.filter !== undefined) q.set('filter', opts.filter);
+    if (opts?.perPage !== undefined) q.set('per_page', String(opts.perPage));
+    if (opts?.nextToken !== undefined) q.set('next_token', opts.nextToken);
+    extra?.forEach((v, k) => q.set(k, v));
+    const res = await this.call({ method: 'GET', route, path, query: q, timeoutMs, signal: opts?.signal });
+    return {
+      body: parseJson<T>(res, 'GET', route),
+      index: headerNumber(res, 'x-nomad-index'),
+      knownLeader: headerValue(res, 'x-nomad-knownleader') === 'true',
+      lastContactMs: headerNumber(res, 'x-nomad-lastcontact'),
+      ...(headerValue(res, 'x-nomad-nexttoken') ? { nextToken: headerValue(res, 'x-nomad-nexttoken') as string } : {}),
+    };
+  }
+
+  private async write<T>(
+    route: string,
+    path: string,
+    namespace: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+    method: HttpMethod = 'POST',
+  ): Promise<T> {
+    const res = await this.call({
+      method,
+      route,
+      path,
+      query: this.baseQuery(namespace),
+      body,
+      timeoutMs: this.requestTimeoutMs,
+      signal,
+    });
+    return parseJson<T>(res, method, route);
+  }
+
+  /**
+   * Runs attempts until one succeeds, a final answer arrives, retries run out, the signal fires
+   * or the client is closed. Only transient NomadErrors are retried; everything else is handed
+   * to p-retry as an AbortError, which rejects at once with the original error.
+   */
+  private async call(spec: CallSpec): Promise<AttemptResponse> {
+    const { signal } = spec;
+    if (signal?.aborted) throw abortReason(signal);
+    if (this.closed) throw this.closedError(spec);
+    try {
+      return await pRetry(
+        async () => {
+          if (this.closed) throw new AbortError(this.closedError(spec));
+          try {
+            return await this.transport.send({
+              method: spec.method,
+              route: spec.route,
+              path: spec.path,
+              query: spec.query,
+              body: spec.body,
+              timeoutMs: spec.timeoutMs,
+              ...(signal ? { signal } : {}),
+            });
+          } catch (err) {
+            if (signal?.aborted) throw new AbortError(abortReason(signal));
+            if (this.closed) throw new AbortError(this.closedError(spec));
+            if (isTransientNomadError(err)) throw err;
+            throw new AbortError(err instanceof Error ? err : new Error(String(err)));
+          }
+        },
+        {
+          retries: this.retries,
+          factor: 2,
+          minTimeout: this.minRetryDelayMs,
+          maxTimeout: this.maxRetryDelayMs,
+          randomize: true,
+          ...(signal ? { signal } : {}),
+        },
+      );
+    } catch (err) {
+      // p-retry rethrows the signal's raw reason when it fires between attempts.
+      if (signal?.aborted) throw abortReason(signal);
+      throw err;
+    }
+  }
+
+  private closedError(spec: CallSpec): NomadError {
+    return new NomadError({
+      status: 0,
+      method: spec.method,
+      route: spec.route,
+      text: 'client is closed',
+      code: 'ECLOSED',
+      transient: false,
+    });
+  }
+}
+
+function enc(id: string): string {
+  return encodeURIComponent(id);
+}
+
+function headerValue(res: AttemptResponse, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function headerNumber(res: AttemptResponse, name: string): number {
+  const n = Number(headerValue(res, name));
+  return Number.isFinite(n) && n >= 0 ? n : 0;
+}
+
+function parseJson<T>(res: AttemptResponse, method: string, route: string): T {
+  if (res.text.trim() === '') return null as T;
+  try {
+    return JSON.parse(res.text) as T;
+  } catch {
+    throw new NomadError({
+      status: res.status,
+      method,
+      route,
+      text: 'response body is not JSON',
+      transient: false,
+    });
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The one error type of the Nomad client, and the rules that split Nomad's answers into
+ * transient ones (worth retrying) and final ones (retrying can only repeat the same answer).
+ *
+ * Nomad answers errors with a text/plain body holding the bare message. Many final answers come
+ * back as HTTP 500 (an unknown deployment on an action is `500 deployment not found`), so the
+ * status alone cannot decide: the text is matched against the answers Nomad is known to give.
+ */
+
+/** Longest piece of a response body kept in an error (a proxy may answer with a whole HTML page). */
+const MAX_TEXT_LENGTH = 2048;
+
+export interface NomadErrorInit {
+  /** HTTP status; 0 when no response arrived (network error, timeout, client closed). */
+  status: number;
+  method: string;
+  /** Route pattern such as `/v1/deployment/promote/:id`, never a path holding IDs. */
+  route: string;
+  /** Nomad's own message (the text/plain body), or the network error's description. */
+  text: string;
+  /** Node error code for network failures (`ECONNRESET`, `ETIMEDOUT`, ...). */
+  code?: string;
+  /** Overrides the classification made from status and text. */
+  transient?: boolean;
+  cause?: unknown;
+}
+
+export class NomadError extends Error {
+  override readonly name = 'NomadError';
+  readonly status: number;
+  readonly method: string;
+  readonly route: string;
+  readonly text: string;
+  readonly code: string | undefined;
+  /** True when the same request may succeed later (network, timeout, 429, leaderless 5xx). */
+  readonly transient: boolean;
+
+  constructor(init: NomadErrorInit) {
+    const text = truncate(init.text.trim());
+    const what = init.status === 0 ? (init.code ?? 'network error') : String(init.status);
+    super(`Nomad ${init.method} ${init.route}: ${what}${text ? ` ${text}` : ''}`, { cause: init.cause });
+    this.status = init.status;
+    this.method = init.method;
+    this.route = init.route;
+    this.text = text;
+    this.code = init.code;
+    this.transient = init.transient ?? isTransientAnswer(init.status, text);
+  }
+
+  /** The opposite of `transient`: Nomad has decided, asking again gives the same answer. */
+  get final(): boolean {
+    return !this.transient;
+  }
+
+  /** JSON form for structured logs (pino serialises errors through their enumerable fields). */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      message: this.message,
+      status: this.status,
+      method: this.method,
+      route: this.route,
+      text: this.text,
+      code: this.code,
+      transient: this.transient,
+    };
+  }
+}
+
+/**
+ * Texts that mean "try again later" whatever the status: no leader yet, a leader election in
+ * progress, an RPC connection dropped between servers, rate limiting.
+ */
+const TRANSIENT_TEXTS: readonly RegExp[] = [
+  /No cluster leader/i,
+  /rpc error: EOF/i,
+  /\bEOF$/,
+  /connection reset/i,
+  /broken pipe/i,
+  /i\/o timeout/i,
+  /context deadline exceeded/i,
+  /leadership lost/i,
+  /leadership transfer/i,
+  /not the leader/i,
+  /too many concurrent connections/i,
+  /No path to region/i,
+];
+
+/**
+ * Answers Nomad gives as HTTP 500 that are nonetheless final: the state of the cluster, not a
+ * hiccup, produced them.
+ */
+const FINAL_TEXTS: readonly RegExp[] = [
+  /deployment not found/i,
+  /\bnot found\b/i,
+  /can't [a-z ]+ terminal deployment/i,
+  /can't set health of allocations for a terminal deployment/i,
+  /is not part of deployment/i,
+  /unknown alloc/i,
+  /must specify at least one healthy\/unhealthy allocation ID/i,
+  /can't revert to current version/i,
+  /Current job has version \d+/i,
+  /has \d+\/\d+ healthy allocations/i,
+  /Permission denied/i,
+  /ACL token not found/i,
+  /DeploymentID must be specified/i,
+  /Deployment ID does not match/i,
+  /Request body is empty/i,
+];
+
+/** Classify an HTTP answer from its status and Nomad's text. Status 0 is a network failure. */
+export function isTransientAnswer(status: number, text: string): boolean {
+  if (status === 0) return true;
+  if (status === 408 || status === 429) return true;
+  if (TRANSIENT_TEXTS.some((re) => re.test(text))) return status >= 500 || status === 0;
+  if (status >= 500) return !FINAL_TEXTS.some((re) => re.test(text));
+  // 2xx/3xx never become errors except for an unreadable body; 4xx are Nomad's final word.
+  return false;
+}
+
+export function isNomadError(err: unknown): err is NomadError {
+  return err instanceof NomadError;
+}
+
+/** True for errors worth retrying: a transient NomadError. Anything else (bugs, aborts) is not. */
+export function isTransientNomadError(err: unknown): boolean {
+  return err instanceof NomadError && err.transient;
+}
+
+/** True for a NomadError that Nomad will answer the same way again (never retry it). */
+export function isFinalNomadError(err: unknown): boolean {
+  return err instanceof NomadError && !err.transient;
+}
+
+/** True for the rejection of a call whose AbortSignal fired (`AbortError` or `TimeoutError`). */
+export function isAbortError(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
+}
+
+function truncate(text: string): string {
+  return text.length > MAX_TEXT_LENGTH ? `${text.slice(0, MAX_TEXT_LENGTH)}…` : text;
+}

@@ -1,0 +1,215 @@
+/**
+ * One HTTP attempt against Nomad over node:http / node:https: agent, TLS, unix socket, token
+ * header, timeout, abort, body decoding. Retrying is the caller's business (client.ts).
+ *
+ * The transport owns exactly one agent, so the number of connections a client opens is bounded
+ * by `maxSockets` whatever the number of calls: Nomad allows 100 connections per client IP.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { performance } from 'node:perf_hooks';
+import { gunzip } from 'node:zlib';
+import type { NomadConnectionConfig } from './config.js';
+import { NomadError } from './errors.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT';
+
+/** One measured HTTP attempt, for `nomad_promoter_nomad_requests_total` and its histogram. */
+export interface RequestSample {
+  /** Route pattern, e.g. `/v1/deployment/promote/:id`. */
+  route: string;
+  method: string;
+  /** HTTP status as a string; `error` for network failures and timeouts; `aborted` when the caller's signal fired. */
+  code: string;
+  seconds: number;
+}
+
+export interface AttemptRequest {
+  method: HttpMethod;
+  /** Route pattern (labels errors and metrics). */
+  route: string;
+  /** Concrete path with IDs already URI-encoded, e.g. `/v1/deployment/promote/5f1d...`. */
+  path: string;
+  query: URLSearchParams;
+  /** JSON-encoded as the request body; `undefined` sends an empty body. */
+  body?: unknown;
+  /** Whole-attempt limit, counted from the moment a connection is assigned to the request. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface AttemptResponse {
+  status: number;
+  /** Response headers; node lower-cases every name, which makes matching case-insensitive. */
+  headers: http.IncomingHttpHeaders;
+  text: string;
+}
+
+export interface TransportOptions {
+  maxSockets: number;
+  keepAlive: boolean;
+  observe?: (sample: RequestSample) => void;
+}
+
+export class HttpTransport {
+  private readonly agent: http.Agent;
+  private readonly secrets: string[];
+
+  constructor(
+    private readonly config: NomadConnectionConfig,
+    private readonly options: TransportOptions,
+  ) {
+    const common = { keepAlive: options.keepAlive, maxSockets: options.maxSockets };
+    if (config.protocol === 'https' && !config.socketPath) {
+      const { tls } = config;
+      this.agent = new https.Agent({
+        ...common,
+        rejectUnauthorized: !tls.skipVerify,
+        ...(tls.ca ? { ca: tls.ca } : {}),
+        ...(tls.cert ? { cert: tls.cert } : {}),
+        ...(tls.key ? { key: tls.key } : {}),
+        ...(tls.serverName ? { servername: tls.serverName } : {}),
+      });
+    } else {
+      this.agent = new http.Agent(common);
+    }
+    // Scrubbed from any text Nomad or a proxy sends back, in case one ever echoes them.
+    this.secrets = [config.token, config.httpAuth?.password].filter((s): s is string => !!s && s.length >= 4);
+  }
+
+  /** Destroys the agent and its sockets; requests in flight fail. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /** Resolves with a 2xx response; rejects with a NomadError, or the signal's reason on abort. */
+  send(req: AttemptRequest): Promise<AttemptResponse> {
+    const { config } = this;
+    const started = performance.now();
+    const qs = req.query.toString();
+    const headers: http.OutgoingHttpHeaders = {
+      accept: 'application/json',
+      'accept-encoding': 'gzip',
+      'user-agent': 'nomad-promoter',
+    };
+    if (config.token) headers['x-nomad-token'] = config.token;
+    if (config.httpAuth) {
+      const { username, password } = config.httpAuth;
+      headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+    }
+    let payload: Buffer | undefined;
+    if (req.body !== undefined) {
+      payload = Buffer.from(JSON.stringify(req.body));
+      headers['content-type'] = 'application/json';
+    }
+    if (req.method !== 'GET') headers['content-length'] = payload?.length ?? 0;
+
+    const options: http.RequestOptions = {
+      method: req.method,
+      agent: this.agent,
+      path: `${config.basePath}${req.path}${qs ? `?${qs}` : ''}`,
+      headers,
+      ...(config.socketPath ? { socketPath: config.socketPath } : { host: config.host, port: config.port }),
+    };
+    const request = config.protocol === 'https' && !config.socketPath ? https.request : http.request;
+
+    return new Promise<AttemptResponse>((resolve, reject) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const signal = req.signal;
+
+      const finish = (code: string, outcome: { value: AttemptResponse } | { error: unknown }): void => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.options.observe?.({
+          route: req.route,
+          method: req.method,
+          code,
+          seconds: (performance.now() - started) / 1000,
+        });
+        if ('value' in outcome) resolve(outcome.value);
+        else reject(outcome.error);
+      };
+      const networkError = (err: unknown, code?: string): NomadError => {
+        const e = err as NodeJS.ErrnoException;
+        return new NomadError({
+          status: 0,
+          method: req.method,
+          route: req.route,
+          text: this.scrub(e?.message ?? String(err)),
+          code: code ?? e?.code,
+          transient: true,
+          cause: err,
+        });
+      };
+
+      const clientRequest = request(options, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', (err) => finish('error', { error: networkError(err) }));
+        res.on('aborted', () => finish('error', { error: networkError(new Error('response aborted'), 'ECONNRESET') }));
+        res.on('end', () => {
+          decode(Buffer.concat(chunks), res.headers['content-encoding'], (err, text) => {
+            if (err) return finish('error', { error: networkError(err) });
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) {
+              return finish(String(status), { value: { status, headers: res.headers, text } });
+            }
+            finish(String(status), {
+              error: new NomadError({ status, method: req.method, route: req.route, text: this.scrub(text) }),
+            });
+          });
+        });
+      });
+
+      const onAbort = (): void => {
+        finish('aborted', { error: abortReason(signal) });
+        clientRequest.destroy();
+      };
+      clientRequest.on('error', (err) => finish('error', { error: networkError(err) }));
+      // The clock starts when a connection is assigned: with maxSockets 1 a request may queue
+      // behind another one, and queueing is not Nomad being slow.
+      clientRequest.once('socket', () => {
+        if (settled) return;
+        timer = setTimeout(() => {
+          finish('error', {
+            error: networkError(new Error(`no answer within ${req.timeoutMs} ms`), 'ETIMEDOUT'),
+          });
+          clientRequest.destroy();
+        }, req.timeoutMs);
+      });
+      if (signal) {
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      clientRequest.end(payload);
+    });
+  }
+
+  private scrub(text: string): string {
+    let out = text;
+    for (const s of this.secrets) out = out.split(s).join('[redacted]');
+    return out;
+  }
+}
+
+/** The rejection of an aborted call: the signal's reason when it is an Error, else an AbortError. */
+export function abortReason(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof Error) return reason;
+  return new DOMException('The operation was aborted', 'AbortError');
+}
+
+function decode(
+  body: Buffer,
+  encoding: string | undefined,
+  done: (err: Error | null, text: string) => void,
+): void {
+  if (encoding?.toLowerCase() === 'gzip' && body.length > 0) {
+    gunzip(body, (err, out) => (err ? done(err, '') : done(null, out.toString('utf8'))));
+  } else {
+    done(null, body.toString('utf8'));
+  }
+}
