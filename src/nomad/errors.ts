@@ -132,9 +132,51 @@ export function isFinalNomadError(err: unknown): boolean {
   return err instanceof NomadError && !err.transient;
 }
 
+/**
+ * Network failures are transient, except TLS failures: a certificate that does not verify or a
+ * handshake the server refuses is a configuration problem that retrying cannot fix.
+ */
+export function isTransientNetworkCode(code: string | undefined): boolean {
+  if (!code) return true;
+  if (code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_')) return false;
+  return !TLS_VERIFY_CODES.has(code);
+}
+
+/** OpenSSL verification codes as node reports them on `err.code`. */
+const TLS_VERIFY_CODES = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'HOSTNAME_MISMATCH',
+  'EPROTO',
+]);
+
 /** True for the rejection of a call whose AbortSignal fired (`AbortError` or `TimeoutError`). */
 export function isAbortError(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
+  return isErrorLike(err) && (err.name === 'AbortError' || err.name === 'TimeoutError');
+}
+
+/**
+ * `instanceof Error` without the realm trap: a DOMException (the default abort reason) made
+ * by node is not an instance of the Error of a vm context (test runners use those).
+ */
+export function isErrorLike(value: unknown): value is Error {
+  return (
+    value instanceof Error ||
+    (typeof value === 'object' &&
+      value !== null &&
+      typeof (value as Error).name === 'string' &&
+      typeof (value as Error).message === 'string')
+  );
 }
 
 function truncate(text: string): string {

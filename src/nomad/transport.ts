@@ -10,7 +10,7 @@ import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { gunzip } from 'node:zlib';
 import type { NomadConnectionConfig } from './config.js';
-import { NomadError } from './errors.js';
+import { isErrorLike, isTransientNetworkCode, NomadError } from './errors.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT';
 
@@ -134,13 +134,14 @@ export class HttpTransport {
       };
       const networkError = (err: unknown, code?: string): NomadError => {
         const e = err as NodeJS.ErrnoException;
+        const errCode = code ?? e?.code;
         return new NomadError({
           status: 0,
           method: req.method,
           route: req.route,
           text: this.scrub(e?.message ?? String(err)),
-          code: code ?? e?.code,
-          transient: true,
+          ...(errCode ? { code: errCode } : {}),
+          transient: isTransientNetworkCode(errCode),
           cause: err,
         });
       };
@@ -198,7 +199,7 @@ export class HttpTransport {
 /** The rejection of an aborted call: the signal's reason when it is an Error, else an AbortError. */
 export function abortReason(signal: AbortSignal | undefined): Error {
   const reason: unknown = signal?.reason;
-  if (reason instanceof Error) return reason;
+  if (isErrorLike(reason)) return reason;
   return new DOMException('The operation was aborted', 'AbortError');
 }
 
