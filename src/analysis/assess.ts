@@ -1,0 +1,117 @@
+/**
+ * Measurements -> the phase of a check (docs/policy.md "Measurements and check outcomes").
+ * Pure: measurements and times come in as data. The reading of the contract is in README.md
+ * in this folder; in short:
+ *   - after every measurement, in the order given: failed (fails > failureLimit),
+ *     inconclusive (inconclusives > inconclusiveLimit), errored (consecutive errors >
+ *     consecutiveErrorLimit), passed (passes >= count);
+ *   - only `pass` measurements count toward `count`: tolerated fails and inconclusives and
+ *     errors prolong the analysis, they never complete it;
+ *   - a terminal phase sticks: later measurements are not looked at.
+ */
+import type { CheckPhase, Measurement } from '../domain/analysis.js';
+import type { CheckSpec } from '../domain/policy.js';
+
+export type Limits = Pick<CheckSpec, 'count' | 'failureLimit' | 'inconclusiveLimit' | 'consecutiveErrorLimit'>;
+
+export interface CheckAssessment {
+  phase: CheckPhase;
+  passes: number;
+  fails: number;
+  inconclusives: number;
+  errors: number;
+  /** Errors since the last measurement that was not an error. */
+  consecutiveErrors: number;
+  /** Measurements looked at: all of them, or up to the one that ended the check. */
+  taken: number;
+}
+
+const TERMINAL: ReadonlySet<CheckPhase> = new Set<CheckPhase>(['passed', 'failed', 'inconclusive', 'errored']);
+
+export function isTerminalPhase(phase: CheckPhase): boolean {
+  return TERMINAL.has(phase);
+}
+
+export function assessCheck(spec: Limits, measurements: readonly Measurement[]): CheckAssessment {
+  const a: CheckAssessment = { phase: 'pending', passes: 0, fails: 0, inconclusives: 0, errors: 0, consecutiveErrors: 0, taken: 0 };
+  for (const m of measurements) {
+    a.taken += 1;
+    switch (m.result) {
+      case 'pass':
+        a.passes += 1;
+        a.consecutiveErrors = 0;
+        break;
+      case 'fail':
+        a.fails += 1;
+        a.consecutiveErrors = 0;
+        break;
+      case 'inconclusive':
+        a.inconclusives += 1;
+        a.consecutiveErrors = 0;
+        break;
+      case 'error':
+        a.errors += 1;
+        a.consecutiveErrors += 1;
+        break;
+    }
+    a.phase = phaseOf(spec, a);
+    if (isTerminalPhase(a.phase)) break;
+  }
+  return a;
+}
+
+function phaseOf(spec: Limits, a: CheckAssessment): CheckPhase {
+  if (a.fails > spec.failureLimit) return 'failed';
+  if (a.inconclusives > spec.inconclusiveLimit) return 'inconclusive';
+  if (a.consecutiveErrors > spec.consecutiveErrorLimit) return 'errored';
+  // count < 1 would pass without a single measurement; at least one pass is always required.
+  if (a.passes >= Math.max(1, spec.count)) return 'passed';
+  return 'running';
+}
+
+export interface AllocationCheckAssessment {
+  phase: CheckPhase;
+  /** One assessment per allocation in scope. */
+  byAlloc: Record<string, CheckAssessment>;
+}
+
+/**
+ * An allocation-scope check: failed as soon as one allocation in scope failed; passed when it
+ * passed for every allocation in scope (never for an empty scope). Otherwise a hold
+ * (inconclusive before errored) as soon as one allocation ends that way, since the check can then
+ * no longer pass; else running once any allocation was measured, else pending. Measurements of
+ * allocations outside `allocIds` are ignored.
+ */
+export function assessAllocationCheck(
+  spec: Limits,
+  measurementsByAlloc: Readonly<Record<string, readonly Measurement[]>>,
+  allocIds: readonly string[],
+): AllocationCheckAssessment {
+  const byAlloc: Record<string, CheckAssessment> = {};
+  for (const id of allocIds) byAlloc[id] = assessCheck(spec, Object.hasOwn(measurementsByAlloc, id) ? (measurementsByAlloc[id] ?? []) : []);
+  const phases = Object.values(byAlloc).map((a) => a.phase);
+  let phase: CheckPhase;
+  if (phases.includes('failed')) phase = 'failed';
+  else if (phases.includes('inconclusive')) phase = 'inconclusive';
+  else if (phases.includes('errored')) phase = 'errored';
+  else if (phases.length > 0 && phases.every((p) => p === 'passed')) phase = 'passed';
+  else if (phases.some((p) => p !== 'pending')) phase = 'running';
+  else phase = 'pending';
+  return { phase, byAlloc };
+}
+
+/**
+ * When the next measurement is due (epoch ms): `startedAt + initialDelay` for the first, then
+ * `interval` after the latest one. Undefined once the check has ended. An error waits the same
+ * interval as any other measurement (no tight retry loop against a system that is down).
+ */
+export function nextMeasurementDue(
+  spec: Limits & Pick<CheckSpec, 'intervalMs' | 'initialDelayMs'>,
+  measurements: readonly Measurement[],
+  startedAt: number,
+): number | undefined {
+  if (isTerminalPhase(assessCheck(spec, measurements).phase)) return undefined;
+  if (measurements.length === 0) return startedAt + spec.initialDelayMs;
+  const last = measurements.reduce((max, m) => Math.max(max, m.at), Number.NEGATIVE_INFINITY);
+  return last + spec.intervalMs;
+}
