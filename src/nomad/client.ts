@@ -20,7 +20,7 @@ import type {
 import type { DeploymentRef, NomadApi, QueryOptions, QueryResult } from './api.js';
 import { DEFAULT_NAMESPACE, type NomadConnectionConfig } from './config.js';
 import { isTransientNomadError, NomadError } from './errors.js';
-import { blockingIndexParam } from './index-tracker.js';
+import { blockingIndexParam, blockingTimeoutMs } from './index-tracker.js';
 import { abortReason, HttpTransport, type AttemptResponse, type HttpMethod, type RequestSample } from './transport.js';
 
 export type { RequestSample } from './transport.js';
@@ -281,8 +281,7 @@ export class HttpNomadClient implements NomadApi {
       const wait = opts.waitMs !== undefined && opts.waitMs > 0 ? Math.ceil(opts.waitMs) : this.defaultWaitMs;
       q.set('index', String(blockingIndexParam(opts.index)));
       q.set('wait', `${wait}ms`);
-      // Nomad holds the query up to wait + wait/16 (its jitter); never give up before that.
-      timeoutMs = wait + Math.ceil(wait / 16) + this.blockingMarginMs;
+      timeoutMs = blockingTimeoutMs(wait, this.blockingMarginMs);
     }
     if (opts?.stale) q.set('stale', 'true');
     if (opts?.filter !== undefined) q.set('filter', opts.filter);

@@ -45,3 +45,16 @@ export function advanceIndex(lastIndex: number, responseIndex: number): IndexSte
 export function blockingIndexParam(index: number): number {
   return Number.isFinite(index) && index >= 1 ? Math.floor(index) : 1;
 }
+
+/** Longest Nomad accepts: a larger `wait` is clamped to this on the server. */
+export const MAX_BLOCKING_WAIT_MS = 300_000;
+
+/**
+ * How long the client lets a blocking query run: Nomad holds it up to `wait` plus a random
+ * jitter below wait/16, so anything shorter cuts off healthy answers; `marginMs` covers the
+ * network and the server's own scheduling.
+ */
+export function blockingTimeoutMs(waitMs: number, marginMs: number): number {
+  const wait = Math.min(waitMs, MAX_BLOCKING_WAIT_MS);
+  return wait + Math.ceil(wait / 16) + marginMs;
+}

@@ -23,7 +23,7 @@ export interface Recorded {
   req: http.IncomingMessage;
 }
 
-export type Handler = (rec: Recorded, res: http.ServerResponse) => void | Promise<void>;
+export type Handler = (rec: Recorded, res: http.ServerResponse) => unknown;
 
 export interface FakeNomad {
   /** `http://127.0.0.1:PORT`, `https://127.0.0.1:PORT` or `unix:///path`. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { advanceIndex, blockingIndexParam } from '../../src/nomad/index-tracker.js';
+import { advanceIndex, blockingIndexParam, blockingTimeoutMs } from '../../src/nomad/index-tracker.js';
 
 describe('advanceIndex', () => {
   test('a full list sets the baseline to its index', () => {
@@ -41,5 +41,16 @@ describe('blockingIndexParam', () => {
     expect(blockingIndexParam(Number.NaN)).toBe(1);
     expect(blockingIndexParam(1)).toBe(1);
     expect(blockingIndexParam(987)).toBe(987);
+  });
+});
+
+describe('blockingTimeoutMs', () => {
+  test('outlasts the wait plus Nomad’s jitter (up to wait/16)', () => {
+    expect(blockingTimeoutMs(400, 0)).toBeGreaterThanOrEqual(400 + 400 / 16);
+    expect(blockingTimeoutMs(300_000, 5000)).toBe(300_000 + 18_750 + 5000);
+  });
+
+  test('a wait above 300 s is clamped by Nomad, so the limit follows the clamp', () => {
+    expect(blockingTimeoutMs(600_000, 5000)).toBe(blockingTimeoutMs(300_000, 5000));
   });
 });
