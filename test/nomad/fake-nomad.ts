@@ -30,8 +30,10 @@ export interface FakeNomad {
   addr: string;
   port: number;
   requests: Recorded[];
-  /** Connections opened so far. */
+  /** Connections opened so far (for TLS: handshakes completed). */
   connections: number;
+  /** TCP connections accepted so far, handshakes failed or not. */
+  tcpConnections: number;
   /** Most connections open at the same time. */
   maxOpen: number;
   close(): Promise<void>;
@@ -72,6 +74,7 @@ export async function startFakeNomad(
     port: 0,
     requests,
     connections: 0,
+    tcpConnections: 0,
     maxOpen: 0,
     close: () =>
       new Promise<void>((resolve) => {
@@ -85,6 +88,7 @@ export async function startFakeNomad(
     fake.maxOpen = Math.max(fake.maxOpen, sockets.size);
     socket.on('close', () => sockets.delete(socket));
   });
+  server.on('connection', () => fake.tcpConnections++);
   // Failed TLS handshakes are expected in some tests; keep them from crashing the server.
   server.on('tlsClientError', () => {});
   await new Promise<void>((resolve) => {
