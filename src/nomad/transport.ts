@@ -123,12 +123,16 @@ export class HttpTransport {
         settled = true;
         if (timer) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        this.options.observe?.({
-          route: req.route,
-          method: req.method,
-          code,
-          seconds: (performance.now() - started) / 1000,
-        });
+        try {
+          this.options.observe?.({
+            route: req.route,
+            method: req.method,
+            code,
+            seconds: (performance.now() - started) / 1000,
+          });
+        } catch {
+          // A metrics hook must never leave a call hanging or change its outcome.
+        }
         if ('value' in outcome) resolve(outcome.value);
         else reject(outcome.error);
       };
@@ -150,7 +154,10 @@ export class HttpTransport {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', (err) => finish('error', { error: networkError(err) }));
-        res.on('aborted', () => finish('error', { error: networkError(new Error('response aborted'), 'ECONNRESET') }));
+        // The connection closed before the whole body came in.
+        res.on('close', () => {
+          if (!res.complete) finish('error', { error: networkError(new Error('response cut short'), 'ECONNRESET') });
+        });
         res.on('end', () => {
           decode(Buffer.concat(chunks), res.headers['content-encoding'], (err, text) => {
             if (err) return finish('error', { error: networkError(err) });

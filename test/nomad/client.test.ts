@@ -457,3 +457,30 @@ describe('bad answers', () => {
     expect(fake.requests).toHaveLength(1);
   });
 });
+
+describe('robustness', () => {
+  test('a response cut short mid-body is a transient failure and is retried', async () => {
+    let n = 0;
+    const { fake, client } = await setup((r, res) => {
+      if (n++ === 0) {
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '1000' });
+        res.write('[{"ID":"d1"');
+        setTimeout(() => r.req.socket.destroy(), 10);
+        return;
+      }
+      json(res, [deployment('d1')]);
+    });
+    const res = await client.listDeployments();
+    expect(res.body).toHaveLength(1);
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  test('an observe hook that throws changes nothing', async () => {
+    const { client } = await setup((_r, res) => json(res, okUpdate), {}, {
+      observe: () => {
+        throw new Error('metrics broke');
+      },
+    });
+    await expect(client.promote(DEP)).resolves.toEqual(okUpdate);
+  });
+});
