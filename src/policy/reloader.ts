@@ -1,0 +1,156 @@
+/**
+ * Holds the policy set in force and replaces it only with a valid one: on file changes in the
+ * watched paths (debounced, since editors write in bursts), on SIGHUP (the daemon calls
+ * reload()), or on demand. An invalid edit is rejected and the last valid set stays.
+ */
+import { watch as fsWatch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import type { Policy } from '../domain/policy.js';
+import type { PolicyError, PolicyLoadResult } from './errors.js';
+import { loadPolicies } from './load.js';
+
+export interface ReloadResult {
+  ok: boolean;
+  errors: PolicyError[];
+  /** True when a valid load replaced a different set. */
+  changed: boolean;
+}
+
+export interface PolicyReloaderOptions {
+  /** Quiet time after the last file event before reloading (default 200 ms). */
+  debounceMs?: number;
+  /** Loader, replaceable in tests. */
+  load?: (paths: string[]) => Promise<PolicyLoadResult>;
+}
+
+type Listener<T> = (value: T) => void;
+
+const POLICY_FILE = /\.ya?ml$/i;
+
+export class PolicyReloader {
+  private current: readonly Policy[] = [];
+  private fingerprint: string | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly watchers: FSWatcher[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly changeListeners = new Set<Listener<readonly Policy[]>>();
+  private readonly reloadListeners = new Set<Listener<ReloadResult>>();
+  private readonly debounceMs: number;
+  private readonly load: (paths: string[]) => Promise<PolicyLoadResult>;
+
+  constructor(
+    private readonly paths: string[],
+    options: PolicyReloaderOptions = {},
+  ) {
+    this.debounceMs = options.debounceMs ?? 200;
+    this.load = options.load ?? loadPolicies;
+  }
+
+  /** The policy set in force: the last valid load (empty before the first one). */
+  get policies(): readonly Policy[] {
+    return this.current;
+  }
+
+  /** True once a valid set has been loaded. */
+  get loaded(): boolean {
+    return this.fingerprint !== undefined;
+  }
+
+  /** Loads the paths again; reloads run one at a time, in call order. */
+  reload(): Promise<ReloadResult> {
+    const next = this.queue.then(() => this.reloadNow());
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async reloadNow(): Promise<ReloadResult> {
+    let result: ReloadResult;
+    try {
+      const loaded = await this.load(this.paths);
+      if (loaded.errors.length > 0) {
+        result = { ok: false, errors: loaded.errors, changed: false };
+      } else {
+        const fingerprint = JSON.stringify(loaded.policies);
+        const changed = fingerprint !== this.fingerprint;
+        this.fingerprint = fingerprint;
+        if (changed) this.current = loaded.policies;
+        result = { ok: true, errors: [], changed };
+      }
+    } catch (e) {
+      const message = `cannot load policies: ${(e as Error).message ?? String(e)}`;
+      result = { ok: false, errors: [{ file: this.paths.join(','), line: 0, column: 0, message }], changed: false };
+    }
+    this.emit(this.reloadListeners, result);
+    if (result.changed) this.emit(this.changeListeners, this.current);
+    return result;
+  }
+
+  private emit<T>(listeners: Set<Listener<T>>, value: T): void {
+    for (const l of listeners) {
+      try {
+        l(value);
+      } catch {
+        // A listener's failure must not stop reloads or other listeners.
+      }
+    }
+  }
+
+  /** Called with the new set after each reload that changed it. Returns an unsubscribe. */
+  onChange(listener: Listener<readonly Policy[]>): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /** Called after every reload attempt, valid or not (for logs and metrics). */
+  onReload(listener: Listener<ReloadResult>): () => void {
+    this.reloadListeners.add(listener);
+    return () => this.reloadListeners.delete(listener);
+  }
+
+  /**
+   * Starts watching the paths: directories for any *.yaml / *.yml change, files through their
+   * directory (editors often replace a file rather than write it in place).
+   */
+  async watch(): Promise<void> {
+    for (const p of this.paths) {
+      let dir = p;
+      let only: string | undefined;
+      try {
+        if (!(await stat(p)).isDirectory()) {
+          dir = dirname(p);
+          only = basename(p);
+        }
+      } catch {
+        continue; // missing path: the load reports it
+      }
+      if (this.closed) return;
+      const watcher = fsWatch(dir, { persistent: false }, (_event, name) => {
+        const file = name?.toString();
+        if (file && (only ? file !== only : !POLICY_FILE.test(file))) return;
+        this.schedule();
+      });
+      watcher.on('error', () => watcher.close());
+      this.watchers.push(watcher);
+    }
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (!this.closed) void this.reload();
+    }, this.debounceMs);
+  }
+
+  /** Stops watching; the current set stays readable. */
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const w of this.watchers.splice(0)) w.close();
+  }
+}
