@@ -51,7 +51,9 @@ export async function startServer(
 
 /** A port on 127.0.0.1 where nothing listens (bound, read back, released). */
 export async function closedPort(): Promise<number> {
-  const s = await startServer((_req, res) => res.end());
+  const s = await startServer((_req, res) => {
+    res.end();
+  });
   await s.close();
   return s.port;
 }
