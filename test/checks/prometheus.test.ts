@@ -6,6 +6,9 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Observation } from '../../src/domain/analysis.js';
 import type { PrometheusSource } from '../../src/domain/policy.js';
 import { interpret, MAX_GET_QUERY_LENGTH, prometheusProvider } from '../../src/checks/prometheus.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startPrometheus, type RunningPrometheus } from '../support/prometheus.js';
 import { closedPort, startServer, type LocalServer } from './local-server.js';
 
@@ -20,6 +23,7 @@ const EXPORTED = [
 let prom: RunningPrometheus;
 let exporter: LocalServer;
 let remoteRead: LocalServer;
+let sdDir: string;
 
 beforeAll(async () => {
   exporter = await startServer((_req, res) => {
@@ -31,8 +35,12 @@ beforeAll(async () => {
     res.statusCode = 500;
     res.end('remote storage down');
   });
+  sdDir = await mkdtemp(join(tmpdir(), 'prom-sd-'));
+  const fileSdPath = join(sdDir, 'targets.json');
+  await writeFile(fileSdPath, JSON.stringify([{ targets: [`127.0.0.1:${exporter.port}`], labels: { source: 'file' } }]));
   prom = await startPrometheus({
     scrapeTargets: [`127.0.0.1:${exporter.port}`],
+    fileSdPath,
     remoteReadUrls: [`${remoteRead.url}/read`],
     scrapeIntervalSeconds: 1,
   });
@@ -42,6 +50,7 @@ afterAll(async () => {
   await prom?.stop();
   await exporter?.close();
   await remoteRead?.close();
+  if (sdDir) await rm(sdDir, { recursive: true, force: true });
 });
 
 const provider = prometheusProvider();
@@ -85,12 +94,13 @@ describe('answers of a real Prometheus', () => {
     expect(o.variables.results).toHaveLength(2);
   });
 
-  test('several scraped series keep their labels', async () => {
-    // The first scrape lands within one interval of start; poll rather than sleep a fixed time.
-    let o: Observation = await observe('demo_requests_total');
-    for (let i = 0; i < 100 && o.kind === 'data' && o.noData; i++) {
+  test('several scraped series keep their labels (static and file_sd targets)', async () => {
+    // Prometheus applies discovered targets a few seconds after start; poll rather than sleep.
+    const query = 'demo_requests_total{job="test"}';
+    let o: Observation = await observe(query);
+    for (let i = 0; i < 150 && o.kind === 'data' && o.noData; i++) {
       await new Promise((r) => setTimeout(r, 100));
-      o = await observe('demo_requests_total');
+      o = await observe(query);
     }
     const results = data(o).variables.results as { labels: Record<string, string>; value: number }[];
     expect(results.map((r) => [r.labels.alloc_id, r.labels.code, r.value]).sort()).toEqual([
@@ -99,6 +109,15 @@ describe('answers of a real Prometheus', () => {
       ['a3', '500', 30],
     ]);
     expect(results[0]?.labels.job).toBe('test');
+
+    let fromFile: Observation = await observe('demo_requests_total{job="file-sd"}');
+    for (let i = 0; i < 50 && fromFile.kind === 'data' && fromFile.noData; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      fromFile = await observe('demo_requests_total{job="file-sd"}');
+    }
+    const fileResults = data(fromFile).variables.results as { labels: Record<string, string> }[];
+    expect(fileResults).toHaveLength(3);
+    expect(fileResults.every((r) => r.labels.source === 'file')).toBe(true);
   });
 
   test.each([
@@ -236,6 +255,19 @@ describe('what a real Prometheus cannot show', () => {
     expect(none).toEqual({ kind: 'error', message: expect.stringContaining('--prometheus-addr') });
     const source: PrometheusSource = { kind: 'prometheus', query: 'vector(7)', timeoutMs: 5000 };
     expect(data(await prometheusProvider({ defaultAddress: prom.url }).observe(source, {})).value).toBe(7);
+  });
+});
+
+describe('test support', () => {
+  test('a missing binary is a clear failure, not a skip', async () => {
+    const saved = process.env.PROMETHEUS_BIN;
+    process.env.PROMETHEUS_BIN = '/nonexistent/prometheus';
+    try {
+      await expect(startPrometheus()).rejects.toThrow(/does not exist.*do not skip/);
+    } finally {
+      if (saved === undefined) delete process.env.PROMETHEUS_BIN;
+      else process.env.PROMETHEUS_BIN = saved;
+    }
   });
 });
 

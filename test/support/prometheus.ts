@@ -33,7 +33,10 @@ const READY_TIMEOUT_MS = 20_000;
 
 export function prometheusBinary(): string {
   const fromEnv = process.env.PROMETHEUS_BIN;
-  if (fromEnv) return fromEnv;
+  if (fromEnv) {
+    if (existsSync(fromEnv)) return fromEnv;
+    throw new Error(`PROMETHEUS_BIN=${fromEnv} does not exist. These tests need a real Prometheus and do not skip.`);
+  }
   const dirs = ['/usr/bin', ...(process.env.PATH ?? '').split(delimiter)];
   for (const dir of dirs) {
     const candidate = join(dir, 'prometheus');
