@@ -48,7 +48,7 @@ export interface DeploymentRef {
 export interface NomadApi {
   /** One page of GET /v1/deployments. */
   listDeployments(opts?: QueryOptions): Promise<QueryResult<Deployment[]>>;
-  /** Every page of GET /v1/deployments, following X-Nomad-NextToken; index of the last page. */
+  /** Every page of GET /v1/deployments, following X-Nomad-NextToken; the lowest index across pages (a change made while paging is never missed). Only the first page blocks. */
   listAllDeployments(opts?: QueryOptions): Promise<QueryResult<Deployment[]>>;
   readDeployment(ref: DeploymentRef, opts?: QueryOptions): Promise<QueryResult<Deployment>>;
   /** GET /v1/allocations (stubs, with AllocatedResources when `resources`). */

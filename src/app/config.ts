@@ -1,0 +1,100 @@
+/**
+ * The daemon's settings: defaults, then environment, then flags (flag wins), then one
+ * validation pass that reports every error at once. Secrets stay inside `nomad`.
+ */
+import { readNomadConfig, type NomadConnectionConfig } from '../nomad/config.js';
+import { parseDuration } from '../policy/duration.js';
+
+export interface RunFlags {
+  policies?: string;
+  listen?: string;
+  'dry-run'?: boolean;
+  'prometheus-addr'?: string;
+  namespace?: string;
+  'log-level'?: string;
+  'watch-wait'?: string;
+  'resync-interval'?: string;
+}
+
+export interface RunConfig {
+  policies: string;
+  listen: { host: string; port: number };
+  dryRun: boolean;
+  prometheusAddr?: string;
+  /** Namespace the watcher lists (`*` = every namespace the token can read). */
+  namespace: string;
+  logLevel: string;
+  /** Blocking query wait. */
+  watchWaitMs: number;
+  /** Every deployment is reconciled again at least this often. */
+  resyncMs: number;
+  nomad: NomadConnectionConfig;
+}
+
+export const RUN_DEFAULTS = {
+  policies: 'policies',
+  listen: '127.0.0.1:9646',
+  namespace: '*',
+  logLevel: 'info',
+  watchWait: '5m',
+  resyncInterval: '5m',
+} as const;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function parseListen(text: string): { host: string; port: number } | undefined {
+  const m = /^(\[[^\]]+\]|[^:]*):(\d{1,5})$/.exec(text);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  if (port > 65535) return undefined;
+  return { host: (m[1] || '0.0.0.0').replace(/^\[|\]$/g, ''), port };
+}
+
+export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { config?: RunConfig; errors: string[]; warnings: string[] } {
+  const errors: string[] = [];
+  const nomad = readNomadConfig(env);
+  errors.push(...nomad.errors);
+
+  const listenText = flags.listen ?? env.PROMOTER_LISTEN ?? RUN_DEFAULTS.listen;
+  const listen = parseListen(listenText);
+  if (!listen) errors.push(`--listen / PROMOTER_LISTEN: "${listenText}" is not HOST:PORT`);
+
+  const dryRunEnv = env.PROMOTER_DRY_RUN;
+  if (dryRunEnv !== undefined && !['true', 'false', '1', '0', ''].includes(dryRunEnv)) {
+    errors.push(`PROMOTER_DRY_RUN: "${dryRunEnv}" is not true or false`);
+  }
+  const dryRun = flags['dry-run'] ?? (dryRunEnv === 'true' || dryRunEnv === '1');
+
+  const prometheusAddr = flags['prometheus-addr'] ?? env.PROMOTER_PROMETHEUS_ADDR;
+  if (prometheusAddr !== undefined && !/^https?:\/\/[^/]+/.test(prometheusAddr)) {
+    errors.push(`--prometheus-addr / PROMOTER_PROMETHEUS_ADDR: "${prometheusAddr}" is not an http(s) URL`);
+  }
+
+  const logLevel = flags['log-level'] ?? env.PROMOTER_LOG_LEVEL ?? RUN_DEFAULTS.logLevel;
+  if (!LOG_LEVELS.includes(logLevel)) errors.push(`--log-level / PROMOTER_LOG_LEVEL: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+
+  const duration = (name: string, text: string): number => {
+    const ms = parseDuration(text);
+    if (ms === undefined || ms <= 0) errors.push(`--${name}: "${text}" is not a positive duration such as 30s or 5m`);
+    return ms ?? 0;
+  };
+  const watchWaitMs = duration('watch-wait', flags['watch-wait'] ?? RUN_DEFAULTS.watchWait);
+  const resyncMs = duration('resync-interval', flags['resync-interval'] ?? RUN_DEFAULTS.resyncInterval);
+
+  if (errors.length > 0 || !nomad.config || !listen) return { errors, warnings: nomad.warnings };
+  return {
+    errors: [],
+    warnings: nomad.warnings,
+    config: {
+      policies: flags.policies ?? env.PROMOTER_POLICIES ?? RUN_DEFAULTS.policies,
+      listen,
+      dryRun,
+      ...(prometheusAddr ? { prometheusAddr } : {}),
+      namespace: flags.namespace ?? env.NOMAD_NAMESPACE ?? RUN_DEFAULTS.namespace,
+      logLevel,
+      watchWaitMs,
+      resyncMs,
+      nomad: nomad.config,
+    },
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * Composition root of `nomad-promoter run`: config -> adapters -> reconciler -> runnables.
+ * Three Nomad connections at most, whatever the number of deployments: one per long-poll and
+ * one for reads and writes of the reconcilers.
+ */
+import type { Logger } from 'pino';
+import { HttpNomadClient } from '../nomad/client.js';
+import type { RequestSample } from '../nomad/client.js';
+import { PolicyReloader } from '../policy/reloader.js';
+import { formatPolicyError } from '../policy/load.js';
+import { selectPolicy } from '../policy/select.js';
+import { EffectRunner } from '../reconcile/effects.js';
+import { JobSpecCache } from '../reconcile/job-specs.js';
+import { WorkQueue } from '../reconcile/queue.js';
+import { Reconciler, type Measurer } from '../reconcile/reconciler.js';
+import { StatusServer } from '../server/http.js';
+import { Recorder } from '../server/metrics.js';
+import { MemorySnapshotStore } from '../store/memory.js';
+import { ClusterCache } from '../watch/cache.js';
+import { Watcher } from '../watch/watcher.js';
+import type { RunConfig } from './config.js';
+import { VERSION } from './version.js';
+
+
+/** Reconciles running at once (each for a different deployment). */
+const WORKERS = 4;
+
+export class StartupError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface RunningDaemon {
+  /** Base URL of the status/metrics server. */
+  url: string;
+  reloadPolicies(): Promise<void>;
+  stop(): Promise<void>;
+  /** Resolves once stop() has finished. */
+  stopped: Promise<void>;
+}
+
+export interface DaemonOptions {
+  logger: Logger;
+  /** Builds the analysis measurer once policies and recorder exist; absent: bake-only decisions. */
+  measurer?: (deps: { recorder: Recorder; api: HttpNomadClient }) => Measurer;
+}
+
+export async function startDaemon(config: RunConfig, options: DaemonOptions): Promise<RunningDaemon> {
+  const { logger } = options;
+  const recorder = new Recorder(VERSION);
+  const observe = (s: RequestSample) => recorder.nomadRequest(s.route, s.code, s.seconds);
+
+  const policies = new PolicyReloader(config.policies);
+  const first = await policies.reload();
+  if (!first.ok) {
+    for (const e of first.errors) logger.error({ error: formatPolicyError(e) }, 'invalid policy');
+    throw new StartupError(`invalid policies in ${config.policies}: ${first.errors.length} error(s)`, 1);
+  }
+  recorder.policyReload('ok');
+  logger.info({ policies: policies.current.map((p) => p.name), dir: config.policies }, 'policies loaded');
+  policies.onChange((result) => {
+    recorder.policyReload(result.ok ? 'ok' : 'error');
+    if (result.ok) logger.info({ policies: policies.current.map((p) => p.name) }, 'policies reloaded');
+    else for (const e of result.errors) logger.error({ error: formatPolicyError(e) }, 'invalid policy edit rejected; keeping the last valid set');
+    if (result.ok) for (const d of cache.allDeployments()) queue.add(d.ID);
+  });
+  policies.watch();
+
+  const api = new HttpNomadClient(config.nomad, { observe, keepAlive: true });
+  await checkNomad(api, config.namespace).catch((err: unknown) => {
+    policies.close();
+    api.close();
+    throw err;
+  });
+
+  const deploymentsApi = new HttpNomadClient(config.nomad, { observe, retries: 0 });
+  const allocationsApi = new HttpNomadClient(config.nomad, { observe, retries: 0 });
+  const cache = new ClusterCache();
+  const store = new MemorySnapshotStore();
+  const queue = new WorkQueue();
+  const abort = new AbortController();
+  const now = () => Date.now();
+
+  const reconciler = new Reconciler({
+    cache,
+    jobs: new JobSpecCache(api),
+    select: (target) => selectPolicy(policies.current, target),
+    store,
+    effects: new EffectRunner(api, now),
+    ...(options.measurer ? { measurer: options.measurer({ recorder, api }) } : {}),
+    recorder,
+    logger,
+    now,
+    dryRun: config.dryRun,
+  });
+
+  const watcher = new Watcher({
+    deploymentsApi,
+    allocationsApi,
+    cache,
+    namespace: config.namespace,
+    waitMs: config.watchWaitMs,
+    resyncMs: config.resyncMs,
+    onChange: (ids) => ids.forEach((id) => queue.add(id)),
+    onError: (table, err, retryInMs) => {
+      recorder.watchError();
+      logger.warn({ table, err, retryInMs }, 'watch failed; backing off');
+    },
+    onReset: (table) => recorder.watchReset(table),
+    logger,
+  });
+
+  const server = new StatusServer({
+    recorder,
+    store,
+    notReadyReason: () => (watcher.ready ? undefined : 'waiting for a full list of deployments and allocations from Nomad'),
+  });
+  const address = await server.listen(config.listen.host, config.listen.port);
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+
+  const workers = Array.from({ length: WORKERS }, () => work(queue, reconciler, recorder, logger, abort.signal));
+  watcher.start();
+  logger.info({ listen: url, namespace: config.namespace, dryRun: config.dryRun, version: VERSION }, 'nomad-promoter started');
+
+  let stopping: Promise<void> | undefined;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  const stop = () =>
+    (stopping ??= (async () => {
+      logger.info('stopping: no new work; abandoning in-flight requests');
+      queue.shutDown();
+      abort.abort();
+      policies.close();
+      await watcher.stop();
+      await Promise.allSettled(workers);
+      for (const client of [api, deploymentsApi, allocationsApi]) client.close();
+      await server.close();
+      logger.info('stopped');
+      resolveStopped();
+    })());
+
+  return {
+    url,
+    stop,
+    stopped,
+    reloadPolicies: async () => {
+      await policies.reload();
+    },
+  };
+}
+
+/** One worker: take a key, reconcile it, requeue per the result. */
+async function work(queue: WorkQueue, reconciler: Reconciler, recorder: Recorder, logger: Logger, signal: AbortSignal): Promise<void> {
+  for (;;) {
+    const id = await queue.get();
+    if (id === undefined) return;
+    try {
+      const result = await reconciler.reconcile(id, signal);
+      if (result.retry) queue.addRateLimited(id);
+      else queue.forget(id);
+      if (result.requeueAfterMs !== undefined) queue.addAfter(id, result.requeueAfterMs);
+    } catch (err) {
+      if (signal.aborted) return;
+      recorder.reconcileError();
+      const retryInMs = queue.addRateLimited(id);
+      logger.warn({ deploymentId: id, err, retryInMs }, 'reconcile failed; retrying with backoff');
+    } finally {
+      queue.done(id);
+    }
+  }
+}
+
+/** Exit code 3 when Nomad cannot be reached or refuses the token at start. */
+async function checkNomad(api: HttpNomadClient, namespace: string): Promise<void> {
+  try {
+    await api.listDeployments({ namespace, perPage: 1 });
+  } catch (err) {
+    throw new StartupError(`cannot use Nomad: ${err instanceof Error ? err.message : String(err)}`, 3);
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Command-line parsing only: each command hands its options to an app/ function.
+ * Exit codes: 0 ok, 1 invalid input (policies, config), 2 usage error, 3 cannot reach or
+ * authenticate to Nomad at start.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export const EXIT = { ok: 0, invalid: 1, usage: 2, nomad: 3 } as const;
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  allowPositionals: boolean;
+  run: (values: Record<string, string | boolean | undefined>, positionals: string[]) => Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  run: {
+    summary: 'the daemon: watch Nomad deployments, decide, act',
+    usage: `Usage: nomad-promoter run [options]
+
+Options (flag / environment; the flag wins):
+  --policies DIR           PROMOTER_POLICIES         policy directory (default: policies)
+  --listen HOST:PORT       PROMOTER_LISTEN           metrics, health and status (default: 127.0.0.1:9646)
+  --dry-run                PROMOTER_DRY_RUN=true     decide and report, never write to Nomad
+  --prometheus-addr URL    PROMOTER_PROMETHEUS_ADDR  default Prometheus for checks
+  --namespace NS           NOMAD_NAMESPACE           namespace to watch (default: *, all readable)
+  --log-level LEVEL        PROMOTER_LOG_LEVEL        fatal|error|warn|info|debug|trace|silent (default: info)
+  --watch-wait DURATION                              blocking query wait (default: 5m)
+  --resync-interval DURATION                         reconcile every deployment at least this often (default: 5m)
+
+Nomad connection: NOMAD_ADDR (default http://127.0.0.1:4646), NOMAD_TOKEN, NOMAD_REGION,
+NOMAD_CACERT, NOMAD_CAPATH, NOMAD_CLIENT_CERT, NOMAD_CLIENT_KEY, NOMAD_TLS_SERVER_NAME,
+NOMAD_SKIP_VERIFY, NOMAD_HTTP_AUTH.
+Policies reload when their files change and on SIGHUP. SIGTERM/SIGINT stop cleanly.`,
+    options: {
+      policies: { type: 'string' },
+      listen: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      'prometheus-addr': { type: 'string' },
+      namespace: { type: 'string' },
+      'log-level': { type: 'string' },
+      'watch-wait': { type: 'string' },
+      'resync-interval': { type: 'string' },
+    },
+    allowPositionals: false,
+    run: async (values) => (await import('./app/run-command.js')).runCommand(values),
+  },
+  validate: {
+    summary: 'check policy files or directories; print every error as file:line:col: message',
+    usage: `Usage: nomad-promoter validate PATH...
+
+Loads every policy file (.yaml, .yml) in the given files and directories and prints each
+error as file:line:column: message. Exit 0 when valid, 1 when not.`,
+    options: {},
+    allowPositionals: true,
+    run: async (_values, positionals) => {
+      if (positionals.length === 0) throw new UsageError('validate needs at least one PATH');
+      const { runValidate } = await import('./policy/validate-command.js');
+      return runValidate(positionals, (line) => process.stdout.write(`${line}\n`));
+    },
+  },
+  explain: {
+    summary: 'show what the daemon would decide for one deployment, and why; never writes',
+    usage: `Usage: nomad-promoter explain [options] DEPLOYMENT_ID
+
+Reads the live deployment from Nomad, picks each group's policy, runs its checks once and
+prints the decision the daemon would take and why. Never writes to Nomad.
+
+Options:
+  --policies DIR           PROMOTER_POLICIES         policy directory (default: policies)
+  --prometheus-addr URL    PROMOTER_PROMETHEUS_ADDR  default Prometheus for checks
+  --json                                             print JSON instead of text`,
+    options: { policies: { type: 'string' }, 'prometheus-addr': { type: 'string' }, json: { type: 'boolean' } },
+    allowPositionals: true,
+    run: async (values, positionals) => {
+      if (positionals.length !== 1) throw new UsageError('explain needs exactly one DEPLOYMENT_ID');
+      const { explainCommand } = await import('./app/explain-command.js');
+      return explainCommand(positionals[0]!, values);
+    },
+  },
+  demo: {
+    summary: 'the built-in Nomad simulator, example jobs and policies, and the daemon against them',
+    usage: `Usage: nomad-promoter demo [options]
+
+Starts the built-in Nomad simulator, registers example jobs, and runs the daemon against it:
+a good canary is promoted after its bake time, a bad one fails and is rolled back.
+Exits when the scenarios have played out (under a minute).
+
+Options:
+  --listen HOST:PORT   the daemon's status server (default: 127.0.0.1:9646)
+  --keep-running       keep simulator and daemon running afterwards (Ctrl-C to stop)`,
+    options: { listen: { type: 'string' }, 'keep-running': { type: 'boolean' } },
+    allowPositionals: false,
+    run: async (values) => (await import('./app/demo.js')).demoCommand(values),
+  },
+  simulate: {
+    summary: 'the built-in Nomad API simulator alone, as an HTTP server',
+    usage: `Usage: nomad-promoter simulate [options]
+
+Serves the part of Nomad's HTTP API the promoter uses, with a control API under /_sim/
+(see src/simulator/README.md).
+
+Options:
+  --listen HOST:PORT   address to serve (default: 127.0.0.1:4646)
+  --frozen-clock       start with the simulated clock frozen (advance it through /_sim/clock)`,
+    options: { listen: { type: 'string' }, 'frozen-clock': { type: 'boolean' } },
+    allowPositionals: false,
+    run: async (values) => (await import('./app/simulate-command.js')).simulateCommand(values),
+  },
+};
+
+export class UsageError extends Error {}
+
+function topUsage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `Usage: nomad-promoter COMMAND [options]
+
+Analysis-driven canary promotion for HashiCorp Nomad.
+
+Commands:
+${lines.join('\n')}
+
+Run 'nomad-promoter COMMAND --help' for a command's options.`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${topUsage()}\n`);
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version') {
+    const { VERSION } = await import('./app/version.js');
+    process.stdout.write(`${VERSION}\n`);
+    return EXIT.ok;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`nomad-promoter: unknown command "${name}"\n\n${topUsage()}\n`);
+    return EXIT.usage;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${command.usage}\n`);
+    return EXIT.ok;
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: rest, options: command.options, allowPositionals: command.allowPositionals, strict: true });
+    return await command.run(values as Record<string, string | boolean | undefined>, positionals);
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`nomad-promoter ${name}: ${(err as Error).message}\n\n${command.usage}\n`);
+      return EXIT.usage;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * One deployment's lifecycle as an xstate machine, driven only through the pure
+ * `transition()` / `initialTransition()`: snapshot in, effects out. No actor runs it, no
+ * `after` timers (deadlines live in context as `wakeAt`, the reconciler requeues at them).
+ *
+ * Effects (`promote`, `fail`, `set_health`) are declared as actions that do nothing here: the
+ * reconciler reads them from the list `transition()` returns and carries them out.
+ */
+import { assign, enqueueActions, initialTransition, setup, transition, type SnapshotFrom } from 'xstate';
+import { isActiveDeployment } from '../domain/nomad.js';
+import { plan, type EffectRequest, type TaggedMeasurement } from './plan.js';
+import type { DecisionRecord, DeploymentObservation, EffectAction, Outcome, PromoterContext } from './types.js';
+
+/** Bumped whenever the context shape changes; stored beside each snapshot. */
+export const MACHINE_VERSION = 1;
+
+export type MachineState = 'waiting' | 'baking' | 'holding' | 'promoted' | 'failing' | 'done' | 'ignored';
+export const MACHINE_STATES: readonly MachineState[] = ['waiting', 'baking', 'holding', 'promoted', 'failing', 'done', 'ignored'];
+
+export interface ObserveEvent {
+  type: 'observe';
+  now: number;
+  observation: DeploymentObservation;
+  measurements: TaggedMeasurement[];
+}
+
+export interface EffectResultEvent {
+  type: 'effect.result';
+  now: number;
+  key: string;
+  action: EffectAction;
+  groups: string[];
+  outcome: Outcome;
+  message?: string;
+  /** Extra decisions the effect made on its own (e.g. the revert after a fail). */
+  followUps?: Omit<DecisionRecord, 'evidence'>[];
+}
+
+export type PromoterEvent = ObserveEvent | EffectResultEvent;
+
+export interface MachineInput {
+  deploymentId: string;
+  namespace: string;
+  job: string;
+  jobVersion: number;
+  now: number;
+}
+
+const noEffect = (_: unknown, _params: EffectRequest) => undefined;
+
+export const deploymentMachine = setup({
+  types: {
+    context: {} as PromoterContext,
+    events: {} as PromoterEvent,
+    input: {} as MachineInput,
+  },
+  actions: {
+    promote: noEffect,
+    fail: noEffect,
+    set_health: noEffect,
+    absorbResult: assign(({ context, event }) => (event.type === 'effect.result' ? absorbResult(context, event) : {})),
+  },
+  guards: {
+    finishedInNomad: ({ context }) => context.nomadStatus !== 'unknown' && !isActiveDeployment(context.nomadStatus),
+    ungoverned: ({ context }) => Object.keys(context.groups).length === 0,
+    failing: ({ context }) => context.done['fail'] !== undefined || context.pending.some((p) => p.action === 'fail'),
+    holding: ({ context }) => context.pending.some((p) => p.action === 'hold'),
+    promoted: ({ context }) => Object.values(context.groups).every((g) => !g.canary || g.promoted),
+    baking: ({ context }) => Object.values(context.groups).some((g) => g.canary && !g.promoted && g.canariesHealthyAt !== undefined),
+  },
+}).createMachine({
+  id: 'deployment',
+  context: ({ input }) => ({
+    deploymentId: input.deploymentId,
+    namespace: input.namespace,
+    job: input.job,
+    jobVersion: input.jobVersion,
+    nomadStatus: 'unknown',
+    groups: {},
+    done: {},
+    pending: [],
+    history: [],
+    warnings: [],
+    updatedAt: input.now,
+  }),
+  initial: 'waiting',
+  on: {
+    observe: {
+      target: '.evaluating',
+      actions: enqueueActions(({ context, event, enqueue }) => {
+        const { context: next, effects } = plan(context, event.observation, event.measurements, event.now);
+        enqueue.assign(() => next);
+        for (const effect of effects) enqueue({ type: effect.action as 'promote' | 'fail' | 'set_health', params: effect });
+      }),
+    },
+    'effect.result': { target: '.evaluating', actions: 'absorbResult' },
+  },
+  states: {
+    evaluating: {
+      always: [
+        { guard: 'finishedInNomad', target: 'done' },
+        { guard: 'ungoverned', target: 'ignored' },
+        { guard: 'failing', target: 'failing' },
+        { guard: 'holding', target: 'holding' },
+        { guard: 'promoted', target: 'promoted' },
+        { guard: 'baking', target: 'baking' },
+        { target: 'waiting' },
+      ],
+    },
+    waiting: {},
+    baking: {},
+    holding: {},
+    promoted: {},
+    failing: {},
+    ignored: {},
+    done: { type: 'final' },
+  },
+});
+
+function absorbResult(context: PromoterContext, event: EffectResultEvent): Partial<PromoterContext> {
+  const done = event.outcome === 'error' ? context.done : { ...context.done, [event.key]: event.outcome };
+  const groups = { ...context.groups };
+  if (event.outcome === 'ok' && event.action === 'promote') {
+    for (const g of event.groups) if (groups[g]) groups[g] = { ...groups[g]!, promoted: true };
+  }
+  if (event.outcome !== 'error' && event.action === 'set_health') {
+    const ids = event.key.slice('set_health:'.length).split(',');
+    for (const [name, g] of Object.entries(groups)) {
+      if (event.groups.includes(name)) groups[name] = { ...g, healthDecided: { ...g.healthDecided, ...Object.fromEntries(ids.map((id) => [id, true])) } };
+    }
+  }
+  // The last matching pending record takes the outcome.
+  const history = [...context.history];
+  for (let i = history.length - 1; i >= 0; i--) {
+    const h = history[i]!;
+    if (h.action === event.action && h.outcome === 'pending' && h.groups.join(',') === event.groups.join(',')) {
+      history[i] = { ...h, outcome: event.outcome, ...(event.message ? { message: event.message } : {}) };
+      break;
+    }
+  }
+  for (const f of event.followUps ?? []) history.push({ ...f, evidence: [] });
+  return { done, groups, history, updatedAt: event.now };
+}
+
+export type DeploymentSnapshot = SnapshotFrom<typeof deploymentMachine>;
+
+/** What the store keeps: enough to rebuild the snapshot, tagged with the machine version. */
+export interface StoredSnapshot {
+  machineVersion: number;
+  value: MachineState;
+  context: PromoterContext;
+}
+
+export function startDeployment(input: MachineInput): DeploymentSnapshot {
+  return initialTransition(deploymentMachine, input)[0];
+}
+
+export function restoreDeployment(stored: StoredSnapshot): DeploymentSnapshot {
+  return deploymentMachine.resolveState({ value: stored.value, context: stored.context });
+}
+
+export function persistDeployment(snapshot: DeploymentSnapshot): StoredSnapshot {
+  return { machineVersion: MACHINE_VERSION, value: snapshot.value as MachineState, context: snapshot.context };
+}
+
+export interface StepResult {
+  snapshot: DeploymentSnapshot;
+  effects: EffectRequest[];
+}
+
+/** Pure step: feed one event, get the next snapshot and the effects to carry out. */
+export function step(snapshot: DeploymentSnapshot, event: PromoterEvent): StepResult {
+  const [next, actions] = transition(deploymentMachine, snapshot, event);
+  const effects = actions
+    .filter((a) => a.type === 'promote' || a.type === 'fail' || a.type === 'set_health')
+    .map((a) => a.params as EffectRequest);
+  return { snapshot: next, effects };
+}

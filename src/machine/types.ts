@@ -1,0 +1,109 @@
+/**
+ * Data the deployment machine works on. Everything here is JSON-safe: it is persisted
+ * as the machine snapshot. Times are epoch ms.
+ */
+import type { Measurement, CheckPhase } from '../domain/analysis.js';
+import type { Policy } from '../domain/policy.js';
+import type { DeploymentStatus, HealthCheckMode } from '../domain/nomad.js';
+
+export type EffectAction = 'promote' | 'fail' | 'set_health' | 'revert' | 'pause' | 'resume';
+export type Outcome = 'ok' | 'error' | 'dry_run';
+
+/** What the reconciler observed of one task group, built from Nomad's state. */
+export interface GroupObservation {
+  name: string;
+  /** The policy governing the group, or undefined when ungoverned. */
+  policy?: Policy;
+  healthCheck: HealthCheckMode;
+  autoPromote: boolean;
+  autoRevert: boolean;
+  promoted: boolean;
+  desiredCanaries: number;
+  /** Canary allocations of this deployment, with Nomad's health. */
+  canaries: AllocObservation[];
+  /** Every allocation of this deployment in the group (canaries included). */
+  allocs: AllocObservation[];
+}
+
+export interface AllocObservation {
+  id: string;
+  healthy: boolean | null;
+  /** When Nomad set the health (its clock), if it did. */
+  healthAt?: number;
+  running: boolean;
+}
+
+export interface DeploymentObservation {
+  id: string;
+  namespace: string;
+  job: string;
+  jobVersion: number;
+  status: DeploymentStatus;
+  statusDescription: string;
+  groups: GroupObservation[];
+  /** Global --dry-run. */
+  dryRun: boolean;
+}
+
+export interface CheckRecord {
+  /** Epoch ms when the check's clock started (for initialDelay). */
+  startedAt: number;
+  measurements: Measurement[];
+  phase: CheckPhase;
+}
+
+export type Stage = 'canary' | 'rollout' | 'health';
+
+export interface GroupTrack {
+  policy?: string;
+  mode: 'enforce' | 'dry-run';
+  /** The group places canaries in this deployment. */
+  canary: boolean;
+  /** When every canary of the group was first healthy (min of Nomad's time and our first sight). */
+  canariesHealthyAt?: number;
+  promoted: boolean;
+  /** Checks keyed `stage/check` (and `stage/check/allocId` for allocation scope). */
+  checks: Record<string, CheckRecord>;
+  /** Allocation IDs whose health this promoter already decided (manual-health groups). */
+  healthDecided: Record<string, boolean>;
+}
+
+export interface DecisionRecord {
+  at: number;
+  action: EffectAction;
+  groups: string[];
+  outcome: Outcome | 'pending';
+  reason: string;
+  message?: string;
+  /** The measurements behind the decision. */
+  evidence: Measurement[];
+}
+
+export interface PendingDecision {
+  action: EffectAction | 'hold' | 'wait';
+  groups: string[];
+  reason: string;
+}
+
+export interface PromoterContext {
+  deploymentId: string;
+  namespace: string;
+  job: string;
+  jobVersion: number;
+  nomadStatus: DeploymentStatus | 'unknown';
+  groups: Record<string, GroupTrack>;
+  /**
+   * Effects carried out (ok, or reported in dry-run), keyed by `action:groups`: never emitted
+   * twice. An effect that errored, or whose result was lost in a crash, is not here and is
+   * emitted again; the reconciler's pre-checks make that safe.
+   */
+  done: Record<string, Outcome>;
+  pending: PendingDecision[];
+  history: DecisionRecord[];
+  /** Earliest time the reconciler should look again, if a deadline is running. */
+  wakeAt?: number;
+  /** When the last piece of evidence arrived (for decision latency). */
+  lastEvidenceAt?: number;
+  warnings: string[];
+  updatedAt: number;
+}

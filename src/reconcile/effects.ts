@@ -1,0 +1,126 @@
+/**
+ * Carries out the machine's effects against Nomad, idempotently: before each write, a fresh
+ * read confirms it is still needed (the group is not promoted yet, the deployment is still
+ * active, the allocation's health is still unset). So a retry, or a repeat after a crash
+ * between the write and saving the snapshot, never writes twice.
+ */
+import type { Deployment } from '../domain/nomad.js';
+import { isActiveDeployment } from '../domain/nomad.js';
+import type { DeploymentRef, NomadApi } from '../nomad/api.js';
+import { isNomadError } from '../nomad/errors.js';
+import type { EffectRequest } from '../machine/plan.js';
+import type { DecisionRecord, Outcome } from '../machine/types.js';
+
+export interface EffectResult {
+  /** `skipped`: Nomad is already where the effect would take it; nothing was written. */
+  outcome: Outcome | 'skipped';
+  message?: string;
+  /** The error was transient: worth retrying soon. */
+  transient?: boolean;
+  /** When Nomad acknowledged the write (epoch ms). */
+  ackAt?: number;
+  /** Decisions taken on the way (the revert after a fail). */
+  followUps: Omit<DecisionRecord, 'evidence'>[];
+}
+
+export class EffectRunner {
+  constructor(
+    private readonly api: NomadApi,
+    private readonly now: () => number,
+  ) {}
+
+  async run(effect: EffectRequest, d: Deployment, signal?: AbortSignal): Promise<EffectResult> {
+    const ref: DeploymentRef = { id: d.ID, namespace: d.Namespace };
+    if (effect.dryRun) return this.dryRun(effect);
+    try {
+      const fresh = (await this.api.readDeployment(ref, { signal })).body;
+      if (!isActiveDeployment(fresh.Status)) return skipped(`deployment is ${fresh.Status}`);
+      switch (effect.action) {
+        case 'promote':
+          return await this.promote(effect, fresh, ref, signal);
+        case 'fail':
+          return await this.fail(effect, fresh, ref, signal);
+        case 'set_health':
+          return await this.setHealth(effect, ref, signal);
+        default:
+          return { outcome: 'error', message: `unsupported effect ${effect.action}`, followUps: [] };
+      }
+    } catch (err) {
+      return { outcome: 'error', message: errorText(err), transient: isTransient(err), followUps: [] };
+    }
+  }
+
+  private dryRun(effect: EffectRequest): EffectResult {
+    const followUps: EffectResult['followUps'] = [];
+    if (effect.action === 'fail' && explicitRevertPlanned(effect)) {
+      followUps.push({ at: this.now(), action: 'revert', groups: effect.groups, outcome: 'dry_run', reason: `rollback: ${effect.rollback}: would revert to the latest stable version` });
+    }
+    return { outcome: 'dry_run', followUps };
+  }
+
+  private async promote(effect: EffectRequest, fresh: Deployment, ref: DeploymentRef, signal?: AbortSignal): Promise<EffectResult> {
+    const groups = effect.groups.filter((g) => fresh.TaskGroups[g] && !fresh.TaskGroups[g]!.Promoted);
+    if (groups.length === 0) return skipped('already promoted in Nomad');
+    await this.api.promote(ref, groups, signal);
+    return { outcome: 'ok', ackAt: this.now(), followUps: [] };
+  }
+
+  private async setHealth(effect: EffectRequest, ref: DeploymentRef, signal?: AbortSignal): Promise<EffectResult> {
+    const allocs = (await this.api.deploymentAllocations(ref, { signal })).body;
+    const unset = new Set(allocs.filter((a) => a.DeploymentStatus?.Healthy == null).map((a) => a.ID));
+    const healthy = (effect.healthy ?? []).filter((id) => unset.has(id));
+    const unhealthy = (effect.unhealthy ?? []).filter((id) => unset.has(id));
+    if (healthy.length === 0 && unhealthy.length === 0) return skipped('health already set in Nomad');
+    await this.api.setAllocationHealth(ref, { healthy, unhealthy }, signal);
+    return { outcome: 'ok', ackAt: this.now(), followUps: [] };
+  }
+
+  private async fail(effect: EffectRequest, fresh: Deployment, ref: DeploymentRef, signal?: AbortSignal): Promise<EffectResult> {
+    const answer = await this.api.fail(ref, signal);
+    const ackAt = this.now();
+    const followUps: EffectResult['followUps'] = [];
+    const nomadReverted = answer.RevertedJobVersion !== undefined && answer.RevertedJobVersion !== null;
+    if (nomadReverted) {
+      followUps.push({ at: ackAt, action: 'revert', groups: effect.groups, outcome: 'ok', reason: `Nomad auto_revert rolled back to job version ${answer.RevertedJobVersion}` });
+    } else if (explicitRevertPlanned(effect)) {
+      followUps.push(await this.revert(effect, fresh, signal));
+    }
+    return { outcome: 'ok', ackAt, followUps };
+  }
+
+  /** Revert to the latest stable version before this deployment's, refusing if the job moved on. */
+  private async revert(effect: EffectRequest, d: Deployment, signal?: AbortSignal): Promise<Omit<DecisionRecord, 'evidence'>> {
+    const base = { action: 'revert' as const, groups: effect.groups };
+    try {
+      const { Versions } = (await this.api.jobVersions(d.JobID, d.Namespace, { signal })).body;
+      const current = Versions[0]?.Version;
+      if (current !== d.JobVersion) {
+        return { ...base, at: this.now(), outcome: 'ok', reason: `not reverting: job is at version ${current}, newer than deployment version ${d.JobVersion}` };
+      }
+      const stable = Versions.find((v) => v.Stable && (v.Version ?? 0) < d.JobVersion);
+      if (!stable) return { ...base, at: this.now(), outcome: 'error', reason: 'no stable job version to revert to' };
+      await this.api.revertJob(d.JobID, d.Namespace, stable.Version!, d.JobVersion, signal);
+      return { ...base, at: this.now(), outcome: 'ok', reason: `reverted to stable job version ${stable.Version}` };
+    } catch (err) {
+      return { ...base, at: this.now(), outcome: 'error', reason: `revert failed: ${errorText(err)}` };
+    }
+  }
+}
+
+/** `auto` reverts only where Nomad's auto_revert does not; `revert` unless Nomad already did. */
+function explicitRevertPlanned(effect: EffectRequest): boolean {
+  if (effect.rollback === 'revert') return true;
+  return effect.rollback === 'auto' && (effect.autoRevertGroups ?? []).length === 0;
+}
+
+function skipped(message: string): EffectResult {
+  return { outcome: 'skipped', message, followUps: [] };
+}
+
+function isTransient(err: unknown): boolean {
+  return isNomadError(err) ? err.transient : true;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

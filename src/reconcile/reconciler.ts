@@ -1,0 +1,155 @@
+/**
+ * One reconcile pass for one deployment ID, level-triggered: read the current state (from the
+ * watcher's cache and the stored snapshot), take the measurements that are due, step the
+ * machine, carry out its effects, save the snapshot, and say when to look again.
+ */
+import type { Logger } from 'pino';
+import type { Deployment } from '../domain/nomad.js';
+import { isActiveDeployment } from '../domain/nomad.js';
+import type { EffectRequest, TaggedMeasurement } from '../machine/plan.js';
+import {
+  persistDeployment,
+  restoreDeployment,
+  startDeployment,
+  step,
+  MACHINE_VERSION,
+  type DeploymentSnapshot,
+} from '../machine/machine.js';
+import type { DeploymentObservation, PendingDecision, PromoterContext } from '../machine/types.js';
+import type { Recorder } from '../server/metrics.js';
+import type { SnapshotStore } from '../store/store.js';
+import type { ClusterCache } from '../watch/cache.js';
+import type { EffectResult, EffectRunner } from './effects.js';
+import type { JobSpecCache } from './job-specs.js';
+import { observeDeployment, type PolicySelector, type Selection } from './observe.js';
+
+/** Takes the measurements due for a deployment now (check providers); absent: no analysis. */
+export interface Measurer {
+  measure(context: PromoterContext, observation: DeploymentObservation, now: number, signal?: AbortSignal): Promise<TaggedMeasurement[]>;
+  /** The earliest time a further measurement is due, if any. */
+  nextDue(context: PromoterContext, observation: DeploymentObservation): number | undefined;
+}
+
+export interface ReconcilerDeps {
+  cache: ClusterCache;
+  jobs: JobSpecCache;
+  select: PolicySelector;
+  store: SnapshotStore;
+  effects: EffectRunner;
+  measurer?: Measurer;
+  recorder: Recorder;
+  logger: Logger;
+  now: () => number;
+  dryRun: boolean;
+}
+
+export interface ReconcileResult {
+  /** Look again after this many ms (a deadline is running). */
+  requeueAfterMs?: number;
+  /** A transient failure: retry with this key's backoff. */
+  retry?: boolean;
+}
+
+export class Reconciler {
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  async reconcile(id: string, signal?: AbortSignal): Promise<ReconcileResult> {
+    const { cache, store } = this.deps;
+    const d = cache.deployment(id);
+    const stored = await store.get(id);
+    if (!d) {
+      // Gone from Nomad (garbage-collected): nothing left to decide or show.
+      if (stored) await store.delete(id);
+      return {};
+    }
+    if (!stored && !isActiveDeployment(d.Status)) return {};
+    if (stored && stored.value === 'done') return {};
+
+    const log = this.deps.logger.child({ deploymentId: d.ID, namespace: d.Namespace, job: d.JobID });
+    const job = await this.deps.jobs.get(d.Namespace, d.JobID, d.JobVersion, signal);
+    const { observation, selections } = observeDeployment(d, job, cache.allocationsOf(d), this.deps.select, this.deps.dryRun);
+    if (!stored) this.reportSelections(log, d, selections);
+
+    let snapshot: DeploymentSnapshot =
+      stored && stored.machineVersion === MACHINE_VERSION
+        ? restoreDeployment(stored)
+        : startDeployment({ deploymentId: d.ID, namespace: d.Namespace, job: d.JobID, jobVersion: d.JobVersion, now: this.deps.now() });
+    const before = snapshot.context;
+    const measurements = this.deps.measurer ? await this.deps.measurer.measure(before, observation, this.deps.now(), signal) : [];
+    const now = this.deps.now();
+    const stepped = step(snapshot, { type: 'observe', now, observation, measurements });
+    snapshot = stepped.snapshot;
+    this.reportPending(log, before.pending, snapshot.context.pending);
+
+    let retry = false;
+    for (const effect of stepped.effects) {
+      const result = await this.deps.effects.run(effect, d, signal);
+      retry ||= result.outcome === 'error' && result.transient === true;
+      this.reportEffect(log, d, effect, result);
+      snapshot = step(snapshot, {
+        type: 'effect.result',
+        now: this.deps.now(),
+        key: effect.key,
+        action: effect.action,
+        groups: effect.groups,
+        outcome: result.outcome === 'skipped' ? 'ok' : result.outcome,
+        ...(result.message ? { message: result.message } : {}),
+        followUps: result.followUps,
+      }).snapshot;
+    }
+    await store.put(id, persistDeployment(snapshot));
+    for (const g of observation.groups) {
+      if (g.policy) this.deps.recorder.autoPromoteConflict({ namespace: d.Namespace, job: d.JobID, group: g.name }, g.autoPromote && snapshot.value !== 'done');
+    }
+    return { retry, ...this.requeueAfter(snapshot, observation, now) };
+  }
+
+  private requeueAfter(snapshot: DeploymentSnapshot, observation: DeploymentObservation, now: number): ReconcileResult {
+    if (snapshot.status === 'done') return {};
+    const due = [snapshot.context.wakeAt, this.deps.measurer?.nextDue(snapshot.context, observation)].filter((t): t is number => t !== undefined);
+    if (due.length === 0) return {};
+    return { requeueAfterMs: Math.max(0, Math.min(...due) - now) };
+  }
+
+  private reportSelections(log: Logger, d: Deployment, selections: Record<string, Selection>): void {
+    for (const [group, s] of Object.entries(selections)) {
+      const labels = { namespace: d.Namespace, job: d.JobID, group };
+      if (s.tiedWith?.length) {
+        log.warn({ group, policy: s.policy?.name, tiedWith: s.tiedWith }, 'several policies of the same priority match; the first name wins');
+        this.deps.recorder.policyTie(labels);
+      }
+      if (s.pinnedUnknown) log.warn({ group, pinned: s.pinnedUnknown }, 'job pins a policy that does not exist: group left alone');
+      log.info({ group, policy: s.policy?.name ?? null, reason: s.reason }, s.policy ? 'group governed' : 'group not governed');
+    }
+  }
+
+  /** Holds and waits are decisions too: log each when it first appears or its reason changes. */
+  private reportPending(log: Logger, before: PendingDecision[], after: PendingDecision[]): void {
+    const seen = new Set(before.map((p) => `${p.action}|${p.groups.join(',')}|${p.reason}`));
+    for (const p of after) {
+      if (p.action !== 'hold' && p.action !== 'wait') continue;
+      if (seen.has(`${p.action}|${p.groups.join(',')}|${p.reason}`)) continue;
+      for (const group of p.groups) log.info({ group, action: p.action, outcome: 'pending', reason: p.reason }, 'decision');
+    }
+  }
+
+  private reportEffect(log: Logger, d: Deployment, effect: EffectRequest, result: EffectResult): void {
+    const outcome = result.outcome === 'skipped' ? 'ok' : result.outcome;
+    for (const group of effect.groups) {
+      const line = { group, action: effect.action, outcome, reason: effect.reason, ...(result.message ? { message: result.message } : {}) };
+      if (outcome === 'error') log.error(line, 'decision');
+      else log.info(line, 'decision');
+      // A skipped effect was already counted when it was carried out.
+      if (result.outcome !== 'skipped') this.deps.recorder.decision({ namespace: d.Namespace, job: d.JobID, group }, effect.action, outcome);
+    }
+    for (const f of result.followUps) {
+      for (const group of f.groups) {
+        log.info({ group, action: f.action, outcome: f.outcome, reason: f.reason }, 'decision');
+        if (f.outcome !== 'pending') this.deps.recorder.decision({ namespace: d.Namespace, job: d.JobID, group }, f.action, f.outcome);
+      }
+    }
+    if (result.outcome === 'ok' && result.ackAt !== undefined) {
+      this.deps.recorder.decisionLatencySeconds(effect.action, (result.ackAt - effect.decidableAt) / 1000);
+    }
+  }
+}

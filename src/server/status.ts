@@ -1,0 +1,79 @@
+/**
+ * The status API's view of a tracked deployment, built from its stored snapshot.
+ * Pure: the HTTP layer only serialises what this returns.
+ */
+import type { StoredSnapshot } from '../machine/machine.js';
+import type { CheckRecord, DecisionRecord, PendingDecision } from '../machine/types.js';
+
+export interface CheckStatus {
+  stage: string;
+  check: string;
+  state: string;
+  lastValue?: number;
+  lastResult?: string;
+  lastAt?: string;
+  measurements: number;
+}
+
+export interface DeploymentStatusView {
+  id: string;
+  namespace: string;
+  job: string;
+  version: number;
+  status: string;
+  state: string;
+  groups: Record<string, { policy: string; mode: string; promoted: boolean; canariesHealthyAt?: string; checks: CheckStatus[] }>;
+  pending: PendingDecision[];
+  warnings: string[];
+  updatedAt: string;
+}
+
+export interface DeploymentDetailView extends DeploymentStatusView {
+  history: (Omit<DecisionRecord, 'at'> & { at: string })[];
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function checkStatus(key: string, r: CheckRecord): CheckStatus {
+  const [stage = '', check = ''] = key.split(':');
+  const last = r.measurements[r.measurements.length - 1];
+  return {
+    stage,
+    check,
+    state: r.phase,
+    ...(last?.value !== undefined ? { lastValue: last.value } : {}),
+    ...(last ? { lastResult: last.result, lastAt: iso(last.at) } : {}),
+    measurements: r.measurements.length,
+  };
+}
+
+export function statusView(s: StoredSnapshot): DeploymentStatusView {
+  const c = s.context;
+  return {
+    id: c.deploymentId,
+    namespace: c.namespace,
+    job: c.job,
+    version: c.jobVersion,
+    status: c.nomadStatus,
+    state: s.value,
+    groups: Object.fromEntries(
+      Object.entries(c.groups).map(([name, g]) => [
+        name,
+        {
+          policy: g.policy ?? '',
+          mode: g.mode,
+          promoted: g.promoted,
+          ...(g.canariesHealthyAt !== undefined ? { canariesHealthyAt: iso(g.canariesHealthyAt) } : {}),
+          checks: Object.entries(g.checks).map(([key, r]) => checkStatus(key, r)),
+        },
+      ]),
+    ),
+    pending: c.pending,
+    warnings: c.warnings,
+    updatedAt: iso(c.updatedAt),
+  };
+}
+
+export function detailView(s: StoredSnapshot): DeploymentDetailView {
+  return { ...statusView(s), history: s.context.history.map((h) => ({ ...h, at: iso(h.at) })) };
+}

@@ -1,0 +1,198 @@
+import { describe, expect, test } from '@jest/globals';
+import { persistDeployment, restoreDeployment, startDeployment, step, type DeploymentSnapshot } from '../../src/machine/machine.js';
+import type { EffectRequest, TaggedMeasurement } from '../../src/machine/plan.js';
+import type { DeploymentObservation } from '../../src/machine/types.js';
+import { alloc, check, deployment, group, policy } from '../support/builders.js';
+
+const T0 = Date.parse('2026-11-27T10:00:00Z');
+const start = () => startDeployment({ deploymentId: 'd-1', namespace: 'default', job: 'web-api', jobVersion: 1, now: T0 });
+
+function observe(s: DeploymentSnapshot, obs: DeploymentObservation, now: number, measurements: TaggedMeasurement[] = []) {
+  return step(s, { type: 'observe', now, observation: obs, measurements });
+}
+
+function acknowledge(s: DeploymentSnapshot, effect: EffectRequest, now: number, outcome: 'ok' | 'error' | 'dry_run' = 'ok') {
+  return step(s, { type: 'effect.result', now, key: effect.key, action: effect.action, groups: effect.groups, outcome }).snapshot;
+}
+
+const healthyCanaries = (at: number) => [alloc('c1', true, at), alloc('c2', true, at)];
+
+describe('canary promotion after bake', () => {
+  const p = policy({ canary: { bakeMs: 60_000 } });
+
+  test('waits while canaries are not all healthy', () => {
+    const r = observe(start(), deployment([group('web', { policy: p, canaries: [alloc('c1', true, T0), alloc('c2', null)] })]), T0);
+    expect(r.effects).toEqual([]);
+    expect(r.snapshot.value).toBe('waiting');
+    expect(r.snapshot.context.pending).toEqual([{ action: 'wait', groups: ['web'], reason: '1/2 canaries healthy' }]);
+  });
+
+  test('bakes, then promotes exactly once after bake has passed since the last canary became healthy', () => {
+    const obs = deployment([group('web', { policy: p, canaries: [alloc('c1', true, T0 - 5000), alloc('c2', true, T0)] })]);
+    let r = observe(start(), obs, T0 + 1000);
+    expect(r.snapshot.value).toBe('baking');
+    expect(r.effects).toEqual([]);
+    expect(r.snapshot.context.wakeAt).toBe(T0 + 60_000);
+
+    r = observe(r.snapshot, obs, T0 + 59_999);
+    expect(r.effects).toEqual([]);
+
+    r = observe(r.snapshot, obs, T0 + 60_000);
+    expect(r.effects.map((e) => [e.action, e.groups])).toEqual([['promote', ['web']]]);
+    expect(r.effects[0]!.decidableAt).toBe(T0 + 60_000);
+
+    // Same observation before the result arrives (crash before saving): emitted again, never a different action.
+    const again = observe(r.snapshot, obs, T0 + 60_500);
+    expect(again.effects.map((e) => e.action)).toEqual(['promote']);
+
+    const acked = acknowledge(r.snapshot, r.effects[0]!, T0 + 60_100);
+    const after = observe(acked, obs, T0 + 61_000);
+    expect(after.effects).toEqual([]);
+    expect(after.snapshot.value).toBe('promoted');
+    expect(after.snapshot.context.history.map((h) => [h.action, h.outcome])).toEqual([['promote', 'ok']]);
+  });
+
+  test('uses the time it first saw the canaries healthy when Nomad reports a later (skewed) time', () => {
+    const obs = deployment([group('web', { policy: p, canaries: healthyCanaries(T0 + 3_600_000) })]);
+    const r = observe(start(), obs, T0);
+    expect(r.snapshot.context.groups['web']!.canariesHealthyAt).toBe(T0);
+  });
+
+  test('a canary turning unhealthy restarts the bake', () => {
+    let r = observe(start(), deployment([group('web', { policy: p, canaries: healthyCanaries(T0) })]), T0);
+    r = observe(r.snapshot, deployment([group('web', { policy: p, canaries: [alloc('c1', true, T0), alloc('c2', false, T0 + 10)] })]), T0 + 30_000);
+    expect(r.snapshot.context.groups['web']!.canariesHealthyAt).toBeUndefined();
+    r = observe(r.snapshot, deployment([group('web', { policy: p, canaries: healthyCanaries(T0 + 40_000) })]), T0 + 40_000);
+    r = observe(r.snapshot, deployment([group('web', { policy: p, canaries: healthyCanaries(T0 + 40_000) })]), T0 + 61_000);
+    expect(r.effects).toEqual([]);
+  });
+
+  test('promote: manual never promotes', () => {
+    const manual = policy({ canary: { bakeMs: 0, promote: 'manual' } });
+    const r = observe(start(), deployment([group('web', { policy: manual, canaries: healthyCanaries(T0) })]), T0 + 1);
+    expect(r.effects).toEqual([]);
+    expect(r.snapshot.context.pending[0]!.reason).toBe('canary.promote is manual');
+  });
+
+  test('an ungoverned group is never touched', () => {
+    const r = observe(start(), deployment([group('web', { canaries: healthyCanaries(T0) })]), T0 + 3_600_000);
+    expect(r.effects).toEqual([]);
+    expect(r.snapshot.value).toBe('ignored');
+  });
+
+  test('only governed groups are promoted, each in its own call', () => {
+    const obs = deployment([
+      group('api', { policy: policy({ canary: { bakeMs: 0 } }), canaries: [alloc('a1', true, T0)] }),
+      group('worker', { canaries: [alloc('w1', true, T0)] }),
+    ]);
+    const r = observe(start(), obs, T0 + 1);
+    expect(r.effects.map((e) => [e.action, e.groups])).toEqual([['promote', ['api']]]);
+  });
+
+  test('together: one call once every governed group is ready', () => {
+    const t = policy({ canary: { bakeMs: 0, together: true } });
+    const waitingOne = deployment([
+      group('api', { policy: t, canaries: [alloc('a1', true, T0)] }),
+      group('web', { policy: t, canaries: [alloc('w1', null)] }),
+    ]);
+    let r = observe(start(), waitingOne, T0 + 1);
+    expect(r.effects).toEqual([]);
+    const ready = deployment([
+      group('api', { policy: t, canaries: [alloc('a1', true, T0)] }),
+      group('web', { policy: t, canaries: [alloc('w1', true, T0)] }),
+    ]);
+    r = observe(r.snapshot, ready, T0 + 2);
+    expect(r.effects.map((e) => [e.action, e.groups])).toEqual([['promote', ['api', 'web']]]);
+  });
+
+  test('a terminal deployment ends the machine', () => {
+    const r = observe(start(), deployment([group('web', { policy: p, canaries: healthyCanaries(T0) })], { status: 'successful' }), T0);
+    expect(r.snapshot.value).toBe('done');
+    expect(r.snapshot.status).toBe('done');
+  });
+
+  test('a failed promote is emitted again on the next pass', () => {
+    const obs = deployment([group('web', { policy: policy({ canary: { bakeMs: 0 } }), canaries: healthyCanaries(T0) })]);
+    const r = observe(start(), obs, T0 + 1);
+    const failed = acknowledge(r.snapshot, r.effects[0]!, T0 + 2, 'error');
+    expect(observe(failed, obs, T0 + 3).effects.map((e) => e.action)).toEqual(['promote']);
+  });
+
+  test('snapshots survive a JSON round trip (restart)', () => {
+    const obs = deployment([group('web', { policy: p, canaries: healthyCanaries(T0) })]);
+    const r = observe(start(), obs, T0 + 1000);
+    const stored = JSON.parse(JSON.stringify(persistDeployment(r.snapshot)));
+    const restored = restoreDeployment(stored);
+    expect(restored.value).toBe('baking');
+    expect(observe(restored, obs, T0 + 60_000).effects.map((e) => e.action)).toEqual(['promote']);
+  });
+});
+
+describe('analysis', () => {
+  const errorRate = check('error-rate', { count: 2, intervalMs: 10_000 });
+  const p = policy({ checks: { 'error-rate': errorRate }, canary: { analysis: ['error-rate'], bakeMs: 0 } });
+  const obs = deployment([group('web', { policy: p, canaries: healthyCanaries(T0) })]);
+  const m = (result: 'pass' | 'fail' | 'inconclusive' | 'error', at: number): TaggedMeasurement => ({
+    group: 'web',
+    stage: 'canary',
+    measurement: { check: 'error-rate', result, at, ...(result === 'error' ? { message: 'connection refused' } : { value: 0.001 }) },
+  });
+
+  test('promotes only after every analysis check passed', () => {
+    let r = observe(start(), obs, T0);
+    expect(r.snapshot.context.pending[0]!.reason).toBe('analysis running: error-rate pending');
+    r = observe(r.snapshot, obs, T0 + 1, [m('pass', T0 + 1)]);
+    expect(r.effects).toEqual([]);
+    r = observe(r.snapshot, obs, T0 + 10_001, [m('pass', T0 + 10_001)]);
+    expect(r.effects.map((e) => e.action)).toEqual(['promote']);
+    expect(r.effects[0]!.evidence.map((e) => e.result)).toEqual(['pass']);
+  });
+
+  test('a failed check fails the deployment with the policy rollback', () => {
+    let r = observe(start(), obs, T0);
+    r = observe(r.snapshot, obs, T0 + 1, [m('fail', T0 + 1)]);
+    expect(r.effects.map((e) => [e.action, e.rollback])).toEqual([['fail', 'auto']]);
+    expect(r.snapshot.value).toBe('failing');
+  });
+
+  test('errored holds: no promote, no fail', () => {
+    let r = observe(start(), obs, T0);
+    r = observe(r.snapshot, obs, T0 + 1, [m('error', T0 + 1), m('error', T0 + 2), m('error', T0 + 3)]);
+    expect(r.effects).toEqual([]);
+    expect(r.snapshot.value).toBe('holding');
+    expect(r.snapshot.context.pending[0]).toEqual({ action: 'hold', groups: ['web'], reason: 'holding: error-rate errored' });
+  });
+
+  test('timeout with onTimeout fail', () => {
+    const timed = policy({ checks: { 'error-rate': errorRate }, canary: { analysis: ['error-rate'], timeoutMs: 60_000, onTimeout: 'fail' } });
+    const o = deployment([group('web', { policy: timed, canaries: healthyCanaries(T0) })]);
+    let r = observe(start(), o, T0);
+    expect(r.snapshot.context.wakeAt).toBe(T0 + 60_000);
+    r = observe(r.snapshot, o, T0 + 60_000);
+    expect(r.effects.map((e) => e.action)).toEqual(['fail']);
+  });
+
+  test('dry-run decisions are reported once and never again', () => {
+    const dry = deployment([group('web', { policy: policy({ canary: { bakeMs: 0 } }), canaries: healthyCanaries(T0) })], { dryRun: true });
+    const r = observe(start(), dry, T0 + 1);
+    expect(r.effects.map((e) => [e.action, e.dryRun])).toEqual([['promote', true]]);
+    const reported = acknowledge(r.snapshot, r.effects[0]!, T0 + 2, 'dry_run');
+    expect(observe(reported, dry, T0 + 3).effects).toEqual([]);
+  });
+});
+
+describe('manual health', () => {
+  const healthz = check('healthz', { scope: 'allocation', count: 1, source: { kind: 'http', url: 'http://x', method: 'GET', headers: {}, body: '', timeoutMs: 1000 }, pass: 'response.status == 200' });
+  const p = policy({ checks: { healthz }, health: { checks: ['healthz'] } });
+  const g = group('web', { policy: p, healthCheck: 'manual', desiredCanaries: 0, canaries: [], allocs: [alloc('a1', null), alloc('a2', null)] });
+  const obs = deployment([g]);
+  const hm = (allocId: string, result: 'pass' | 'fail', at: number): TaggedMeasurement => ({ group: 'web', stage: 'health', measurement: { check: 'healthz', allocId, result, at } });
+
+  test('passed allocations are marked healthy and failed ones unhealthy, in one batch', () => {
+    let r = observe(start(), obs, T0);
+    r = observe(r.snapshot, obs, T0 + 1, [hm('a1', 'pass', T0 + 1), hm('a2', 'fail', T0 + 1)]);
+    expect(r.effects.map((e) => [e.action, e.healthy, e.unhealthy])).toEqual([['set_health', ['a1'], ['a2']]]);
+    const acked = acknowledge(r.snapshot, r.effects[0]!, T0 + 2);
+    expect(observe(acked, obs, T0 + 3).effects).toEqual([]);
+  });
+});
