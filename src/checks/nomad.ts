@@ -43,6 +43,11 @@ export function nomadChecksProvider(read: AllocationChecksReader): CheckProvider
 /** Sorted by name then ID, so the list (and `checks[0]`) does not depend on map order. */
 export function toChecks(answer: Record<string, ServiceCheckResult> | null | undefined): NomadCheckVariable[] {
   return Object.entries(answer ?? {})
-    .sort(([idA, a], [idB, b]) => (a.Check ?? '').localeCompare(b.Check ?? '') || idA.localeCompare(idB))
+    .sort(([idA, a], [idB, b]) => compare(a.Check ?? '', b.Check ?? '') || compare(idA, idB))
     .map(([, c]) => ({ name: c.Check ?? '', status: c.Status ?? '', mode: c.Mode ?? '', output: c.Output ?? '' }));
+}
+
+/** Code-unit order: the same on every host, whatever its locale. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -46,6 +46,9 @@ async function queryPrometheus(source: PrometheusSource, ctx: ObserveContext, de
   } catch {
     return { kind: 'error', message: 'invalid Prometheus address (not a URL)' };
   }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+    return { kind: 'error', message: 'invalid Prometheus address (not http:// or https://)' };
+  }
   secrets.push(...urlSecrets(base));
   const { url, authorization } = splitCredentials(base);
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/v1/query`;

@@ -51,7 +51,11 @@ export interface CheckProviders {
   observe(source: CheckSource, ctx: ObserveContext): Promise<Observation>;
 }
 
+/** Throws for a configuration that cannot work (an unparsable --prometheus-addr): fail at start, not per check. */
 export function providersFor(config: ProvidersConfig): CheckProviders {
+  if (config.prometheusAddress !== undefined && !isHttpUrl(config.prometheusAddress)) {
+    throw new Error('--prometheus-addr must be an http:// or https:// URL');
+  }
   const byKind = {
     prometheus: neverThrows(prometheusProvider({ defaultAddress: config.prometheusAddress })),
     http: neverThrows(httpProvider()),
@@ -68,6 +72,10 @@ export function providersFor(config: ProvidersConfig): CheckProviders {
     get,
     observe: (source, ctx) => get((source as { kind: string }).kind).observe(source, ctx),
   };
+}
+
+function isHttpUrl(text: string): boolean {
+  return URL.canParse(text) && ['http:', 'https:'].includes(new URL(text).protocol);
 }
 
 /**

@@ -15,6 +15,13 @@ describe('providersFor', () => {
     expect(() => providers.observe({ kind } as unknown as CheckSource, {})).toThrow(/unknown check source kind/);
   });
 
+  test('an unparsable default Prometheus address fails at once', () => {
+    const make = (prometheusAddress: string) => () => providersFor({ prometheusAddress, allocationChecks: async () => ({}) });
+    expect(make('http://prometheus:9090')).not.toThrow();
+    expect(make('not a url')).toThrow(/--prometheus-addr/);
+    expect(make('prometheus:9090')).toThrow(/--prometheus-addr/);
+  });
+
   test('observe dispatches on the source kind', async () => {
     const o = await providers.observe({ kind: 'nomad', timeoutMs: 100 }, { allocId: 'a1' });
     expect(o).toEqual({ kind: 'data', noData: true, variables: { checks: [] } });
