@@ -33,8 +33,8 @@ interface Candidate {
 }
 
 export function allocAddress(alloc: AddressableAlloc, label: string): AllocAddress | undefined {
-  const found = candidates(alloc).find((c) => c.port.Label === label);
-  return found && resolve(alloc, found);
+  const ports = allocPorts(alloc);
+  return Object.hasOwn(ports, label) ? ports[label] : undefined;
 }
 
 /**
@@ -46,13 +46,8 @@ export function allocTemplateVars(alloc: AddressableAlloc): Record<string, strin
   const vars: Record<string, string> = { 'alloc.id': alloc.ID, 'alloc.name': alloc.Name };
   const node = alloc.NodeName || alloc.NodeID;
   if (node) vars['alloc.node'] = node;
-  const seen = new Set<string>();
-  for (const c of candidates(alloc)) {
-    const label = c.port.Label;
-    if (!label || seen.has(label)) continue; // the first source in the order wins
-    const addr = resolve(alloc, c);
-    if (!addr) continue;
-    seen.add(label);
+  const ports = allocPorts(alloc);
+  for (const [label, addr] of Object.entries(ports)) {
     vars['alloc.ip'] ??= addr.ip;
     vars[`alloc.port.${label}`] = String(addr.port);
     vars[`alloc.addr.${label}`] = formatAddr(addr);
@@ -60,6 +55,21 @@ export function allocTemplateVars(alloc: AddressableAlloc): Record<string, strin
   const bridge = alloc.NetworkStatus?.Address;
   if (!vars['alloc.ip'] && bridge) vars['alloc.ip'] = bridge;
   return vars;
+}
+
+/**
+ * Every port label with its address, first source in the order winning, in discovery order.
+ * The structured form of `alloc.port.*` / `alloc.addr.*` for renderers that take one.
+ */
+export function allocPorts(alloc: AddressableAlloc): Record<string, AllocAddress> {
+  const ports: Record<string, AllocAddress> = {};
+  for (const c of candidates(alloc)) {
+    const label = c.port.Label;
+    if (!label || Object.hasOwn(ports, label)) continue;
+    const addr = resolve(alloc, c);
+    if (addr) ports[label] = addr;
+  }
+  return ports;
 }
 
 /** `ip:port`, with brackets for IPv6 so it can go straight into a URL. */

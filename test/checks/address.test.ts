@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { allocAddress, allocTemplateVars, type AddressableAlloc } from '../../src/checks/address.js';
+import { allocAddress, allocPorts, allocTemplateVars, type AddressableAlloc } from '../../src/checks/address.js';
 
 const samples = '/work/shared/nomad/samples';
 const full = JSON.parse(readFileSync(`${samples}/GET_v1_allocation_ID.json`, 'utf8')) as AddressableAlloc;
@@ -109,6 +109,10 @@ describe('allocAddress order', () => {
     const alloc: AddressableAlloc = { ...base, AllocatedResources: { Shared: { Ports: [{ Label: 'http', Value: 8080, To: 0, HostIP: 'fd00::5' }] } } };
     expect(allocAddress(alloc, 'http')).toEqual({ ip: 'fd00::5', port: 8080 });
     expect(allocTemplateVars(alloc)['alloc.addr.http']).toBe('[fd00::5]:8080');
+  });
+
+  test('allocPorts: every label once, the first source winning', () => {
+    expect(allocPorts(sharedPorts)).toEqual({ http: { ip: '10.0.0.5', port: 25123 }, metrics: { ip: '10.0.0.5', port: 25124 } });
   });
 
   test('unknown label -> undefined', () => {
