@@ -200,6 +200,12 @@ function errorOffset(e: unknown): number | undefined {
   return typeof start === 'number' ? start : undefined;
 }
 
+function unknownVariable(name: string, ctx: CelContext): string {
+  const known = Object.keys(celVariables(ctx)).join(', ');
+  const hint = name === 'alloc' && ctx.scope === 'deployment' ? '; "alloc" needs "scope: allocation"' : '';
+  return `CEL: unknown variable "${name}" (a ${ctx.provider} check with scope ${ctx.scope} has: ${known})${hint}`;
+}
+
 const cache = new Map<string, CompileResult>();
 const CACHE_LIMIT = 2000;
 
@@ -228,7 +234,10 @@ function compileUncached(expression: string, ctx: CelContext): CompileResult {
   }
   const checked = parsed.check();
   if (!checked.valid) {
-    return { ok: false, error: `CEL type error: ${describeError(checked.error)}`, offset: errorOffset(checked.error) };
+    const text = describeError(checked.error);
+    const unknown = /^Unknown variable: (\w+)/.exec(text);
+    const error = unknown ? unknownVariable(unknown[1] as string, ctx) : `CEL type error: ${text}`;
+    return { ok: false, error, offset: errorOffset(checked.error) };
   }
   if (checked.type !== 'bool' && checked.type !== 'dyn') {
     return { ok: false, error: `CEL expression must be a bool, but its type is ${checked.type}` };

@@ -17,7 +17,9 @@ export function checkGlob(glob: string): string | undefined {
     picomatch.makeRe(glob, OPTIONS);
     return undefined;
   } catch (e) {
-    return (e as Error).message;
+    const message = (e as Error).message;
+    const missing = /^Missing closing: "(.)"/.exec(message);
+    return missing ? `missing closing "${missing[1]}"` : message;
   }
 }
 

@@ -16,6 +16,8 @@ export interface ReloadResult {
   errors: PolicyError[];
   /** True when a valid load replaced a different set. */
   changed: boolean;
+  /** The set in force after this reload (the previous one when the load was invalid). */
+  policies: readonly Policy[];
 }
 
 export interface PolicyReloaderOptions {
@@ -30,28 +32,33 @@ type Listener<T> = (value: T) => void;
 const POLICY_FILE = /\.ya?ml$/i;
 
 export class PolicyReloader {
-  private current: readonly Policy[] = [];
+  private currentSet: readonly Policy[] = [];
   private fingerprint: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly watchers: FSWatcher[] = [];
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly changeListeners = new Set<Listener<readonly Policy[]>>();
-  private readonly reloadListeners = new Set<Listener<ReloadResult>>();
+  private readonly listeners = new Set<Listener<ReloadResult>>();
   private readonly debounceMs: number;
   private readonly load: (paths: string[]) => Promise<PolicyLoadResult>;
 
-  constructor(
-    private readonly paths: string[],
-    options: PolicyReloaderOptions = {},
-  ) {
+  private readonly paths: string[];
+
+  /** `paths`: policy files and directories, as for loadPolicies. */
+  constructor(paths: string | string[], options: PolicyReloaderOptions = {}) {
+    this.paths = typeof paths === 'string' ? [paths] : [...paths];
     this.debounceMs = options.debounceMs ?? 200;
     this.load = options.load ?? loadPolicies;
   }
 
   /** The policy set in force: the last valid load (empty before the first one). */
   get policies(): readonly Policy[] {
-    return this.current;
+    return this.currentSet;
+  }
+
+  /** Alias of `policies`. */
+  get current(): readonly Policy[] {
+    return this.currentSet;
   }
 
   /** True once a valid set has been loaded. */
@@ -71,43 +78,41 @@ export class PolicyReloader {
     try {
       const loaded = await this.load(this.paths);
       if (loaded.errors.length > 0) {
-        result = { ok: false, errors: loaded.errors, changed: false };
+        result = { ok: false, errors: loaded.errors, changed: false, policies: this.currentSet };
       } else {
         const fingerprint = JSON.stringify(loaded.policies);
         const changed = fingerprint !== this.fingerprint;
         this.fingerprint = fingerprint;
-        if (changed) this.current = loaded.policies;
-        result = { ok: true, errors: [], changed };
+        if (changed) this.currentSet = loaded.policies;
+        result = { ok: true, errors: [], changed, policies: this.currentSet };
       }
     } catch (e) {
       const message = `cannot load policies: ${(e as Error).message ?? String(e)}`;
-      result = { ok: false, errors: [{ file: this.paths.join(','), line: 0, column: 0, message }], changed: false };
+      result = {
+        ok: false,
+        errors: [{ file: this.paths.join(','), line: 0, column: 0, message }],
+        changed: false,
+        policies: this.currentSet,
+      };
     }
-    this.emit(this.reloadListeners, result);
-    if (result.changed) this.emit(this.changeListeners, this.current);
-    return result;
-  }
-
-  private emit<T>(listeners: Set<Listener<T>>, value: T): void {
-    for (const l of listeners) {
+    for (const l of this.listeners) {
       try {
-        l(value);
+        l(result);
       } catch {
         // A listener's failure must not stop reloads or other listeners.
       }
     }
+    return result;
   }
 
-  /** Called with the new set after each reload that changed it. Returns an unsubscribe. */
-  onChange(listener: Listener<readonly Policy[]>): () => void {
-    this.changeListeners.add(listener);
-    return () => this.changeListeners.delete(listener);
-  }
-
-  /** Called after every reload attempt, valid or not (for logs and metrics). */
-  onReload(listener: Listener<ReloadResult>): () => void {
-    this.reloadListeners.add(listener);
-    return () => this.reloadListeners.delete(listener);
+  /**
+   * Called after every reload attempt (file change, SIGHUP, explicit call), valid or not:
+   * `changed` tells whether a new set took effect, `errors` why an edit was rejected.
+   * Returns an unsubscribe function.
+   */
+  onChange(listener: Listener<ReloadResult>): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /**
@@ -127,11 +132,16 @@ export class PolicyReloader {
         continue; // missing path: the load reports it
       }
       if (this.closed) return;
-      const watcher = fsWatch(dir, { persistent: false }, (_event, name) => {
-        const file = name?.toString();
-        if (file && (only ? file !== only : !POLICY_FILE.test(file))) return;
-        this.schedule();
-      });
+      let watcher: FSWatcher;
+      try {
+        watcher = fsWatch(dir, { persistent: false }, (_event, name) => {
+          const file = name?.toString();
+          if (file && (only ? file !== only : !POLICY_FILE.test(file))) return;
+          this.schedule();
+        });
+      } catch {
+        continue; // removed meanwhile; SIGHUP still reloads
+      }
       watcher.on('error', () => watcher.close());
       this.watchers.push(watcher);
     }

@@ -249,7 +249,7 @@ class PolicyReader {
     try {
       url = new URL(probe);
     } catch {
-      this.bad(f, `invalid URL "${text}"`);
+      this.bad(f, `invalid URL "${text}" (expected http://host[:port]/path)`);
       return false;
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
@@ -340,11 +340,11 @@ class PolicyReader {
     return timeoutMs === undefined ? undefined : { kind: 'nomad', timeoutMs };
   }
 
-  condition(f: Field | undefined, source: CheckSource | undefined, scope: CheckScope | undefined): string | undefined {
+  condition(f: Field | undefined, provider: CheckSource['kind'] | undefined, scope: CheckScope | undefined): string | undefined {
     const text = this.string(f, { nonEmpty: true });
     if (f === undefined || text === undefined) return undefined;
-    if (!source || !scope) return text; // no provider: variables unknown, already reported
-    const compiled = compileCondition(text, { provider: source.kind, scope });
+    if (!provider || !scope) return text; // provider or scope unclear: variables unknown, already reported
+    const compiled = compileCondition(text, { provider, scope });
     if (compiled.ok) return text;
     const node = this.r.valueNode(f);
     this.r.errorAt(this.r.positionInside(node, compiled.offset), `${f.path}: ${compiled.error}`);
@@ -365,11 +365,14 @@ class PolicyReader {
     const scope = this.oneOf(fields.get('scope'), SCOPES, D.check.scope);
     this.checkScopes.set(name, scope);
     const source = this.source(fields, f.path, scope, f.key);
+    // The expressions' variables depend only on which provider is named, even if its block is wrong.
+    const named = PROVIDERS.filter((p) => fields.has(p));
+    const provider = named.length === 1 ? named[0] : undefined;
     const passField = fields.get('pass');
     if (!passField) this.r.error(f.key, `${f.path}: missing required key "pass"`);
-    const pass = this.condition(passField, source, scope);
+    const pass = this.condition(passField, provider, scope);
     const failField = fields.get('fail');
-    const fail = this.condition(failField, source, scope);
+    const fail = this.condition(failField, provider, scope);
     const intervalMs = this.duration(fields.get('interval'), D.check.intervalMs, { positive: true });
     const count = this.integer(fields.get('count'), D.check.count, 1);
     const initialDelayMs = this.duration(fields.get('initialDelay'), D.check.initialDelayMs);
