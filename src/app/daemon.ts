@@ -12,7 +12,8 @@ import { selectPolicy } from '../policy/select.js';
 import { EffectRunner } from '../reconcile/effects.js';
 import { JobSpecCache } from '../reconcile/job-specs.js';
 import { WorkQueue } from '../reconcile/queue.js';
-import { Reconciler, type Measurer } from '../reconcile/reconciler.js';
+import { Reconciler } from '../reconcile/reconciler.js';
+import { createMeasurer } from './measurer.js';
 import { StatusServer } from '../server/http.js';
 import { Recorder } from '../server/metrics.js';
 import { MemorySnapshotStore } from '../store/memory.js';
@@ -45,8 +46,8 @@ export interface RunningDaemon {
 
 export interface DaemonOptions {
   logger: Logger;
-  /** Builds the analysis measurer once policies and recorder exist; absent: bake-only decisions. */
-  measurer?: (deps: { recorder: Recorder; api: HttpNomadClient }) => Measurer;
+  /** Environment for PROMOTER_VAR_* template values (default: process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function startDaemon(config: RunConfig, options: DaemonOptions): Promise<RunningDaemon> {
@@ -68,7 +69,7 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
     else for (const e of result.errors) logger.error({ error: formatPolicyError(e) }, 'invalid policy edit rejected; keeping the last valid set');
     if (result.ok) for (const d of cache.allDeployments()) queue.add(d.ID);
   });
-  policies.watch();
+  await policies.watch();
 
   const api = new HttpNomadClient(config.nomad, { observe, keepAlive: true });
   await checkNomad(api, config.namespace).catch((err: unknown) => {
@@ -91,7 +92,7 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
     select: (target) => selectPolicy(policies.current, target),
     store,
     effects: new EffectRunner(api, now),
-    ...(options.measurer ? { measurer: options.measurer({ recorder, api }) } : {}),
+    measurer: createMeasurer({ api, cache, recorder, logger, prometheusAddr: config.prometheusAddr }, options.env),
     recorder,
     logger,
     now,

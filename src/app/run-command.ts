@@ -3,7 +3,6 @@ import { EXIT } from '../cli.js';
 import { resolveRunConfig, type RunFlags } from './config.js';
 import { startDaemon, StartupError } from './daemon.js';
 import { createLogger } from './logger.js';
-import { createMeasurer } from './measurer.js';
 
 export async function runCommand(flags: RunFlags): Promise<number> {
   const { config, errors, warnings } = resolveRunConfig(flags, process.env);
@@ -15,7 +14,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   for (const w of warnings) logger.warn(w);
   let daemon;
   try {
-    daemon = await startDaemon(config, { logger, measurer: createMeasurer(config, logger) });
+    daemon = await startDaemon(config, { logger });
   } catch (err) {
     if (err instanceof StartupError) {
       logger.fatal({ exitCode: err.exitCode }, err.message);

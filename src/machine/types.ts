@@ -41,6 +41,8 @@ export interface DeploymentObservation {
   status: DeploymentStatus;
   statusDescription: string;
   groups: GroupObservation[];
+  /** The job's Meta at this version (for templates). */
+  jobMeta: Record<string, string>;
   /** Global --dry-run. */
   dryRun: boolean;
 }

@@ -3,23 +3,8 @@
  * by which policy, their canaries and health. Pure.
  */
 import type { AllocationStub, Deployment, Job } from '../domain/nomad.js';
-import type { Policy } from '../domain/policy.js';
+import type { Selection, SelectionTarget } from '../policy/select.js';
 import type { AllocObservation, DeploymentObservation, GroupObservation } from '../machine/types.js';
-
-export interface SelectionTarget {
-  namespace: string;
-  job: string;
-  group: string;
-  jobMeta: Record<string, string>;
-  groupMeta: Record<string, string>;
-}
-
-export interface Selection {
-  policy?: Policy;
-  reason: string;
-  tiedWith?: string[];
-  pinnedUnknown?: string;
-}
 
 export type PolicySelector = (target: SelectionTarget) => Selection;
 
@@ -81,6 +66,7 @@ export function observeDeployment(
       status: d.Status,
       statusDescription: d.StatusDescription,
       groups,
+      jobMeta: job?.Meta ?? {},
       dryRun,
     },
     selections,

@@ -21,7 +21,8 @@ import type { SnapshotStore } from '../store/store.js';
 import type { ClusterCache } from '../watch/cache.js';
 import type { EffectResult, EffectRunner } from './effects.js';
 import type { JobSpecCache } from './job-specs.js';
-import { observeDeployment, type PolicySelector, type Selection } from './observe.js';
+import type { Selection } from '../policy/select.js';
+import { observeDeployment, type PolicySelector } from './observe.js';
 
 /** Takes the measurements due for a deployment now (check providers); absent: no analysis. */
 export interface Measurer {

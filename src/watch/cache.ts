@@ -51,6 +51,11 @@ export class ClusterCache {
     return [...ids].map((id) => this.allocs.get(id)!).filter(Boolean);
   }
 
+  /** Every allocation of a job, all versions. */
+  allocationsOfJob(namespace: string, job: string): AllocationStub[] {
+    return [...this.allocs.values()].filter((a) => a.Namespace === namespace && a.JobID === job);
+  }
+
   /** Deployments an allocation belongs to (normally one). */
   deploymentsOfAlloc(a: Pick<AllocationStub, 'Namespace' | 'JobID' | 'JobVersion'>): Deployment[] {
     return this.allDeployments().filter((d) => d.Namespace === a.Namespace && d.JobID === a.JobID && d.JobVersion === a.JobVersion);

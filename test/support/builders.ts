@@ -64,6 +64,7 @@ export function deployment(groups: GroupObservation[], overrides: Partial<Deploy
     status: 'running',
     statusDescription: 'Deployment is running but requires manual promotion',
     groups,
+    jobMeta: {},
     dryRun: false,
     ...overrides,
   };
