@@ -1,0 +1,159 @@
+import { describe, expect, test } from '@jest/globals';
+import { pino } from 'pino';
+import type { Policy } from '../../src/domain/policy.js';
+import { selectPolicy } from '../../src/policy/select.js';
+import { EffectRunner } from '../../src/reconcile/effects.js';
+import { JobSpecCache } from '../../src/reconcile/job-specs.js';
+import { Reconciler } from '../../src/reconcile/reconciler.js';
+import { Recorder } from '../../src/server/metrics.js';
+import { MemorySnapshotStore } from '../../src/store/memory.js';
+import type { SnapshotStore } from '../../src/store/store.js';
+import { ClusterCache } from '../../src/watch/cache.js';
+import { NomadError } from '../../src/nomad/errors.js';
+import { policy } from '../support/builders.js';
+import { canaryDeployment, FakeNomad, jobVersion, stub } from '../support/fake-nomad.js';
+
+const T0 = Date.parse('2026-11-27T10:00:00Z');
+
+interface World {
+  nomad: FakeNomad;
+  cache: ClusterCache;
+  store: SnapshotStore;
+  recorder: Recorder;
+  clock: { now: number };
+  reconciler: (opts?: { dryRun?: boolean; store?: SnapshotStore }) => Reconciler;
+}
+
+function world(policies: Policy[], opts: { autoRevert?: boolean } = {}): World {
+  const nomad = new FakeNomad();
+  const d = canaryDeployment();
+  d.TaskGroups['web']!.AutoRevert = opts.autoRevert ?? false;
+  nomad.deployments.set(d.ID, d);
+  nomad.allocs = [stub('c1', true, new Date(T0).toISOString()), stub('c2', true, new Date(T0).toISOString())];
+  nomad.versions.set('web-api', [jobVersion(1, false), jobVersion(0, true)]);
+  const cache = new ClusterCache();
+  const store = new MemorySnapshotStore();
+  const recorder = new Recorder('test', { defaultMetrics: false });
+  const clock = { now: T0 };
+  const sync = () => {
+    cache.replaceDeployments([...nomad.deployments.values()].map((x) => structuredClone(x)));
+    cache.replaceAllocations(nomad.allocs);
+  };
+  sync();
+  return {
+    nomad,
+    cache,
+    store,
+    recorder,
+    clock,
+    reconciler: (o = {}) =>
+      new Reconciler({
+        cache,
+        jobs: new JobSpecCache(nomad),
+        select: (t) => selectPolicy(policies, t),
+        store: o.store ?? store,
+        effects: new EffectRunner(nomad, () => clock.now),
+        recorder,
+        logger: pino({ level: 'silent' }),
+        now: () => clock.now,
+        dryRun: o.dryRun ?? false,
+      }),
+  };
+}
+
+describe('Reconciler', () => {
+  const bake = policy({ canary: { bakeMs: 30_000 } });
+
+  test('requeues at the end of the bake, then promotes exactly once', async () => {
+    const w = world([bake]);
+    const r = w.reconciler();
+    expect(await r.reconcile('d-1')).toEqual({ retry: false, requeueAfterMs: 30_000 });
+    expect(w.nomad.writes()).toEqual([]);
+    w.clock.now = T0 + 30_000;
+    await r.reconcile('d-1');
+    expect(w.nomad.writes()).toEqual([{ method: 'promote', args: ['d-1', ['web']] }]);
+    await r.reconcile('d-1');
+    expect(w.nomad.writes()).toHaveLength(1);
+    const metrics = await w.recorder.metrics();
+    expect(metrics).toContain('nomad_promoter_decisions_total{namespace="default",job="web-api",group="web",action="promote",outcome="ok"} 1');
+  });
+
+  test('a crash between promote and saving the snapshot does not promote twice', async () => {
+    const w = world([bake]);
+    w.clock.now = T0 + 30_000;
+    const forgetful: SnapshotStore = { ...w.store, get: async () => undefined, put: async () => undefined, delete: async () => undefined, list: async () => [] };
+    await w.reconciler({ store: forgetful }).reconcile('d-1');
+    // The restarted daemon has no snapshot and a cache that has not seen the promotion yet.
+    await w.reconciler().reconcile('d-1');
+    expect(w.nomad.writes().filter((c) => c.method === 'promote')).toHaveLength(1);
+  });
+
+  test('never touches an ungoverned job', async () => {
+    const w = world([policy({ match: { namespaces: ['*'], jobs: ['other-*'], groups: ['*'], meta: {} } })]);
+    w.clock.now = T0 + 3_600_000;
+    await w.reconciler().reconcile('d-1');
+    expect(w.nomad.writes()).toEqual([]);
+  });
+
+  test('the job Meta pin "none" opts out', async () => {
+    const w = world([bake]);
+    w.nomad.versions.set('web-api', [jobVersion(1, false, { 'nomad-promoter.policy': 'none' })]);
+    w.clock.now = T0 + 3_600_000;
+    await w.reconciler().reconcile('d-1');
+    expect(w.nomad.writes()).toEqual([]);
+  });
+
+  test('a transient error asks for a retry with backoff, and the retry promotes', async () => {
+    const w = world([bake]);
+    w.clock.now = T0 + 30_000;
+    w.nomad.failures.set('promote', [new NomadError({ status: 500, method: 'POST', route: '/v1/deployment/promote/:id', text: 'No cluster leader' })]);
+    const r = w.reconciler();
+    expect((await r.reconcile('d-1')).retry).toBe(true);
+    await r.reconcile('d-1');
+    expect(w.nomad.writes().map((c) => c.method)).toEqual(['promote', 'promote']);
+    expect(w.nomad.deployments.get('d-1')!.TaskGroups['web']!.Promoted).toBe(true);
+  });
+
+  test('dry-run writes nothing and reports the decision once', async () => {
+    const w = world([bake]);
+    w.clock.now = T0 + 30_000;
+    const r = w.reconciler({ dryRun: true });
+    await r.reconcile('d-1');
+    await r.reconcile('d-1');
+    expect(w.nomad.calls.filter((c) => c.method !== 'jobVersions')).toEqual([]);
+    const stored = await w.store.get('d-1');
+    expect(stored!.context.history.map((h) => [h.action, h.outcome])).toEqual([['promote', 'dry_run']]);
+    expect(await w.recorder.metrics()).toContain('action="promote",outcome="dry_run"} 1');
+  });
+
+  test('a timed-out canary is failed and, without Nomad auto_revert, reverted to the last stable version', async () => {
+    const timeout = policy({ canary: { bakeMs: 3_600_000, timeoutMs: 60_000, onTimeout: 'fail' } });
+    const w = world([timeout]);
+    w.clock.now = T0 + 60_000;
+    await w.reconciler().reconcile('d-1');
+    expect(w.nomad.writes()).toEqual([
+      { method: 'fail', args: ['d-1'] },
+      { method: 'revertJob', args: ['web-api', 'default', 0, 1] },
+    ]);
+    const history = (await w.store.get('d-1'))!.context.history;
+    expect(history.map((h) => [h.action, h.outcome])).toEqual([['fail', 'ok'], ['revert', 'ok']]);
+  });
+
+  test('rollback auto with Nomad auto_revert: no explicit revert', async () => {
+    const timeout = policy({ canary: { bakeMs: 3_600_000, timeoutMs: 60_000, onTimeout: 'fail' } });
+    const w = world([timeout], { autoRevert: true });
+    w.nomad.revertedJobVersion = 0;
+    w.clock.now = T0 + 60_000;
+    await w.reconciler().reconcile('d-1');
+    expect(w.nomad.writes()).toEqual([{ method: 'fail', args: ['d-1'] }]);
+  });
+
+  test('a deployment that vanished from Nomad is forgotten', async () => {
+    const w = world([bake]);
+    await w.reconciler().reconcile('d-1');
+    expect(await w.store.get('d-1')).toBeDefined();
+    w.cache.replaceDeployments([]);
+    await w.reconciler().reconcile('d-1');
+    expect(await w.store.get('d-1')).toBeUndefined();
+  });
+});
