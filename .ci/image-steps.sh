@@ -2,8 +2,8 @@
 # Rehearses the Dockerfile's build without a Docker engine (none runs on CI machines), then runs
 # the assembled image layout as the image's non-root user.
 #
-# Each step below carries a `# Dockerfile: <line>` comment quoting the Dockerfile line it mirrors;
-# test/ship/dockerfile.test.ts fails when a quoted line no longer exists in the Dockerfile or a
+# Each step below ends in a comment that quotes, after "Dockerfile:", the Dockerfile line it
+# mirrors; test/ship/dockerfile.test.ts fails when a quoted line no longer exists in the Dockerfile or a
 # RUN/COPY line of the Dockerfile has no mirror here. Keep them in step.
 #
 # Layout: $WORK/context (build context after .dockerignore), $WORK/stages/<stage>/ (each build
