@@ -1,7 +1,7 @@
 /**
  * Composition root of `nomad-promoter run`: config -> adapters -> reconciler -> runnables.
  * Three Nomad connections at most, whatever the number of deployments: one per long-poll and
- * one for reads and writes of the reconcilers.
+ * one for the reconcilers' reads and writes, closed when idle.
  */
 import type { Logger } from 'pino';
 import { HttpNomadClient } from '../nomad/client.js';
@@ -71,7 +71,8 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
   });
   await policies.watch();
 
-  const api = new HttpNomadClient(config.nomad, { observe, keepAlive: true });
+  // Reads and writes of reconciles: one connection, closed when idle, so that in steady state only the two long-polls stay open.
+  const api = new HttpNomadClient(config.nomad, { observe, keepAlive: true, idleTimeoutMs: 2000 });
   await checkNomad(api, config.namespace).catch((err: unknown) => {
     policies.close();
     api.close();

@@ -30,6 +30,8 @@ export interface HttpNomadClientOptions {
   maxSockets?: number;
   /** Reuse connections between calls (default true). */
   keepAlive?: boolean;
+  /** Close a reused connection after this long unused (default: keep it open). */
+  idleTimeoutMs?: number;
   /** Retries of a transient failure after the first attempt (default 4). */
   retries?: number;
   /** First retry delay in ms, before jitter (x1..x2) and doubling (default 250). */
@@ -101,6 +103,7 @@ export class HttpNomadClient implements NomadApi {
     this.transport = new HttpTransport(config, {
       maxSockets: options.maxSockets ?? 1,
       keepAlive: options.keepAlive ?? true,
+      ...(options.idleTimeoutMs ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
       ...(options.observe ? { observe: options.observe } : {}),
     });
   }

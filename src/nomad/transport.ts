@@ -48,6 +48,8 @@ export interface AttemptResponse {
 export interface TransportOptions {
   maxSockets: number;
   keepAlive: boolean;
+  /** Close a kept-alive connection after this long unused (default: keep it open). */
+  idleTimeoutMs?: number;
   observe?: (sample: RequestSample) => void;
 }
 
@@ -59,7 +61,8 @@ export class HttpTransport {
     private readonly config: NomadConnectionConfig,
     private readonly options: TransportOptions,
   ) {
-    const common = { keepAlive: options.keepAlive, maxSockets: options.maxSockets };
+    // Agent `timeout` closes pooled sockets that stay idle that long; active requests keep their own timer.
+    const common = { keepAlive: options.keepAlive, maxSockets: options.maxSockets, ...(options.idleTimeoutMs ? { timeout: options.idleTimeoutMs } : {}) };
     if (config.protocol === 'https' && !config.socketPath) {
       const { tls } = config;
       this.agent = new https.Agent({
