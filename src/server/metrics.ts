@@ -116,7 +116,14 @@ export class Recorder {
       registers,
     });
     buildInfo.set({ version }, 1);
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (options.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry });
+      // prom-client names these gauges with a `_total` suffix, which promtool rejects; the same
+      // counts stay available per type in nodejs_active_handles / _requests / _resources.
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+        this.registry.removeSingleMetric(name);
+      }
+    }
   }
 
   decision(labels: GroupLabels, action: EffectAction, outcome: Outcome): void {

@@ -1,0 +1,50 @@
+import { describe, expect, test } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Recorder } from '../../src/server/metrics.js';
+
+/** Metric names of the table in docs/metrics.md, the documented contract. */
+function documentedMetrics(): string[] {
+  const doc = readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8');
+  return [...doc.matchAll(/^\| `(nomad_promoter_[a-z_]+)` \|/gm)].map((m) => m[1]!);
+}
+
+function exercised(): Recorder {
+  const r = new Recorder('1.2.3');
+  const labels = { namespace: 'default', job: 'web', group: 'api' };
+  r.decision(labels, 'promote', 'ok');
+  r.measurement(labels, 'error-rate', 'pass', 0.002);
+  r.nomadRequest('/v1/deployment/promote/:id', '200', 0.02);
+  r.decisionLatencySeconds('promote', 0.4);
+  r.watchError();
+  r.watchReset('deployments');
+  r.policyReload('ok');
+  r.policyTie(labels);
+  r.autoPromoteConflict(labels, true);
+  r.reconcileError();
+  r.trackedStates({ baking: 2 }, ['waiting', 'baking']);
+  return r;
+}
+
+describe('metrics', () => {
+  test('every nomad_promoter_ metric the daemon exports is documented, and every documented one is exported', async () => {
+    const text = await exercised().metrics();
+    const exported = [...new Set([...text.matchAll(/^# TYPE (nomad_promoter_[a-z_]+) /gm)].map((m) => m[1]!))].sort();
+    expect(exported).toEqual([...new Set(documentedMetrics())].sort());
+  });
+
+  test('the exposition passes promtool check metrics', async () => {
+    const text = await exercised().metrics();
+    // promtool exits non-zero on problems and prints them.
+    const output = execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(output).toBe('');
+  });
+
+  test('values carry the contract labels', async () => {
+    const text = await exercised().metrics();
+    expect(text).toContain('nomad_promoter_check_value{namespace="default",job="web",group="api",check="error-rate"} 0.002');
+    expect(text).toContain('nomad_promoter_deployments{state="baking"} 2');
+    expect(text).toContain('nomad_promoter_build_info{version="1.2.3"} 1');
+    expect(text).toContain('nomad_promoter_nomad_requests_total{endpoint="/v1/deployment/promote/:id",code="200"} 1');
+  });
+});
