@@ -137,7 +137,7 @@ export class PolicyReloader {
         watcher = fsWatch(dir, { persistent: false }, (_event, name) => {
           const file = name?.toString();
           if (file && (only ? file !== only : !POLICY_FILE.test(file))) return;
-          this.schedule();
+          this.requestReload();
         });
       } catch {
         continue; // removed meanwhile; SIGHUP still reloads
@@ -147,7 +147,11 @@ export class PolicyReloader {
     }
   }
 
-  private schedule(): void {
+  /**
+   * Asks for a reload after `debounceMs` of quiet: what the watcher calls on each file event.
+   * Several requests within that time lead to one reload.
+   */
+  requestReload(): void {
     if (this.closed) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
