@@ -1,0 +1,137 @@
+/**
+ * The control API under /_sim/ (JSON in and out) that tests and demos use to drive the
+ * simulated cluster. See src/simulator/README.md.
+ */
+import { parseGoDuration } from '../duration.js';
+import { ApiError } from '../model/errors.js';
+import { allocToStub, deploymentToApi } from '../model/serialize.js';
+import type { TokenSpec } from '../http/acl.js';
+import { readBody } from '../http/body.js';
+import { sendJson } from '../http/respond.js';
+import { Router } from '../http/router.js';
+import type { ApiContext } from '../http/router.js';
+import { rfc3339Nano } from '../time-format.js';
+import { FAULT_KINDS } from './faults.js';
+import type { FaultKind } from './faults.js';
+
+async function jsonBody(ctx: ApiContext): Promise<Record<string, unknown>> {
+  const text = await readBody(ctx.req);
+  if (text.trim() === '') return {};
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new ApiError(400, 'body must be a JSON object');
+}
+
+function clockState(ctx: ApiContext): Record<string, unknown> {
+  const now = ctx.services.clock.now();
+  return { now, time: rfc3339Nano(now), frozen: ctx.services.clock.frozen };
+}
+
+async function postClock(ctx: ApiContext): Promise<void> {
+  const body = await jsonBody(ctx);
+  const { clock, cluster } = ctx.services;
+  if (body.freeze === true) clock.freeze();
+  if (body.freeze === false) clock.unfreeze();
+  if (body.advance !== undefined) {
+    let ms: number;
+    try {
+      ms = typeof body.advance === 'number' ? body.advance : parseGoDuration(String(body.advance));
+    } catch (e) {
+      throw new ApiError(400, (e as Error).message);
+    }
+    if (!(ms >= 0)) throw new ApiError(400, 'advance must not be negative');
+    clock.advance(ms);
+  }
+  cluster.catchUp();
+  sendJson(ctx.res, 200, clockState(ctx));
+}
+
+async function allocHealth(ctx: ApiContext): Promise<void> {
+  const body = await jsonBody(ctx);
+  if (typeof body.healthy !== 'boolean') throw new ApiError(400, '"healthy" must be true or false');
+  ctx.services.cluster.setAppHealth(ctx.params.id ?? '', body.healthy);
+  sendJson(ctx.res, 200, { ok: true });
+}
+
+function allocFail(ctx: ApiContext): void {
+  ctx.services.cluster.failAlloc(ctx.params.id ?? '');
+  sendJson(ctx.res, 200, { ok: true });
+}
+
+async function appHealth(ctx: ApiContext): Promise<void> {
+  const body = await jsonBody(ctx);
+  if (typeof body.job !== 'string' || typeof body.healthy !== 'boolean') {
+    throw new ApiError(400, '"job" (string) and "healthy" (boolean) are required');
+  }
+  const version = typeof body.version === 'number' ? body.version : null;
+  const namespace = typeof body.namespace === 'string' ? body.namespace : 'default';
+  ctx.services.cluster.setJobAppHealth(namespace, body.job, version, body.healthy);
+  sendJson(ctx.res, 200, { ok: true });
+}
+
+async function addFault(ctx: ApiContext): Promise<void> {
+  const body = await jsonBody(ctx);
+  const kind = body.kind as FaultKind;
+  if (!FAULT_KINDS.includes(kind)) throw new ApiError(400, `"kind" must be one of ${FAULT_KINDS.join(', ')}`);
+  if (kind === 'index-reset' && typeof body.to !== 'number') throw new ApiError(400, 'index-reset needs "to"');
+  ctx.services.faults.add({
+    kind,
+    count: typeof body.count === 'number' ? body.count : 1,
+    ms: typeof body.ms === 'number' ? body.ms : 0,
+    to: typeof body.to === 'number' ? body.to : 0,
+    path: typeof body.path === 'string' ? body.path : '',
+  });
+  sendJson(ctx.res, 200, ctx.services.faults.list());
+}
+
+async function putAcl(ctx: ApiContext): Promise<void> {
+  const body = await jsonBody(ctx);
+  const tokens = (body.tokens ?? {}) as Record<string, TokenSpec>;
+  ctx.services.acl.configure(body.enabled === true, tokens);
+  sendJson(ctx.res, 200, { enabled: ctx.services.acl.enabled, tokens: Object.keys(tokens).length });
+}
+
+function state(ctx: ApiContext): void {
+  const { cluster } = ctx.services;
+  cluster.catchUp();
+  const { store } = cluster;
+  sendJson(ctx.res, 200, {
+    clock: clockState(ctx),
+    index: store.latestIndex(),
+    tables: { jobs: store.index('jobs'), job_version: store.index('job_version'), deployment: store.index('deployment'), allocs: store.index('allocs') },
+    jobs: [...store.jobs.values()],
+    deployments: [...store.deployments.values()].map(deploymentToApi),
+    allocations: [...store.allocs.values()].map((a) => ({ ...allocToStub(a, { resources: true }), DeploymentID: a.DeploymentID, AppHealthy: a.appHealthy })),
+  });
+}
+
+export function controlRouter(): Router {
+  const ok = (fn: (ctx: ApiContext) => void) => (ctx: ApiContext) => {
+    fn(ctx);
+    sendJson(ctx.res, 200, { ok: true });
+  };
+  return new Router()
+    .add('/_sim/clock', { GET: (ctx) => sendJson(ctx.res, 200, clockState(ctx)), POST: postClock })
+    .add('/_sim/alloc/:id/health', { POST: allocHealth })
+    .add('/_sim/alloc/:id/fail', { POST: allocFail })
+    .add('/_sim/app-health', { POST: appHealth })
+    .add('/_sim/faults', {
+      GET: (ctx) => sendJson(ctx.res, 200, ctx.services.faults.list()),
+      POST: addFault,
+      DELETE: ok((ctx) => ctx.services.faults.clear()),
+    })
+    .add('/_sim/requests', {
+      GET: (ctx) => sendJson(ctx.res, 200, ctx.services.requests.list()),
+      DELETE: ok((ctx) => ctx.services.requests.clear()),
+    })
+    .add('/_sim/connections', {
+      GET: (ctx) => sendJson(ctx.res, 200, { open: ctx.services.connections.open, peak: ctx.services.connections.peak }),
+    })
+    .add('/_sim/connections/reset-peak', { POST: ok((ctx) => ctx.services.connections.resetPeak()) })
+    .add('/_sim/acl', { PUT: putAcl, POST: putAcl })
+    .add('/_sim/state', { GET: state });
+}

@@ -1,0 +1,50 @@
+/**
+ * Injected faults for the next N matching API requests (control API `POST /_sim/faults`).
+ * Faults apply in the order they were added; each request consumes at most one fault.
+ */
+export type FaultKind = 'latency' | 'no-leader' | 'reset' | 'too-many' | 'index-reset';
+
+export const FAULT_KINDS: readonly FaultKind[] = ['latency', 'no-leader', 'reset', 'too-many', 'index-reset'];
+
+export interface Fault {
+  kind: FaultKind;
+  /** Requests left to affect. */
+  count: number;
+  ms: number;
+  to: number;
+  path: string;
+}
+
+export class Faults {
+  private faults: Fault[] = [];
+
+  add(f: Fault): void {
+    this.faults.push(f);
+  }
+
+  clear(): void {
+    this.faults = [];
+  }
+
+  list(): Fault[] {
+    return this.faults.map((f) => ({ ...f }));
+  }
+
+  /** Consumes and returns the first fault matching `path`, if any. */
+  take(path: string): Fault | null {
+    const f = this.faults.find((x) => x.count > 0 && path.startsWith(x.path));
+    if (!f) return null;
+    f.count--;
+    this.faults = this.faults.filter((x) => x.count > 0);
+    return { ...f };
+  }
+}
+
+/** Consul/Nomad connlimit's exact bytes for a refused connection. */
+const TOO_MANY_BODY = 'Your IP is issuing too many concurrent connections, please rate limit your calls\n';
+export const TOO_MANY_RESPONSE =
+  'HTTP/1.1 429 Too Many Requests\r\n' +
+  'Content-Type: text/plain\r\n' +
+  `Content-Length: ${Buffer.byteLength(TOO_MANY_BODY)}\r\n` +
+  'Connection: close\r\n\r\n' +
+  TOO_MANY_BODY;

@@ -1,0 +1,81 @@
+/** A minimal path router: patterns like `/v1/deployment/promote/:id`, one handler per method. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+import type { SimClock } from '../clock.js';
+import type { ConnectionCounter } from '../control/connections.js';
+import type { Faults } from '../control/faults.js';
+import type { RequestLog } from '../control/request-log.js';
+import type { Cluster } from '../model/cluster.js';
+import type { AclState } from './acl.js';
+import type { BlockingRegistry } from './blocking.js';
+
+/** Everything a request handler (API or control) may use. */
+export interface Services {
+  cluster: Cluster;
+  clock: SimClock;
+  acl: AclState;
+  blocking: BlockingRegistry;
+  faults: Faults;
+  requests: RequestLog;
+  connections: ConnectionCounter;
+}
+
+export interface ApiContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  params: Record<string, string>;
+  services: Services;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+}
+
+export type Handler = (ctx: ApiContext) => Promise<void> | void;
+
+export interface Route {
+  pattern: string;
+  methods: Partial<Record<string, Handler>>;
+}
+
+interface Compiled extends Route {
+  regex: RegExp;
+  names: string[];
+}
+
+export interface Match {
+  route: Route;
+  params: Record<string, string>;
+  handler: Handler | undefined;
+}
+
+export class Router {
+  private readonly routes: Compiled[] = [];
+
+  add(pattern: string, methods: Partial<Record<string, Handler>>): this {
+    const names: string[] = [];
+    const source = pattern
+      .split('/')
+      .map((seg) => {
+        if (!seg.startsWith(':')) return seg.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+        names.push(seg.slice(1));
+        return '([^/]*)';
+      })
+      .join('/');
+    this.routes.push({ pattern, methods, regex: new RegExp(`^${source}$`), names });
+    return this;
+  }
+
+  /** The first route whose pattern matches; `handler` is undefined when the method is not allowed. */
+  match(method: string, path: string): Match | null {
+    for (const r of this.routes) {
+      const m = r.regex.exec(path);
+      if (!m) continue;
+      const params: Record<string, string> = {};
+      r.names.forEach((n, i) => {
+        params[n] = decodeURIComponent(m[i + 1] ?? '');
+      });
+      return { route: r, params, handler: r.methods[method] };
+    }
+    return null;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * The simulated Nomad client's health reporting for allocations in an active deployment:
+ * `checks` = tasks running and checks passing for min_healthy_time, `task_states` = tasks running
+ * for min_healthy_time, `manual` = never (only the allocation-health API). An allocation that is
+ * not healthy by healthy_deadline, or whose tasks fail, is reported unhealthy.
+ */
+import { meetsHealthCondition, setHealth } from './allocs.js';
+import type { ModelContext } from './context.js';
+import { isActive } from './deployments.js';
+import { lookupGroup } from './jobspec.js';
+import type { Alloc, Deployment } from './types.js';
+
+interface Tracked {
+  alloc: Alloc;
+  deployment: Deployment;
+  healthyAt: number | null;
+  unhealthyAt: number | null;
+}
+
+/** Allocations whose health the client is still deciding, with when each outcome would happen. */
+function tracked(ctx: ModelContext): Tracked[] {
+  const out: Tracked[] = [];
+  for (const a of ctx.store.allocs.values()) {
+    if (!a.DeploymentID || a.health?.healthy !== null || a.health === null) continue;
+    if (a.DesiredStatus !== 'run' || a.ClientStatus !== 'running') continue;
+    const d = ctx.store.deployments.get(a.DeploymentID);
+    const update = lookupGroup(a.job, a.TaskGroup)?.Update;
+    if (!d || !isActive(d) || !update || update.HealthCheck === 'manual' || a.healthTrackStartMs === null) continue;
+    const healthyAt = a.healthySinceMs === null ? null : a.healthySinceMs + update.MinHealthyTime / 1e6;
+    const unhealthyAt = update.HealthyDeadline > 0 ? a.healthTrackStartMs + update.HealthyDeadline / 1e6 : null;
+    out.push({ alloc: a, deployment: d, healthyAt, unhealthyAt });
+  }
+  return out;
+}
+
+/** Reports health for every allocation whose outcome is due at `now`; returns whether any was. */
+export function clientHealthStep(ctx: ModelContext, now: number): boolean {
+  let changed = false;
+  for (const t of tracked(ctx)) {
+    const healthyDue = t.healthyAt !== null && t.healthyAt <= now && (t.unhealthyAt === null || t.healthyAt <= t.unhealthyAt);
+    const unhealthyDue = !healthyDue && t.unhealthyAt !== null && t.unhealthyAt <= now;
+    if (!healthyDue && !unhealthyDue) continue;
+    ctx.store.write(now, (txn) => setHealth(txn, t.alloc, t.deployment, healthyDue));
+    changed = true;
+  }
+  return changed;
+}
+
+/** The next time after `after` at which some allocation's health outcome is due, or null. */
+export function nextHealthEvent(ctx: ModelContext, after: number): number | null {
+  let next: number | null = null;
+  for (const t of tracked(ctx)) {
+    for (const at of [t.healthyAt, t.unhealthyAt]) {
+      if (at !== null && at > after && (next === null || at < next)) next = at;
+    }
+  }
+  return next;
+}
+
+/** Re-evaluates the health condition after something the client would notice changed. */
+export function refreshHealthCondition(a: Alloc, now: number): void {
+  const meets = meetsHealthCondition(a);
+  if (meets && a.healthySinceMs === null) a.healthySinceMs = now;
+  if (!meets) a.healthySinceMs = null;
+}

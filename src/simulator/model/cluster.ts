@@ -1,0 +1,256 @@
+/**
+ * The simulated cluster: the state store plus the loops that move it (scheduler, client health,
+ * deployment watcher), driven by the simulated clock. Every operation first catches up with the
+ * clock, applies its write, then settles (runs the loops until nothing changes).
+ *
+ * Time-driven transitions are processed in time order: when the clock jumps, each due event
+ * (health after min_healthy_time, healthy_deadline, progress deadline) runs at its own instant.
+ */
+import { randomUUID } from 'node:crypto';
+
+import type { SimClock } from '../clock.js';
+import { failAlloc as failAllocTasks, setHealth } from './allocs.js';
+import { clientHealthStep, nextHealthEvent, refreshHealthCondition } from './client.js';
+import { ModelContext } from './context.js';
+import { DESC, setStatus } from './deployments.js';
+import { ApiError } from './errors.js';
+import { insertJobVersion, setJobStability } from './jobs.js';
+import { reconcileJob } from './scheduler.js';
+import { StateStore, jobKey } from './store.js';
+import type { Alloc, Deployment, JobVersion } from './types.js';
+import { failDeployment, isTerminalAlloc, nextDeadline, promoteDeployment, watchDeployments } from './watcher.js';
+
+export interface DeploymentUpdateResult {
+  EvalID: string;
+  EvalCreateIndex: number;
+  DeploymentModifyIndex: number;
+  RevertedJobVersion: number | null;
+  Index: number;
+}
+
+export interface JobRegisterResult {
+  EvalID: string;
+  EvalCreateIndex: number;
+  JobModifyIndex: number;
+  Warnings: string;
+  Index: number;
+}
+
+const MAX_SETTLE_ROUNDS = 200;
+
+export class Cluster {
+  readonly store = new StateStore();
+  readonly ctx = new ModelContext(this.store);
+  private cursor: number;
+
+  constructor(readonly clock: SimClock) {
+    this.cursor = clock.now();
+  }
+
+  /** Applies every time-driven transition due up to the clock's current time. */
+  catchUp(): void {
+    const target = this.clock.now();
+    for (;;) {
+      const candidates = [nextHealthEvent(this.ctx, this.cursor), nextDeadline(this.ctx, this.cursor)].filter(
+        (t): t is number => t !== null,
+      );
+      const next = candidates.length > 0 ? Math.min(...candidates) : null;
+      if (next === null || next > target) break;
+      this.cursor = next;
+      this.settle(next);
+    }
+    this.cursor = Math.max(this.cursor, target);
+    this.settle(this.cursor);
+  }
+
+  /** Runs watcher, scheduler and client until nothing changes at `now`. */
+  private settle(now: number): void {
+    for (let round = 0; round < MAX_SETTLE_ROUNDS; round++) {
+      let changed = watchDeployments(this.ctx, now);
+      for (const job of [...this.store.jobs.values()]) changed = reconcileJob(this.ctx, now, job) || changed;
+      changed = clientHealthStep(this.ctx, now) || changed;
+      if (!changed) return;
+    }
+  }
+
+  /** Runs `fn` as one write at the current time, then lets the cluster react. */
+  private operate<T>(fn: (now: number) => T): T {
+    this.catchUp();
+    const result = fn(this.cursor);
+    this.settle(this.cursor);
+    return result;
+  }
+
+  private deploymentResult(index: number, withEval: boolean, reverted: number | null = null): DeploymentUpdateResult {
+    return {
+      EvalID: withEval ? randomUUID() : '',
+      EvalCreateIndex: withEval ? index : 0,
+      DeploymentModifyIndex: index,
+      RevertedJobVersion: reverted,
+      Index: index,
+    };
+  }
+
+  // --- jobs --------------------------------------------------------------------------------
+
+  job(namespace: string, id: string): JobVersion | undefined {
+    return this.store.jobs.get(jobKey(namespace, id));
+  }
+
+  registerJob(spec: JobVersion): JobRegisterResult {
+    return this.operate((now) => {
+      const job = this.store.write(now, (txn) => insertJobVersion(this.store, txn, spec));
+      const current = this.job(spec.Namespace, spec.ID);
+      const index = job ? job.JobModifyIndex : this.store.latestIndex();
+      return { EvalID: randomUUID(), EvalCreateIndex: index, JobModifyIndex: current?.JobModifyIndex ?? index, Warnings: '', Index: index };
+    });
+  }
+
+  revertJob(namespace: string, id: string, version: number, enforcePriorVersion: number | null): JobRegisterResult {
+    const current = this.job(namespace, id);
+    if (!current) throw new ApiError(500, `job ${JSON.stringify(id)} not found`);
+    if (version === current.Version) throw new ApiError(500, "can't revert to current version");
+    const target = this.store.jobVersions(namespace, id).find((v) => v.Version === version);
+    if (!target) {
+      throw new ApiError(500, `job ${JSON.stringify(id)} in namespace ${JSON.stringify(namespace)} at version ${version} not found`);
+    }
+    if (enforcePriorVersion !== null && current.Version !== enforcePriorVersion) {
+      throw new ApiError(500, `Current job has version ${current.Version}; enforcing version ${enforcePriorVersion}`);
+    }
+    return this.registerJob(structuredClone(target));
+  }
+
+  setJobStable(namespace: string, id: string, version: number, stable: boolean): number {
+    const target = this.store.jobVersions(namespace, id).find((v) => v.Version === version);
+    if (!target) throw new ApiError(500, `job ${JSON.stringify(id)} at version ${version} not found`);
+    return this.operate((now) =>
+      this.store.write(now, (txn) => {
+        setJobStability(txn, target, stable);
+        txn.touch('jobs', 'job_version');
+        return txn.index;
+      }),
+    );
+  }
+
+  /** Stops the job (a new version with Stop set), like DELETE /v1/job/:id without purge. */
+  stopJob(namespace: string, id: string): JobRegisterResult {
+    const current = this.job(namespace, id);
+    if (!current) throw new ApiError(404, 'job not found');
+    return this.registerJob({ ...structuredClone(current), Stop: true });
+  }
+
+  // --- deployments -------------------------------------------------------------------------
+
+  deployment(id: string): Deployment | undefined {
+    this.catchUp();
+    return this.store.deployments.get(id);
+  }
+
+  promote(d: Deployment, all: boolean, groups: string[]): DeploymentUpdateResult {
+    return this.operate((now) =>
+      this.store.write(now, (txn) => {
+        promoteDeployment(this.ctx, txn, d, all, groups);
+        return this.deploymentResult(txn.index, true);
+      }),
+    );
+  }
+
+  fail(d: Deployment): DeploymentUpdateResult {
+    return this.operate((now) =>
+      this.store.write(now, (txn) => {
+        const rollback = [...d.groups.values()].some((g) => g.AutoRevert);
+        const reverted = failDeployment(this.ctx, txn, d, DESC.failedByUser, rollback);
+        return this.deploymentResult(txn.index, true, reverted);
+      }),
+    );
+  }
+
+  /** Pause or resume; both restart the progress deadline of groups that have one running. */
+  pause(d: Deployment, pause: boolean): DeploymentUpdateResult {
+    return this.operate((now) =>
+      this.store.write(now, (txn) => {
+        setStatus(txn, d, pause ? 'paused' : 'running', pause ? DESC.paused : DESC.running);
+        for (const g of d.groups.values()) {
+          if (g.progressDeadlineMs > 0 && g.requireProgressByMs !== null) g.requireProgressByMs = now + g.progressDeadlineMs;
+        }
+        return this.deploymentResult(txn.index, !pause);
+      }),
+    );
+  }
+
+  /** One transaction: every ID is checked before any health is set. */
+  setAllocHealth(d: Deployment, healthy: string[], unhealthy: string[]): DeploymentUpdateResult {
+    return this.operate((now) => {
+      const lookup = (id: string): Alloc => {
+        const a = this.store.allocs.get(id);
+        if (!a) throw new ApiError(500, `unknown alloc ${JSON.stringify(id)}`);
+        if (a.DeploymentID !== d.ID) throw new ApiError(500, `alloc ${JSON.stringify(id)} is not part of deployment ${JSON.stringify(d.ID)}`);
+        return a;
+      };
+      const healthyAllocs = healthy.map(lookup);
+      const unhealthyAllocs = unhealthy.map(lookup);
+      return this.store.write(now, (txn) => {
+        for (const a of healthyAllocs) setHealth(txn, a, d, true);
+        for (const a of unhealthyAllocs) setHealth(txn, a, d, false);
+        let reverted: number | null = null;
+        if (unhealthyAllocs.length > 0) {
+          const rollback = unhealthyAllocs.some((a) => d.groups.get(a.TaskGroup)?.AutoRevert);
+          reverted = failDeployment(this.ctx, txn, d, DESC.failedAllocations, rollback, { omitNoTargetSuffix: true });
+        }
+        return this.deploymentResult(txn.index, true, reverted);
+      });
+    });
+  }
+
+  /** Open-source Nomad has no multiregion deployments: unblocking is a no-op. */
+  unblock(): DeploymentUpdateResult {
+    return { EvalID: '', EvalCreateIndex: 0, DeploymentModifyIndex: 0, RevertedJobVersion: null, Index: 0 };
+  }
+
+  // --- simulated application / client --------------------------------------------------------
+
+  private alloc(id: string): Alloc {
+    const a = this.store.allocs.get(id);
+    if (!a) throw new ApiError(404, `alloc ${JSON.stringify(id)} not found`);
+    return a;
+  }
+
+  /** The application's checks start passing or failing; client-side health follows per mode. */
+  setAppHealth(allocId: string, healthy: boolean): void {
+    const a = this.alloc(allocId);
+    this.operate((now) => {
+      if (a.appHealthy !== healthy) a.checksChangedMs = now;
+      a.appHealthy = healthy;
+      refreshHealthCondition(a, now);
+    });
+  }
+
+  /** The allocation's tasks fail: failed, and unhealthy in its active deployment. */
+  failAlloc(allocId: string): void {
+    const a = this.alloc(allocId);
+    this.operate((now) =>
+      this.store.write(now, (txn) => {
+        if (isTerminalAlloc(a)) return;
+        failAllocTasks(txn, a);
+        const d = a.DeploymentID ? this.store.deployments.get(a.DeploymentID) : undefined;
+        if (d && ['running', 'paused'].includes(d.Status) && a.health?.healthy !== false) setHealth(txn, a, d, false);
+      }),
+    );
+  }
+
+  /**
+   * Sets whether the application of `job` (or one version of it) passes its checks, for new
+   * allocations and for the job's live allocations of that version.
+   */
+  setJobAppHealth(namespace: string, jobId: string, version: number | null, healthy: boolean): void {
+    const key = jobKey(namespace, jobId);
+    this.ctx.appHealthOverrides.set(version === null ? key : `${key}\u0000${version}`, healthy);
+    for (const a of this.store.allocsOfJob(namespace, jobId)) {
+      if (!isTerminalAlloc(a) && (version === null || a.job.Version === version)) this.setAppHealth(a.ID, healthy);
+    }
+  }
+
+  resetIndexes(to: number): void {
+    this.store.resetIndexes(to);
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The simulated state store: tables of jobs, job versions, deployments and allocations, a raft
+ * index, and a per-table index like Nomad's `index` table. Every write runs in a transaction that
+ * takes the next raft index and stamps the tables it touched; watchers (blocking queries) are
+ * woken once per burst of writes.
+ */
+import type { Alloc, Deployment, JobVersion } from './types.js';
+
+export type Table = 'jobs' | 'job_version' | 'deployment' | 'allocs';
+
+/** Nomad keeps this many versions of a job. */
+export const JOB_TRACKED_VERSIONS = 6;
+
+export interface Txn {
+  readonly index: number;
+  readonly now: number;
+  touch(...tables: Table[]): void;
+}
+
+export function jobKey(namespace: string, id: string): string {
+  return `${namespace}\u0000${id}`;
+}
+
+export class StateStore {
+  private raftIndex = 0;
+  private readonly tableIndex: Record<Table, number> = { jobs: 0, job_version: 0, deployment: 0, allocs: 0 };
+  private current: (Txn & { touched: Set<Table> }) | null = null;
+  private readonly watchers = new Set<() => void>();
+  private notifyScheduled = false;
+
+  readonly jobs = new Map<string, JobVersion>();
+  /** Newest first. */
+  readonly versions = new Map<string, JobVersion[]>();
+  readonly deployments = new Map<string, Deployment>();
+  readonly allocs = new Map<string, Alloc>();
+
+  index(table: Table): number {
+    return this.tableIndex[table];
+  }
+
+  latestIndex(): number {
+    return this.raftIndex;
+  }
+
+  /** Runs `fn` as one write at the next raft index; nested writes join the outer transaction. */
+  write<T>(now: number, fn: (txn: Txn) => T): T {
+    if (this.current) return fn(this.current);
+    const touched = new Set<Table>();
+    const txn = { index: this.raftIndex + 1, now, touched, touch: (...t: Table[]) => t.forEach((x) => touched.add(x)) };
+    this.current = txn;
+    try {
+      const result = fn(txn);
+      if (touched.size > 0) {
+        this.raftIndex = txn.index;
+        for (const t of touched) this.tableIndex[t] = txn.index;
+        this.scheduleNotify();
+      }
+      return result;
+    } finally {
+      this.current = null;
+    }
+  }
+
+  get inWrite(): boolean {
+    return this.current !== null;
+  }
+
+  /**
+   * Simulates a snapshot restore or failover to a lagging server: every index above `to` drops to
+   * `to`, objects included, and later writes continue from there. Blocked queries are woken, and
+   * (as in Nomad) keep blocking while the index is not above theirs.
+   */
+  resetIndexes(to: number): void {
+    const clamp = (n: number): number => Math.min(n, to);
+    this.raftIndex = clamp(this.raftIndex);
+    for (const t of Object.keys(this.tableIndex) as Table[]) this.tableIndex[t] = clamp(this.tableIndex[t]);
+    const clampObject = (o: { CreateIndex: number; ModifyIndex: number }): void => {
+      o.CreateIndex = clamp(o.CreateIndex);
+      o.ModifyIndex = clamp(o.ModifyIndex);
+    };
+    for (const list of this.versions.values()) {
+      for (const v of list) {
+        clampObject(v);
+        v.JobModifyIndex = clamp(v.JobModifyIndex);
+      }
+    }
+    for (const d of this.deployments.values()) {
+      clampObject(d);
+      d.JobModifyIndex = clamp(d.JobModifyIndex);
+      d.JobSpecModifyIndex = clamp(d.JobSpecModifyIndex);
+      d.JobCreateIndex = clamp(d.JobCreateIndex);
+    }
+    for (const a of this.allocs.values()) {
+      clampObject(a);
+      a.AllocModifyIndex = clamp(a.AllocModifyIndex);
+      if (a.health) a.health.modifyIndex = clamp(a.health.modifyIndex);
+    }
+    this.scheduleNotify();
+  }
+
+  /** Registers a callback run after writes; returns an unsubscribe function. */
+  watch(cb: () => void): () => void {
+    this.watchers.add(cb);
+    return () => this.watchers.delete(cb);
+  }
+
+  /** Wakes watchers once, after the current synchronous burst of writes has finished. */
+  private scheduleNotify(): void {
+    if (this.notifyScheduled) return;
+    this.notifyScheduled = true;
+    setImmediate(() => {
+      this.notifyScheduled = false;
+      for (const cb of [...this.watchers]) cb();
+    });
+  }
+
+  // --- job helpers -------------------------------------------------------------------------
+
+  jobVersions(namespace: string, id: string): JobVersion[] {
+    return this.versions.get(jobKey(namespace, id)) ?? [];
+  }
+
+  /** Inserts a new current version, keeping the last JOB_TRACKED_VERSIONS. */
+  putJobVersion(txn: Txn, job: JobVersion): void {
+    const key = jobKey(job.Namespace, job.ID);
+    const list = [job, ...(this.versions.get(key) ?? []).filter((v) => v.Version !== job.Version)];
+    this.versions.set(key, list.slice(0, JOB_TRACKED_VERSIONS));
+    this.jobs.set(key, job);
+    txn.touch('jobs', 'job_version');
+  }
+
+  allocsOfJob(namespace: string, id: string): Alloc[] {
+    return [...this.allocs.values()].filter((a) => a.Namespace === namespace && a.JobID === id);
+  }
+
+  allocsOfDeployment(deploymentId: string): Alloc[] {
+    return [...this.allocs.values()].filter((a) => a.DeploymentID === deploymentId);
+  }
+
+  deploymentsOfJob(namespace: string, id: string): Deployment[] {
+    // Newest first; insertion order breaks ties (indexes can collide after an index reset).
+    return [...this.deployments.values()]
+      .filter((d) => d.Namespace === namespace && d.JobID === id)
+      .reverse()
+      .sort((a, b) => b.CreateIndex - a.CreateIndex);
+  }
+}

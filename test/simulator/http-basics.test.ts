@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+
+import { SimClient, rawRequest, webJob, withSim } from './helpers.js';
+
+describe('HTTP surface', () => {
+  let c: SimClient;
+  beforeAll(async () => {
+    c = await withSim();
+    await c.register(webJob());
+    await c.register(webJob({ id: 'api' }));
+  });
+  afterAll(() => c.sim.close());
+
+  test('query meta headers go on the wire in Go canonical casing', async () => {
+    const raw = await rawRequest(c.sim.port, 'GET /v1/deployments?per_page=1 HTTP/1.1\r\nHost: sim\r\nConnection: close\r\n\r\n');
+    expect(raw).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(raw).toMatch(/\r\nX-Nomad-Index: \d+\r\n/);
+    expect(raw).toContain('\r\nX-Nomad-Knownleader: true\r\n');
+    expect(raw).toContain('\r\nX-Nomad-Lastcontact: 0\r\n');
+    expect(raw).toMatch(/\r\nX-Nomad-Nexttoken: \d+\.[0-9a-f-]{36}\r\n/);
+    expect(raw).toContain('\r\nContent-Type: application/json\r\n');
+  });
+
+  test('X-Nomad-Nexttoken is absent on the last page', async () => {
+    const raw = await rawRequest(c.sim.port, 'GET /v1/deployments HTTP/1.1\r\nHost: sim\r\nConnection: close\r\n\r\n');
+    expect(raw).not.toMatch(/nexttoken/i);
+  });
+
+  test('errors are bare text/plain messages', async () => {
+    const raw = await rawRequest(c.sim.port, 'GET /v1/deployment/nope HTTP/1.1\r\nHost: sim\r\nConnection: close\r\n\r\n');
+    expect(raw).toMatch(/^HTTP\/1\.1 404 Not Found\r\n/);
+    expect(raw).toContain('\r\nContent-Type: text/plain; charset=utf-8\r\n');
+    expect(raw.endsWith('\r\n\r\ndeployment not found')).toBe(true);
+    // Nomad sets the query meta before deciding it is a 404.
+    expect(raw).toMatch(/\r\nX-Nomad-Index: \d+\r\n/);
+  });
+
+  test('writes answer with X-Nomad-Index only', async () => {
+    const raw = await rawRequest(
+      c.sim.port,
+      'PUT /v1/jobs HTTP/1.1\r\nHost: sim\r\nContent-Type: application/json\r\nContent-Length: 49\r\nConnection: close\r\n\r\n' +
+        '{"Job":{"ID":"raw","TaskGroups":[{"Name":"g"}]}}\n',
+    );
+    expect(raw).toMatch(/\r\nX-Nomad-Index: \d+\r\n/);
+    expect(raw).not.toMatch(/X-Nomad-Knownleader/i);
+  });
+
+  test('unknown path: 404 with an empty body', async () => {
+    const r = await c.get('/v1/nothing-here');
+    expect(r.status).toBe(404);
+    expect(r.text).toBe('');
+  });
+
+  test('wrong method: 405 Invalid method', async () => {
+    for (const [method, path] of [
+      ['POST', '/v1/deployments'],
+      ['GET', '/v1/deployment/promote/x'],
+      ['DELETE', '/v1/deployment/fail/x'],
+      ['PUT', '/v1/allocations'],
+      ['POST', '/v1/job/web/versions'],
+    ] as const) {
+      const r = await c.request(method, path);
+      expect([method, path, r.status, r.text]).toEqual([method, path, 405, 'Invalid method']);
+    }
+  });
+
+  test('bad query options: Nomad 400 messages', async () => {
+    expect((await c.get('/v1/deployments?wait=5')).text).toBe('Invalid wait time');
+    expect((await c.get('/v1/deployments?index=abc')).text).toBe('Invalid index');
+    expect((await c.get('/v1/deployments?per_page=x')).text).toBe('Expect a number for `per_page` query string parameter');
+    expect((await c.get('/v1/deployments?stale=maybe')).text).toBe('Expect `true` or `false` for `stale` query string parameter');
+    expect((await c.get('/v1/deployments?wait=5')).status).toBe(400);
+  });
+
+  test('status leader answers', async () => {
+    const r = await c.get('/v1/status/leader');
+    expect(r.status).toBe(200);
+    expect(typeof r.body).toBe('string');
+  });
+});
