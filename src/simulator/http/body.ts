@@ -9,11 +9,18 @@ export async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Go encoding/json's message for the commonest malformed bodies. */
 function goJsonError(text: string): string {
   const trimmed = text.trimStart();
   if (trimmed === '') return 'EOF';
   const first = trimmed[0] as string;
   if (!/[[{"\-0-9tfn]/.test(first)) return `invalid character '${first}' looking for beginning of value`;
+  const literal = { t: 'true', f: 'false', n: 'null' }[first];
+  if (literal) {
+    for (let i = 1; i < literal.length && i < trimmed.length; i++) {
+      if (trimmed[i] !== literal[i]) return `invalid character '${trimmed[i]}' in literal ${literal} (expecting '${literal[i]}')`;
+    }
+  }
   return 'unexpected EOF';
 }
 
