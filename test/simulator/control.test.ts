@@ -1,0 +1,197 @@
+import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { Agent, request as httpRequest } from 'node:http';
+
+import { SimClient, rawRequest, webJob, withSim } from './helpers.js';
+
+describe('control API', () => {
+  let c: SimClient;
+  beforeEach(async () => {
+    c = await withSim();
+  });
+  afterEach(() => c.sim.close());
+
+  test('clock: frozen time moves only when advanced; unfreezing continues from there', async () => {
+    const t0 = (await c.get<{ now: number; frozen: boolean }>('/_sim/clock')).body;
+    expect(t0.frozen).toBe(true);
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await c.get<{ now: number }>('/_sim/clock')).body.now).toBe(t0.now);
+    const advanced = await c.post<{ now: number }>('/_sim/clock', { advance: '1m30s' });
+    expect(advanced.body.now).toBe(t0.now + 90_000);
+    const thawed = await c.post<{ now: number; frozen: boolean }>('/_sim/clock', { freeze: false });
+    expect(thawed.body.frozen).toBe(false);
+    expect(thawed.body.now).toBeGreaterThanOrEqual(t0.now + 90_000);
+    expect((await c.post('/_sim/clock', { advance: 'soon' })).status).toBe(400);
+  });
+
+  test('with a running clock, time-driven transitions happen on the tick', async () => {
+    await c.post('/_sim/clock', { freeze: false });
+    await c.register(webJob({ count: 1, update: { MinHealthyTime: 50e6 } }));
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await c.latestDeployment('web')).Status).toBe('successful');
+  });
+
+  test('app-health sets whether new allocations of a job version pass their checks', async () => {
+    await c.register(webJob({ count: 1 }));
+    await c.advance('10s');
+    await c.post('/_sim/app-health', { job: 'web', version: 1, healthy: false });
+    await c.register(webJob({ count: 1, image: 'app:2', update: { HealthyDeadline: 30e9 } }));
+    await c.advance('30s');
+    expect((await c.latestDeployment('web')).StatusDescription).toBe('Failed due to unhealthy allocations');
+  });
+
+  test('a task Config with sim_healthy=false starts unhealthy', async () => {
+    await c.register({
+      ID: 'bad',
+      TaskGroups: [{ Name: 'g', Count: 1, Update: { HealthyDeadline: 20e9 }, Tasks: [{ Name: 't', Config: { sim_healthy: false } }] }],
+    });
+    await c.advance('20s');
+    expect((await c.latestDeployment('bad')).Status).toBe('failed');
+  });
+
+  test('unknown allocation in control calls: 404 JSON error', async () => {
+    const r = await c.post<{ error: string }>('/_sim/alloc/nope/fail');
+    expect(r.status).toBe(404);
+    expect(r.body.error).toContain('nope');
+  });
+
+  test('state dump shows jobs, deployments, allocations and indexes', async () => {
+    await c.register(webJob({ count: 1 }));
+    const s = await c.get<Record<string, unknown[]> & { tables: Record<string, number> }>('/_sim/state');
+    expect(s.body.jobs).toHaveLength(1);
+    expect(s.body.deployments).toHaveLength(1);
+    expect(s.body.allocations).toHaveLength(1);
+    expect(s.body.tables.allocs).toBeGreaterThan(0);
+  });
+});
+
+describe('request log', () => {
+  let c: SimClient;
+  beforeEach(async () => {
+    c = await withSim();
+  });
+  afterEach(() => c.sim.close());
+
+  test('logs API requests with their route pattern and status, not control requests', async () => {
+    await c.register(webJob({ count: 1 }));
+    const d = await c.latestDeployment('web');
+    await c.post(`/v1/deployment/promote/${d.ID}`, { DeploymentID: d.ID, All: true });
+    await c.get('/v1/deployments?index=0&namespace=*');
+    await c.get('/v1/unknown');
+    const log = (await c.get<{ method: string; path: string; route: string | null; query: Record<string, string>; status: number; at: number }[]>('/_sim/requests')).body;
+    expect(log.map((e) => [e.method, e.route, e.status])).toEqual([
+      ['PUT', '/v1/jobs', 200],
+      ['GET', '/v1/job/:id/deployment', 200],
+      ['POST', '/v1/deployment/promote/:id', 200],
+      ['GET', '/v1/deployments', 200],
+      ['GET', null, 404],
+    ]);
+    expect(log[2]?.path).toBe(`/v1/deployment/promote/${d.ID}`);
+    expect(log[3]?.query).toEqual({ index: '0', namespace: '*' });
+    expect(typeof log[0]?.at).toBe('number');
+    await c.request('DELETE', '/_sim/requests');
+    expect((await c.get<unknown[]>('/_sim/requests')).body).toEqual([]);
+  });
+});
+
+describe('faults', () => {
+  let c: SimClient;
+  beforeEach(async () => {
+    c = await withSim();
+    await c.register(webJob({ count: 1 }));
+  });
+  afterEach(() => c.sim.close());
+
+  test('no-leader: 500 No cluster leader for the next N matching requests', async () => {
+    await c.post('/_sim/faults', { kind: 'no-leader', count: 2, path: '/v1/deployments' });
+    const a = await c.get('/v1/deployments');
+    expect([a.status, a.text, a.headers.get('content-type')]).toEqual([500, 'No cluster leader', 'text/plain; charset=utf-8']);
+    expect((await c.get('/v1/allocations')).status).toBe(200);
+    expect((await c.get('/v1/deployments')).status).toBe(500);
+    expect((await c.get('/v1/deployments')).status).toBe(200);
+  });
+
+  test('latency delays the answer', async () => {
+    await c.post('/_sim/faults', { kind: 'latency', ms: 200 });
+    const started = Date.now();
+    expect((await c.get('/v1/deployments')).status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+  });
+
+  test('reset destroys the connection without an answer', async () => {
+    await c.post('/_sim/faults', { kind: 'reset' });
+    await expect(c.get('/v1/deployments')).rejects.toThrow();
+    const log = (await c.get<{ status: number }[]>('/_sim/requests')).body;
+    expect(log.at(-1)?.status).toBe(0);
+  });
+
+  test('too-many: raw 429 with the connlimit body, then the connection closes', async () => {
+    await c.post('/_sim/faults', { kind: 'too-many' });
+    const raw = await rawRequest(c.sim.port, 'GET /v1/deployments HTTP/1.1\r\nHost: sim\r\n\r\n', 1000);
+    expect(raw).toBe(
+      'HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain\r\nContent-Length: 81\r\nConnection: close\r\n\r\n' +
+        'Your IP is issuing too many concurrent connections, please rate limit your calls\n',
+    );
+  });
+
+  test('index-reset: later answers carry a lower index, writes continue from it, blocked queries keep blocking', async () => {
+    const before = Number((await c.get('/v1/allocations')).headers.get('x-nomad-index'));
+    expect(before).toBeGreaterThan(1);
+    const blocked = c.get(`/v1/allocations?index=${before}&wait=400ms`);
+    await new Promise((r) => setTimeout(r, 50));
+    await c.post('/_sim/faults', { kind: 'index-reset', to: 1, path: '/v1/jobs' });
+    await c.get('/v1/jobs');
+    const r = await blocked;
+    expect(Number(r.headers.get('x-nomad-index'))).toBe(1);
+    expect(Number((await c.get('/v1/deployments')).headers.get('x-nomad-index'))).toBe(1);
+    const reg = await c.register(webJob({ id: 'next', count: 1 }));
+    expect(reg.Index).toBe(2); // the next write after the reset
+    expect(Number((await c.get('/v1/allocations')).headers.get('x-nomad-index'))).toBe(3); // then the plan
+  });
+
+  test('DELETE /_sim/faults clears pending faults', async () => {
+    await c.post('/_sim/faults', { kind: 'no-leader', count: 5 });
+    await c.request('DELETE', '/_sim/faults');
+    expect((await c.get('/v1/deployments')).status).toBe(200);
+  });
+
+  test('a bad fault is refused', async () => {
+    expect((await c.post('/_sim/faults', { kind: 'meteor' })).status).toBe(400);
+  });
+});
+
+describe('connection counting', () => {
+  let c: SimClient;
+  beforeEach(async () => {
+    c = await withSim();
+  });
+  afterEach(() => c.sim.close());
+
+  function get(agent: Agent, path: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(`${c.sim.url}${path}`, { agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  test('counts open API connections and their peak; control calls do not count', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 10 });
+    const index = Number((await c.get('/v1/deployments')).headers.get('x-nomad-index')) || 1;
+    const polls = Array.from({ length: 3 }, () => get(agent, `/v1/deployments?index=${index + 100}&wait=300ms`));
+    await new Promise((r) => setTimeout(r, 100));
+    const during = (await c.get<{ open: number; peak: number }>('/_sim/connections')).body;
+    expect(during.open).toBeGreaterThanOrEqual(3);
+    expect(during.peak).toBeGreaterThanOrEqual(3);
+    await Promise.all(polls);
+    agent.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    const after = (await c.get<{ open: number; peak: number }>('/_sim/connections')).body;
+    expect(after.open).toBeLessThan(during.open);
+    await c.post('/_sim/connections/reset-peak');
+    const reset = (await c.get<{ open: number; peak: number }>('/_sim/connections')).body;
+    expect(reset.peak).toBe(reset.open);
+  });
+});
