@@ -138,6 +138,33 @@ describe('deployment lifecycle', () => {
     expect((await c.latestDeployment('web')).Status).toBe('successful');
   });
 
+  test('two groups: each progresses on its own; promoting one group leaves the other waiting', async () => {
+    const job = (image: string, apiCanary: number): Record<string, unknown> => ({
+      ID: 'shop',
+      TaskGroups: [
+        { Name: 'web', Count: 2, Update: { Canary: 1 }, Tasks: [{ Name: 'web', Config: { image } }] },
+        { Name: 'api', Count: 1, Update: { Canary: apiCanary }, Tasks: [{ Name: 'api', Config: { image } }] },
+      ],
+    });
+    await c.register(job('v1', 1));
+    await c.advance('10s');
+    expect((await c.latestDeployment('shop')).Status).toBe('successful');
+    await c.register(job('v2', 1));
+    const d = await c.latestDeployment('shop');
+    expect(Object.keys(d.TaskGroups).sort()).toEqual(['api', 'web']);
+    await c.advance('10s');
+    await c.post(`/v1/deployment/promote/${d.ID}`, { DeploymentID: d.ID, Groups: ['web'] });
+    const partly = await c.latestDeployment('shop');
+    expect([partly.TaskGroups.web?.Promoted, partly.TaskGroups.api?.Promoted]).toEqual([true, false]);
+    expect(partly.StatusDescription).toBe('Deployment is running but requires manual promotion');
+    await c.advance('10s');
+    expect((await c.latestDeployment('shop')).Status).toBe('running');
+    await c.post(`/v1/deployment/promote/${d.ID}`, { DeploymentID: d.ID, Groups: ['api'] });
+    expect((await c.latestDeployment('shop')).Status).toBe('successful');
+    const live = (await c.allocs('shop')).filter((a) => a.DesiredStatus === 'run');
+    expect(live.map((a) => `${a.Name}@${a.JobVersion}`).sort()).toEqual(['shop.api[0]@1', 'shop.web[0]@1', 'shop.web[1]@1']);
+  });
+
   test('auto_promote waits while one canary is unhealthy', async () => {
     await stableV0({ Canary: 2, AutoPromote: true });
     await c.register(webJob({ count: 3, image: 'app:2', update: { Canary: 2, AutoPromote: true } }));

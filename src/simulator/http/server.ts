@@ -76,7 +76,7 @@ export function createSimServer(services: Services): Server {
   const api = apiRouter();
   const control = controlRouter();
 
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://simulator');
     const path = url.pathname;
     const method = req.method ?? 'GET';
@@ -115,4 +115,8 @@ export function createSimServer(services: Services): Server {
       await runHandler(match, ctx, false);
     })();
   });
+  // Go's server keeps idle keep-alive connections open; Node would close them after 5 s, which
+  // makes clients that reuse pooled sockets see spurious resets.
+  server.keepAliveTimeout = 0;
+  return server;
 }
