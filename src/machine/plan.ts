@@ -6,6 +6,7 @@
 import type { Measurement, CheckPhase } from '../domain/analysis.js';
 import type { CheckSpec, Policy } from '../domain/policy.js';
 import { isActiveDeployment } from '../domain/nomad.js';
+import { formatDuration } from '../policy/duration.js';
 import { assessCheck, assessAllocationCheck, nextMeasurementDue } from '../analysis/assess.js';
 import type {
   CheckRecord,
@@ -184,7 +185,7 @@ function canaryVerdict(group: GroupObservation, track: GroupTrack, policy: Polic
   }
   const timeoutAt = policy.canary.timeoutMs !== undefined ? healthyAt + policy.canary.timeoutMs : undefined;
   if (timeoutAt !== undefined && now >= timeoutAt && policy.canary.onTimeout !== 'wait') {
-    const reason = `canary timeout ${policy.canary.timeoutMs} ms expired`;
+    const reason = `canary timeout ${formatDuration(policy.canary.timeoutMs!)} expired`;
     return { ...base, verdict: policy.canary.onTimeout === 'fail' ? 'fail' : 'promote', reason, since: timeoutAt };
   }
   const held = describe(phases, ['inconclusive', 'errored']);
@@ -199,7 +200,7 @@ function canaryVerdict(group: GroupObservation, track: GroupTrack, policy: Polic
     return { ...base, verdict: 'wait', reason: 'canary.promote is manual', wakeAt: timeoutAt };
   }
   const analysis = phases.length > 0 ? `analysis passed (${phases.map((p) => p.spec.name).join(', ')}), ` : '';
-  return { ...base, verdict: 'promote', reason: `${analysis}baked ${policy.canary.bakeMs} ms since all canaries healthy`, since: bakeEnd };
+  return { ...base, verdict: 'promote', reason: `${analysis}baked ${formatDuration(policy.canary.bakeMs)} since all canaries healthy`, since: bakeEnd };
 }
 
 function min(...values: (number | undefined)[]): number | undefined {
