@@ -1,0 +1,144 @@
+/**
+ * Given/when/then helpers for end-to-end tests: the simulator and the daemon run as separate
+ * processes (bin/nomad-promoter simulate / run) and talk over HTTP, as in production.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Deployment, Job } from '../../src/domain/nomad.js';
+import { startProcess, type RunningProcess } from '../support/processes.js';
+
+export const SECOND_NS = 1_000_000_000;
+
+export interface SimRequest {
+  method: string;
+  path: string;
+  route: string | null;
+  query: Record<string, string>;
+  status: number;
+  at: number;
+}
+
+export class SimControl {
+  constructor(readonly url: string) {}
+
+  async get<T>(path: string): Promise<T> {
+    const res = await fetch(`${this.url}${path}`);
+    if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  }
+
+  async send(method: string, path: string, body?: unknown): Promise<unknown> {
+    const res = await fetch(`${this.url}${path}`, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  }
+
+  register(job: Job): Promise<unknown> {
+    return this.send('PUT', '/v1/jobs', { Job: job });
+  }
+
+  deployments(): Promise<Deployment[]> {
+    return this.get('/v1/deployments?namespace=*');
+  }
+
+  async latest(job: string): Promise<Deployment | undefined> {
+    return (await this.deployments()).filter((d) => d.JobID === job).sort((a, b) => b.CreateIndex - a.CreateIndex)[0];
+  }
+
+  requests(): Promise<SimRequest[]> {
+    return this.get('/_sim/requests');
+  }
+
+  async writesTo(deploymentId: string): Promise<SimRequest[]> {
+    return (await this.requests()).filter((r) => r.method !== 'GET' && r.path.endsWith(`/${deploymentId}`));
+  }
+}
+
+export interface Harness {
+  sim: SimControl;
+  simProcess: RunningProcess;
+  policiesDir: string;
+  daemons: RunningProcess[];
+  startDaemon(extraArgs?: string[], env?: NodeJS.ProcessEnv): Promise<{ process: RunningProcess; url: string }>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(policies: Record<string, string>): Promise<Harness> {
+  const policiesDir = await mkdtemp(join(tmpdir(), 'promoter-e2e-'));
+  for (const [file, text] of Object.entries(policies)) await writeFile(join(policiesDir, file), text);
+  const simProcess = startProcess(['simulate', '--listen', '127.0.0.1:0']);
+  const line = await simProcess.waitForLine(/Nomad simulator listening/);
+  const sim = new SimControl((JSON.parse(line) as { url: string }).url);
+  const daemons: RunningProcess[] = [];
+  return {
+    sim,
+    simProcess,
+    policiesDir,
+    daemons,
+    async startDaemon(extraArgs = [], env = {}) {
+      const p = startProcess(['run', '--listen', '127.0.0.1:0', '--policies', policiesDir, '--watch-wait', '10s', '--log-level', 'debug', ...extraArgs], {
+        NOMAD_ADDR: sim.url,
+        ...env,
+      });
+      daemons.push(p);
+      const started = await p.waitForLine(/nomad-promoter started/);
+      return { process: p, url: (JSON.parse(started) as { listen: string }).listen };
+    },
+    async close() {
+      await Promise.all(daemons.map((d) => d.stop('SIGKILL')));
+      await simProcess.stop();
+      await rm(policiesDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function webJob(id: string, release: string, options: { canary?: number; count?: number; healthy?: boolean; autoRevert?: boolean; healthyDeadlineS?: number; meta?: Record<string, string> } = {}): Job {
+  return {
+    ID: id,
+    Name: id,
+    Type: 'service',
+    Namespace: 'default',
+    Meta: { release, ...options.meta },
+    TaskGroups: [
+      {
+        Name: 'web',
+        Count: options.count ?? 3,
+        Update: {
+          MaxParallel: 3,
+          Canary: options.canary ?? 2,
+          HealthCheck: 'checks',
+          MinHealthyTime: SECOND_NS / 2,
+          HealthyDeadline: (options.healthyDeadlineS ?? 30) * SECOND_NS,
+          ProgressDeadline: 60 * SECOND_NS,
+          AutoRevert: options.autoRevert ?? false,
+        },
+        Tasks: [{ Name: 'app', Driver: 'docker', Config: { image: `example/${id}:${release}`, sim_healthy: options.healthy ?? true } }],
+      },
+    ],
+  };
+}
+
+export async function eventually<T>(probe: () => Promise<T | undefined | false | null>, what: string, timeoutMs = 20_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Registers v0 and waits for its (canary-less) deployment to succeed, so v1 gets canaries. */
+export async function stableV0(sim: SimControl, id: string, options: Parameters<typeof webJob>[2] = {}): Promise<void> {
+  await sim.register(webJob(id, 'v0', options));
+  await eventually(async () => (await sim.latest(id))?.Status === 'successful', `${id} v0 successful`);
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
