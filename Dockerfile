@@ -18,7 +18,9 @@ COPY package.json package-lock.json ./
 # cached until the lockfile changes.
 RUN npm ci --ignore-scripts
 COPY . .
-RUN npm run build
+# policies/ holds the example policies; git keeps no empty directory, so make sure it exists
+# for the runtime stage's COPY.
+RUN npm run build && mkdir -p policies
 
 # --- prod-deps: production dependencies only, no install scripts ----------------------------
 FROM ${NODE_IMAGE} AS prod-deps

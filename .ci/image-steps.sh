@@ -17,11 +17,15 @@ RUN_GID=65532
 
 WORK=$(mktemp -d /tmp/nomad-promoter-image.XXXXXX)
 chmod 755 "$WORK"   # the non-root user must reach the layout
-if [[ "${KEEP:-}" == 1 ]]; then
-  trap 'echo "image-steps: kept $WORK"' EXIT
-else
-  trap 'rm -rf "$WORK"' EXIT
-fi
+stub_pid=""
+daemon_pid=""
+cleanup() {
+  # Only the processes this script started, by their id.
+  [[ -z "$daemon_pid" ]] || kill "$daemon_pid" 2>/dev/null || true
+  [[ -z "$stub_pid" ]] || kill "$stub_pid" 2>/dev/null || true
+  if [[ "${KEEP:-}" == 1 ]]; then echo "image-steps: kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
 
 step() { printf '\n== image-steps: %s\n' "$*"; }
 fail() { printf 'image-steps: FAILED: %s\n' "$*" >&2; exit 1; }
@@ -86,7 +90,7 @@ step "stage build"
 cp "$WORK/context/package.json" "$WORK/context/package-lock.json" "$B/"   # Dockerfile: COPY package.json package-lock.json ./
 (cd "$B" && npm ci --ignore-scripts --no-audit --no-fund)                  # Dockerfile: RUN npm ci --ignore-scripts
 cp -a "$WORK/context/." "$B/"                                             # Dockerfile: COPY . .
-(cd "$B" && npm run build)                                                # Dockerfile: RUN npm run build
+(cd "$B" && npm run build && mkdir -p policies)                           # Dockerfile: RUN npm run build && mkdir -p policies
 
 # --- stage prod-deps ----------------------------------------------------------------------
 P="$WORK/stages/prod-deps"
@@ -125,20 +129,76 @@ echo "final layout: $(du -sh "$R" | cut -f1) in $R"
 # a private TMPDIR (the tmpfs at /tmp): the layout is root-owned, so any write outside TMPDIR
 # fails here as it would on a read-only root filesystem. HOME points nowhere writable.
 mkdir -p "$WORK/tmp" && chown "$RUN_UID:$RUN_GID" "$WORK/tmp" && chmod 700 "$WORK/tmp"
-as_image_user() {
-  (cd "$A" && setpriv --reuid="$RUN_UID" --regid="$RUN_GID" --clear-groups --no-new-privs \
-    env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/nonexistent TMPDIR="$WORK/tmp" \
-      NODE_ENV=production PROMOTER_LISTEN=0.0.0.0:9646 \
-      PROMOTER_POLICIES="$R/etc/nomad-promoter/policies" \
-      node "$A/bin/nomad-promoter" "$@")   # Dockerfile: ENTRYPOINT ["/nodejs/bin/node", "/app/bin/nomad-promoter"]
-}
+# Commands, not functions, so that a background run's $! is the node process itself.
+as_image_user=(setpriv --reuid="$RUN_UID" --regid="$RUN_GID" --clear-groups --no-new-privs
+  env -i -C "$A" PATH=/usr/local/bin:/usr/bin:/bin HOME=/nonexistent TMPDIR="$WORK/tmp"
+  NODE_ENV=production PROMOTER_LISTEN=0.0.0.0:9646 PROMOTER_POLICIES="$R/etc/nomad-promoter/policies")
+entrypoint=(node "$A/bin/nomad-promoter")   # Dockerfile: ENTRYPOINT ["/nodejs/bin/node", "/app/bin/nomad-promoter"]
 
 step "nomad-promoter --help (uid $RUN_UID)"
-help_out=$(as_image_user --help) || fail "nomad-promoter --help exited $?"
+help_out=$("${as_image_user[@]}" "${entrypoint[@]}" --help) || fail "nomad-promoter --help exited $?"
 printf '%s\n' "$help_out"
 grep -q 'run' <<<"$help_out" || fail "--help does not mention the run command"
 
 step "nomad-promoter validate policies/ (uid $RUN_UID)"
-as_image_user validate policies/ || fail "nomad-promoter validate policies/ exited $?"
+"${as_image_user[@]}" "${entrypoint[@]}" validate policies/ || fail "nomad-promoter validate policies/ exited $?"
+
+# --- the daemon as the image runs it ----------------------------------------------------------
+step "nomad-promoter run (uid $RUN_UID) against a stub Nomad: HEALTHCHECK, /readyz, SIGTERM"
+# The stub answers every read with an empty list at index 1: enough for the watcher's first
+# full list, after which the daemon is ready.
+cat >"$WORK/stub-nomad.mjs" <<'JS'
+import http from 'node:http';
+const server = http.createServer((req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json', 'x-nomad-index': '1', 'x-nomad-knownleader': 'true', 'x-nomad-lastcontact': '0' });
+  res.end('[]');
+});
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+JS
+node "$WORK/stub-nomad.mjs" >"$WORK/stub-port" &
+stub_pid=$!
+for _ in $(seq 50); do [[ -s "$WORK/stub-port" ]] && break; sleep 0.1; done
+stub_port=$(cat "$WORK/stub-port")
+[[ -n "$stub_port" ]] || fail "the stub Nomad did not start"
+
+# Port 0, read back from the daemon's start-up log line. The image default PROMOTER_POLICIES
+# (an empty directory) is in force: a daemon with no policy governs nothing.
+"${as_image_user[@]}" "NOMAD_ADDR=http://127.0.0.1:$stub_port" "${entrypoint[@]}" run --listen 127.0.0.1:0 \
+  >"$WORK/daemon.log" 2>&1 &
+daemon_pid=$!
+listen=""
+for _ in $(seq 100); do
+  listen=$(grep -o '"listen":"http://[^"]*"' "$WORK/daemon.log" | head -n 1 | sed 's/.*http:\/\///; s/"$//') || true
+  [[ -n "$listen" ]] && break
+  kill -0 "$daemon_pid" 2>/dev/null || { cat "$WORK/daemon.log"; fail "the daemon exited at start"; }
+  sleep 0.1
+done
+[[ -n "$listen" ]] || { cat "$WORK/daemon.log"; fail "the daemon logged no listen address"; }
+
+# The Dockerfile's own HEALTHCHECK script, as the container runtime would run it.
+healthcheck=$(node -e '
+  const text = require("fs").readFileSync(process.argv[1], "utf8").replace(/\\\n/g, " ");
+  const m = /^HEALTHCHECK .*?CMD (\[.*\])\s*$/m.exec(text);
+  if (!m) process.exit(1);
+  console.log(JSON.parse(m[1])[2]);
+' "$repo/Dockerfile") || fail "no HEALTHCHECK ... CMD [...] in the Dockerfile"
+PROMOTER_LISTEN="$listen" node -e "$healthcheck" || fail "HEALTHCHECK failed against the running daemon ($listen)"
+echo "HEALTHCHECK: ok ($listen)"
+
+ready=""
+for _ in $(seq 100); do
+  ready=$(node -e 'fetch(process.argv[1]).then((r) => console.log(r.status), () => console.log("down"))' "http://$listen/readyz")
+  [[ "$ready" == 200 ]] && break
+  sleep 0.1
+done
+[[ "$ready" == 200 ]] || { cat "$WORK/daemon.log"; fail "/readyz answered $ready, not 200"; }
+echo "/readyz: 200"
+
+kill -TERM "$daemon_pid"   # Dockerfile: STOPSIGNAL SIGTERM
+daemon_rc=0
+wait "$daemon_pid" || daemon_rc=$?
+daemon_pid=""
+[[ "$daemon_rc" == 0 ]] || { cat "$WORK/daemon.log"; fail "the daemon exited $daemon_rc on SIGTERM, not 0"; }
+echo "SIGTERM: exit 0"
 
 step "done: the image layout builds with production dependencies only and runs as uid $RUN_UID"
