@@ -19,6 +19,11 @@ export interface PrometheusOptions {
   scrapeIntervalSeconds?: number;
   /** remote_read endpoints (each only for queries with `{remote="<index>"}`, to produce warnings on demand). */
   remoteReadUrls?: string[];
+  /**
+   * Keep the scraped series' own labels where they collide with target labels (`honor_labels`),
+   * e.g. an application's `job` label instead of the scrape job's name. Default false.
+   */
+  honorLabels?: boolean;
   /** Extra command-line flags, e.g. `--query.max-samples=1000`. */
   args?: string[];
 }
@@ -86,10 +91,10 @@ function configYaml(o: PrometheusOptions): string {
   const interval = `${o.scrapeIntervalSeconds ?? 1}s`;
   const lines = ['global:', `  scrape_interval: ${interval}`, `  evaluation_interval: ${interval}`, 'scrape_configs:'];
   if (o.scrapeTargets?.length) {
-    lines.push('  - job_name: test', '    static_configs:', `      - targets: ${JSON.stringify(o.scrapeTargets)}`);
+    lines.push('  - job_name: test', ...honor(o), '    static_configs:', `      - targets: ${JSON.stringify(o.scrapeTargets)}`);
   }
   if (o.fileSdPath) {
-    lines.push('  - job_name: file-sd', '    file_sd_configs:', `      - files: [${JSON.stringify(o.fileSdPath)}]`, '        refresh_interval: 1s');
+    lines.push('  - job_name: file-sd', ...honor(o), '    file_sd_configs:', `      - files: [${JSON.stringify(o.fileSdPath)}]`, '        refresh_interval: 1s');
   }
   if (!o.scrapeTargets?.length && !o.fileSdPath) lines[lines.length - 1] = 'scrape_configs: []';
   if (o.remoteReadUrls?.length) {
@@ -99,6 +104,10 @@ function configYaml(o: PrometheusOptions): string {
     });
   }
   return `${lines.join('\n')}\n`;
+}
+
+function honor(o: PrometheusOptions): string[] {
+  return o.honorLabels ? ['    honor_labels: true'] : [];
 }
 
 function freePort(): Promise<number> {

@@ -1,0 +1,148 @@
+/**
+ * The simulated applications behind the simulator's running allocations: one real HTTP server
+ * on loopback per allocation, so a real Prometheus can scrape it and HTTP checks can probe it.
+ *
+ * Decisions:
+ * - Metric labels are authoritative. Every series carries alloc_id, namespace, job, group and
+ *   version itself; the file_sd entries carry only labels the series do not have (alloc_name,
+ *   node). `job` necessarily collides with the label Prometheus gives each target (the scrape
+ *   job's name): scrape these targets with `honor_labels: true`, or Prometheus keeps its own
+ *   `job` and renames the app's to `exported_job`. Queries by alloc_id or version work either way.
+ * - Synthetic traffic runs on wall time (not the simulator's clock): Prometheus scrapes in real
+ *   time, and a rate over a frozen clock would be meaningless.
+ * - One timer drives every app; it runs only while an app does (it is not unref'd: the apps'
+ *   servers keep the process alive anyway, and a leaked timer should show).
+ */
+import { performance } from 'node:perf_hooks';
+import { AppServer, type AppIdentity } from './app-server.js';
+import { FileSdWriter, type FileSdGroup } from './file-sd.js';
+import { DEFAULT_PROFILE, mergeProfile, type AppProfile } from './profile.js';
+
+export type { AppIdentity } from './app-server.js';
+export type { AppProfile } from './profile.js';
+
+export interface AppFleetOptions {
+  /** Loopback address the apps listen on; default 127.0.0.1. */
+  host?: string;
+  /** A Prometheus file_sd JSON file, rewritten on every start and stop. */
+  fileSdPath?: string;
+  /** Synthetic requests per second per app; default 20. */
+  requestsPerSecond?: number;
+  /** How often synthetic traffic is accounted; default 100 ms. */
+  tickMs?: number;
+  /** Uniform [0, 1) numbers for real requests to `/`; default Math.random. For tests. */
+  random?: () => number;
+}
+
+export class AppFleet {
+  private readonly apps = new Map<string, AppServer>();
+  private readonly starting = new Set<string>();
+  private readonly host: string;
+  private readonly requestsPerSecond: number;
+  private readonly tickMs: number;
+  private readonly random: (() => number) | undefined;
+  private readonly fileSd: FileSdWriter | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(opts: AppFleetOptions = {}) {
+    this.host = opts.host ?? '127.0.0.1';
+    this.requestsPerSecond = opts.requestsPerSecond ?? 20;
+    this.tickMs = opts.tickMs ?? 100;
+    this.random = opts.random;
+    if (!(this.requestsPerSecond >= 0 && Number.isFinite(this.requestsPerSecond))) {
+      throw new RangeError(`requestsPerSecond must be a finite number >= 0, got ${this.requestsPerSecond}`);
+    }
+    if (!(this.tickMs > 0 && Number.isFinite(this.tickMs))) throw new RangeError(`tickMs must be > 0, got ${this.tickMs}`);
+    this.fileSd = opts.fileSdPath ? new FileSdWriter(opts.fileSdPath, () => this.targets()) : undefined;
+  }
+
+  get size(): number {
+    return this.apps.size;
+  }
+
+  /** Starts the app of an allocation on a free port; resolves once it listens and file_sd lists it. */
+  async start(app: AppIdentity, profile?: Partial<AppProfile>): Promise<{ host: string; port: number }> {
+    if (this.closed) throw new Error('the app fleet is closed');
+    if (this.apps.has(app.allocId) || this.starting.has(app.allocId)) {
+      throw new Error(`an app for allocation ${app.allocId} is already running`);
+    }
+    const server = new AppServer({ ...app }, mergeProfile({ ...DEFAULT_PROFILE }, profile), {
+      host: this.host,
+      requestsPerSecond: this.requestsPerSecond,
+      ...(this.random ? { random: this.random } : {}),
+    });
+    this.starting.add(app.allocId);
+    try {
+      await server.listen();
+    } finally {
+      this.starting.delete(app.allocId);
+    }
+    if (this.closed) {
+      await server.close();
+      throw new Error('the app fleet was closed while the app started');
+    }
+    this.apps.set(app.allocId, server);
+    this.ensureTimer();
+    await this.fileSd?.write();
+    return { host: this.host, port: server.port };
+  }
+
+  /** Changes an app's behaviour; synthetic traffic uses it from the next tick, `/` from the next request. */
+  setProfile(allocId: string, profile: Partial<AppProfile>): void {
+    const server = this.apps.get(allocId);
+    if (!server) throw new Error(`no app runs for allocation ${allocId}`);
+    // Account the time so far with the old profile, so the change starts exactly now.
+    server.tick();
+    server.profile = mergeProfile(server.profile, profile);
+  }
+
+  profile(allocId: string): AppProfile | undefined {
+    const p = this.apps.get(allocId)?.profile;
+    return p ? { ...p } : undefined;
+  }
+
+  /** Stops an allocation's app and drops it from file_sd; unknown IDs are a no-op. */
+  async stop(allocId: string): Promise<void> {
+    const server = this.apps.get(allocId);
+    if (!server) return;
+    this.apps.delete(allocId);
+    if (this.apps.size === 0) this.stopTimer();
+    await server.close();
+    await this.fileSd?.write();
+  }
+
+  /** Stops every app and the timer, and leaves an empty targets file. The fleet cannot start apps after. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.stopTimer();
+    const servers = [...this.apps.values()];
+    this.apps.clear();
+    await Promise.all(servers.map((s) => s.close()));
+    await this.fileSd?.write();
+  }
+
+  private targets(): FileSdGroup[] {
+    return [...this.apps.values()].map((s) => ({
+      targets: [`${hostPort(s.host, s.port)}`],
+      labels: { alloc_name: s.identity.allocName, node: s.identity.nodeName },
+    }));
+  }
+
+  private ensureTimer(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      for (const server of this.apps.values()) server.tick(now);
+    }, this.tickMs);
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
