@@ -145,13 +145,27 @@ step "nomad-promoter validate policies/ (uid $RUN_UID)"
 
 # --- the daemon as the image runs it ----------------------------------------------------------
 step "nomad-promoter run (uid $RUN_UID) against a stub Nomad: HEALTHCHECK, /readyz, SIGTERM"
-# The stub answers every read with an empty list at index 1: enough for the watcher's first
-# full list, after which the daemon is ready.
+# The stub answers the reads a client makes at start (leader, agent, regions, namespaces) and
+# every list with an empty list at index 1: enough for the watcher's first full list, after
+# which the daemon is ready. Anything else is a 404, as Nomad answers an unknown object.
 cat >"$WORK/stub-nomad.mjs" <<'JS'
 import http from 'node:http';
+const fixed = {
+  '/v1/status/leader': '"127.0.0.1:4647"',
+  '/v1/agent/self': '{"config":{"Region":"global","Datacenter":"dc1"},"member":{"Name":"stub"}}',
+  '/v1/regions': '["global"]',
+  '/v1/namespaces': '[{"Name":"default"}]',
+};
+const lists = new Set(['/v1/deployments', '/v1/allocations', '/v1/jobs', '/v1/evaluations', '/v1/nodes']);
 const server = http.createServer((req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json', 'x-nomad-index': '1', 'x-nomad-knownleader': 'true', 'x-nomad-lastcontact': '0' });
-  res.end('[]');
+  const route = new URL(req.url ?? '/', 'http://stub').pathname;
+  const headers = { 'x-nomad-index': '1', 'x-nomad-knownleader': 'true', 'x-nomad-lastcontact': '0' };
+  const body = fixed[route] ?? (lists.has(route) ? '[]' : undefined);
+  if (body === undefined) {
+    res.writeHead(404, { ...headers, 'content-type': 'text/plain; charset=utf-8' }).end('not found');
+    return;
+  }
+  res.writeHead(200, { ...headers, 'content-type': 'application/json' }).end(body);
 });
 server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 JS
