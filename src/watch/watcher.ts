@@ -79,6 +79,8 @@ export class Watcher {
     const minBackoff = this.options.minBackoffMs ?? 250;
     const maxBackoff = this.options.maxBackoffMs ?? 30_000;
     let index = 0;
+    /** The index was raised to 1 because Nomad answered 0 (a table never written). */
+    let floored = false;
     let failures = 0;
     while (!signal.aborted) {
       try {
@@ -88,11 +90,15 @@ export class Watcher {
         this.failing.delete(table);
         const stepped = advanceIndex(index, result.index);
         if (stepped.reset) {
-          this.options.logger.warn({ table, lastIndex: index, index: result.index }, 'Nomad index went backwards: re-listing');
-          this.options.onReset?.(table);
+          // An empty table answers index 0 again after we floored it to 1: not a real reset.
+          if (!(floored && result.index === 0)) {
+            this.options.logger.warn({ table, lastIndex: index, index: result.index }, 'Nomad index went backwards: re-listing');
+            this.options.onReset?.(table);
+          }
           index = 0;
           continue;
         }
+        floored = index === 0 && !(result.index > 0);
         index = stepped.nextIndex;
         const ids = apply(result.body);
         this.synced.add(table);

@@ -5,7 +5,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Deployment, Job } from '../../src/domain/nomad.js';
+import { request as httpRequest } from 'node:http';
+import type { AllocationStub, Deployment, Job } from '../../src/domain/nomad.js';
 import { startProcess, type RunningProcess } from '../support/processes.js';
 
 export const SECOND_NS = 1_000_000_000;
@@ -19,32 +20,51 @@ export interface SimRequest {
   at: number;
 }
 
+export interface SimState {
+  deployments: Deployment[];
+  allocations: (AllocationStub & { DeploymentID?: string })[];
+}
+
+/**
+ * Talks to the simulator the way a test should: each call on its own short connection
+ * (`Connection: close`), so the simulator's connection counts show only the daemon's; reads go
+ * through the control API (never faulted, never in the request log).
+ */
 export class SimControl {
   constructor(readonly url: string) {}
 
-  async get<T>(path: string): Promise<T> {
-    const res = await fetch(`${this.url}${path}`);
-    if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
+  async send(method: string, path: string, body?: unknown): Promise<unknown> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = httpRequest(`${this.url}${path}`, { method, agent: false, headers: { connection: 'close', ...(payload ? { 'content-type': 'application/json' } : {}) } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+    if (status >= 300) throw new Error(`${method} ${path}: ${status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
   }
 
-  async send(method: string, path: string, body?: unknown): Promise<unknown> {
-    const res = await fetch(`${this.url}${path}`, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-    return text ? JSON.parse(text) : undefined;
+  get<T>(path: string): Promise<T> {
+    return this.send('GET', path) as Promise<T>;
   }
 
   register(job: Job): Promise<unknown> {
     return this.send('PUT', '/v1/jobs', { Job: job });
   }
 
-  deployments(): Promise<Deployment[]> {
-    return this.get('/v1/deployments?namespace=*');
+  state(): Promise<SimState> {
+    return this.get('/_sim/state');
   }
 
   async latest(job: string): Promise<Deployment | undefined> {
-    return (await this.deployments()).filter((d) => d.JobID === job).sort((a, b) => b.CreateIndex - a.CreateIndex)[0];
+    return (await this.state()).deployments.filter((d) => d.JobID === job).sort((a, b) => b.CreateIndex - a.CreateIndex)[0];
+  }
+
+  async allocationsOf(deploymentId: string): Promise<AllocationStub[]> {
+    return (await this.state()).allocations.filter((a) => a.DeploymentID === deploymentId);
   }
 
   requests(): Promise<SimRequest[]> {

@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import type { AllocationStub, Deployment } from '../../src/domain/nomad.js';
+import type { Deployment } from '../../src/domain/nomad.js';
 import { eventually, sleep, stableV0, startHarness, webJob, type Harness } from './harness.js';
 
 const POLICIES = {
@@ -29,7 +29,7 @@ afterAll(() => h.close());
 
 /** When the last canary of a deployment became healthy, by Nomad's (the simulator's) clock. */
 async function lastCanaryHealthyAt(d: Deployment): Promise<number> {
-  const allocs = await h.sim.get<AllocationStub[]>(`/v1/deployment/allocations/${d.ID}`);
+  const allocs = await h.sim.allocationsOf(d.ID);
   const canaries = new Set(d.TaskGroups['web']!.PlacedCanaries ?? []);
   const times = allocs.filter((a) => canaries.has(a.ID)).map((a) => Date.parse(a.DeploymentStatus!.Timestamp!));
   expect(times).toHaveLength(2);
