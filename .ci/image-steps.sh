@@ -30,6 +30,7 @@ trap cleanup EXIT
 step() { printf '\n== image-steps: %s\n' "$*"; }
 fail() { printf 'image-steps: FAILED: %s\n' "$*" >&2; exit 1; }
 
+[[ "$(id -u)" == 0 ]] || fail "run as root: the layout is made root-owned and run as uid $RUN_UID"
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 [[ "$node_major" == 20 ]] || echo "image-steps: warning: node $node_major here, the image uses Node.js 20"
 

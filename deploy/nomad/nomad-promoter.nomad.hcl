@@ -22,8 +22,9 @@ variable "image" {
 job "nomad-promoter" {
   type = "service"
 
-  meta {
-    # The promoter never governs its own deployments.
+  # The promoter never governs its own deployments. (Map form: a Meta key with dots is not an
+  # HCL identifier, so it cannot be written as a `meta { ... }` block attribute.)
+  meta = {
     "nomad-promoter.policy" = "none"
   }
 
@@ -101,10 +102,10 @@ job "nomad-promoter" {
 
       env {
         # The local client agent; use https:// and NOMAD_CACERT=/secrets/ca.pem on a TLS cluster.
-        NOMAD_ADDR               = "http://${attr.unique.network.ip-address}:4646"
-        NOMAD_NAMESPACE          = "*"
-        PROMOTER_POLICIES        = "/local/policies"
-        PROMOTER_LOG_LEVEL       = "info"
+        NOMAD_ADDR         = "http://${attr.unique.network.ip-address}:4646"
+        NOMAD_NAMESPACE    = "*"
+        PROMOTER_POLICIES  = "/local/policies"
+        PROMOTER_LOG_LEVEL = "info"
         # Prometheus for checks that name no address:
         # PROMOTER_PROMETHEUS_ADDR = "http://prometheus.service.consul:9090"
       }
