@@ -32,6 +32,8 @@ RUN mkdir -p /out/etc/nomad-promoter/policies
 
 # --- runtime: distroless Node.js 20, no shell, no package manager, non-root -----------------
 FROM ${RUNTIME_IMAGE}
+# Re-declared to use the global value inside this stage (for the base.name label).
+ARG RUNTIME_IMAGE
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG SOURCE=""
@@ -41,7 +43,7 @@ LABEL org.opencontainers.image.title="nomad-promoter" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.source="${SOURCE}" \
-      org.opencontainers.image.base.name="gcr.io/distroless/nodejs20-debian12:nonroot"
+      org.opencontainers.image.base.name="${RUNTIME_IMAGE}"
 
 WORKDIR /app
 # Everything is owned by root and only readable by the runtime user: the process cannot alter
