@@ -1,9 +1,8 @@
 /** The README's set-up commands, its quick-start policy, and the links of the shipping docs. */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { describe, test, expect } from '@jest/globals';
+import { cliBuilt, validatePolicyText } from './lib/validate-cli.js';
 
 const readme = fs.readFileSync(path.resolve('README.md'), 'utf8');
 const fences = [...readme.matchAll(/```(\w*)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1] ?? '', body: m[2] ?? '' }));
@@ -25,16 +24,9 @@ describe('README', () => {
 
   const policy = fences.find((f) => f.lang === 'yaml')?.body ?? '';
   const dedented = policy.replace(new RegExp(`^ {${/^ */.exec(policy)?.[0].length ?? 0}}`, 'gm'), '');
-  (fs.existsSync(path.resolve('dist/cli.js')) ? test : test.skip)('quick-start policy passes `nomad-promoter validate`', () => {
+  (cliBuilt ? test : test.skip)('quick-start policy passes `nomad-promoter validate`', () => {
     expect(dedented).toContain('name: checkout-canary');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'readme-policy-'));
-    try {
-      fs.writeFileSync(path.join(dir, 'checkout.yaml'), dedented);
-      const run = spawnSync(process.execPath, [path.resolve('bin/nomad-promoter'), 'validate', dir], { encoding: 'utf8' });
-      expect({ status: run.status, output: `${run.stdout}${run.stderr}` }).toEqual(expect.objectContaining({ status: 0 }));
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    expect(validatePolicyText(dedented)).toEqual(expect.objectContaining({ status: 0 }));
   });
 });
 

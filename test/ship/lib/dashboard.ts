@@ -1,13 +1,10 @@
 /** Reads the PromQL a Grafana dashboard runs: panel targets, nested rows, variable queries. */
 import { variableQueryExprs } from './promql.js';
+import { isPlainObject as isObject } from './values.js';
 
 export interface DashboardQuery {
   where: string;
   expr: string;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null;
 }
 
 export function dashboardQueries(dashboard: unknown): DashboardQuery[] {
