@@ -36,7 +36,8 @@ export interface AppFleetOptions {
 
 export class AppFleet {
   private readonly apps = new Map<string, AppServer>();
-  private readonly starting = new Set<string>();
+  /** Apps between start() and listening: a stop() meanwhile waits for them, then stops them. */
+  private readonly starting = new Map<string, Promise<unknown>>();
   private readonly host: string;
   private readonly requestsPerSecond: number;
   private readonly tickMs: number;
@@ -44,6 +45,7 @@ export class AppFleet {
   private readonly fileSd: FileSdWriter | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(opts: AppFleetOptions = {}) {
     this.host = opts.host ?? '127.0.0.1';
@@ -72,9 +74,10 @@ export class AppFleet {
       requestsPerSecond: this.requestsPerSecond,
       ...(this.random ? { random: this.random } : {}),
     });
-    this.starting.add(app.allocId);
+    const listening = server.listen();
+    this.starting.set(app.allocId, listening);
     try {
-      await server.listen();
+      await listening;
     } finally {
       this.starting.delete(app.allocId);
     }
@@ -84,7 +87,14 @@ export class AppFleet {
     }
     this.apps.set(app.allocId, server);
     this.ensureTimer();
-    await this.fileSd?.write();
+    try {
+      await this.fileSd?.write();
+    } catch (err) {
+      // An app Prometheus cannot find is no use: undo the start rather than run it unlisted.
+      await this.stop(app.allocId).catch(() => undefined);
+      throw err;
+    }
+    if (this.closed) throw new Error('the app fleet was closed while the app started');
     return { host: this.host, port: server.port };
   }
 
@@ -104,6 +114,7 @@ export class AppFleet {
 
   /** Stops an allocation's app and drops it from file_sd; unknown IDs are a no-op. */
   async stop(allocId: string): Promise<void> {
+    await this.starting.get(allocId)?.catch(() => undefined);
     const server = this.apps.get(allocId);
     if (!server) return;
     this.apps.delete(allocId);
@@ -112,8 +123,16 @@ export class AppFleet {
     await this.fileSd?.write();
   }
 
-  /** Stops every app and the timer, and leaves an empty targets file. The fleet cannot start apps after. */
-  async close(): Promise<void> {
+  /**
+   * Stops every app and the timer, then leaves an empty targets file (rejects if it cannot).
+   * The fleet cannot start apps after; calling again returns the same outcome.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
     this.closed = true;
     this.stopTimer();
     const servers = [...this.apps.values()];

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { get as httpGet } from 'node:http';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppFleet, type AppIdentity } from '../../../src/simulator/apps/fleet.js';
@@ -26,7 +26,7 @@ function fleet(opts: ConstructorParameters<typeof AppFleet>[0] = {}): AppFleet {
   return f;
 }
 afterEach(async () => {
-  await Promise.all(fleets.splice(0).map((f) => f.close()));
+  await Promise.allSettled(fleets.splice(0).map((f) => f.close()));
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
@@ -216,6 +216,15 @@ describe('the fleet', () => {
     expect(listed).toEqual(started.map((s) => `127.0.0.1:${s.port}`).sort());
   });
 
+  test('a stop issued while the app is still starting stops it once it listens', async () => {
+    const f = fleet();
+    const starting = f.start(identity(1));
+    await f.stop(identity(1).allocId);
+    const { port } = await starting;
+    expect(f.size).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  });
+
   test('a stopped app no longer answers; stop of an unknown alloc is a no-op', async () => {
     const f = fleet();
     const { port } = await f.start(identity(1));
@@ -279,5 +288,21 @@ describe('the fleet', () => {
     await expect(f.start(identity(2), { errorRate: 2 })).rejects.toThrow(RangeError);
     await expect(f.start(identity(1))).rejects.toThrow(/already running/);
     expect(f.size).toBe(1);
+  });
+});
+
+describe('file_sd failures', () => {
+  test('a start whose targets file cannot be written fails and leaves no app running', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'apps-sd-'));
+    dirs.push(dir);
+    // The targets path is a directory: the rename over it fails.
+    const fileSdPath = join(dir, 'targets.json');
+    await mkdir(fileSdPath);
+    const f = fleet({ fileSdPath });
+    await expect(f.start(identity(1))).rejects.toThrow();
+    expect(f.size).toBe(0);
+    expect(f.profile(identity(1).allocId)).toBeUndefined();
+    // close still stops everything, and says the empty targets file could not be written.
+    await expect(f.close()).rejects.toThrow(/EISDIR/);
   });
 });
