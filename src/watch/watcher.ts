@@ -89,6 +89,7 @@ export class Watcher {
         failures = 0;
         this.failing.delete(table);
         const stepped = advanceIndex(index, result.index);
+        this.options.logger.trace({ table, sent: index, index: result.index, items: result.body.length }, 'watch answer');
         if (stepped.reset) {
           // An empty table answers index 0 again after we floored it to 1: not a real reset.
           if (!(floored && result.index === 0)) {

@@ -100,7 +100,9 @@ describe('faults', () => {
     expect(metrics).toMatch(/nomad_promoter_watch_errors_total \d+/);
     expect(Number(/nomad_promoter_watch_errors_total (\d+)/.exec(metrics)![1])).toBeGreaterThanOrEqual(7);
 
-    // Index reset: Nomad's indexes drop below what the daemon has seen.
+    // Index reset: Nomad's indexes drop below what the daemon has seen. First let both watches
+    // come out of their backoff (readiness drops while a watch is failing).
+    await eventually(async () => (await fetch(`${daemon.url}/readyz`)).status === 200, 'watches healthy again', 40_000);
     await harness.sim.send('DELETE', '/_sim/requests');
     await harness.sim.send('POST', '/_sim/faults', { kind: 'index-reset', to: 3 });
     await eventually(async () => /nomad_promoter_watch_index_resets_total\{table="deployments"\} [1-9]/.test(await (await fetch(`${daemon.url}/metrics`)).text()), 'index reset seen', 15_000);

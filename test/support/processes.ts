@@ -13,6 +13,8 @@ export interface RunningProcess {
   lines: string[];
   /** Resolves with the first line matching, or rejects after timeoutMs. */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Everything written to stderr so far. */
+  stderr(): string;
   /** Sends a signal and waits for the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
   exited: Promise<number | null>;
@@ -43,6 +45,7 @@ export function startProcess(args: string[], env: NodeJS.ProcessEnv = {}): Runni
     child,
     lines,
     exited,
+    stderr: () => stderr,
     waitForLine(pattern, timeoutMs = 15_000) {
       const hit = lines.find((l) => pattern.test(l));
       if (hit) return Promise.resolve(hit);
