@@ -85,10 +85,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(policies: Record<string, string>): Promise<Harness> {
+export async function startHarness(policies: Record<string, string>, simArgs: string[] = []): Promise<Harness> {
   const policiesDir = await mkdtemp(join(tmpdir(), 'promoter-e2e-'));
   for (const [file, text] of Object.entries(policies)) await writeFile(join(policiesDir, file), text);
-  const simProcess = startProcess(['simulate', '--listen', '127.0.0.1:0']);
+  const simProcess = startProcess(['simulate', '--listen', '127.0.0.1:0', ...simArgs]);
   const line = await simProcess.waitForLine(/Nomad simulator listening/);
   const sim = new SimControl((JSON.parse(line) as { url: string }).url);
   const daemons: RunningProcess[] = [];
@@ -114,7 +114,7 @@ export async function startHarness(policies: Record<string, string>): Promise<Ha
   };
 }
 
-export function webJob(id: string, release: string, options: { canary?: number; count?: number; healthy?: boolean; autoRevert?: boolean; healthyDeadlineS?: number; meta?: Record<string, string> } = {}): Job {
+export function webJob(id: string, release: string, options: { canary?: number; count?: number; healthy?: boolean; errorRate?: number; healthCheck?: 'checks' | 'task_states' | 'manual'; autoRevert?: boolean; healthyDeadlineS?: number; meta?: Record<string, string> } = {}): Job {
   return {
     ID: id,
     Name: id,
@@ -128,13 +128,13 @@ export function webJob(id: string, release: string, options: { canary?: number; 
         Update: {
           MaxParallel: 3,
           Canary: options.canary ?? 2,
-          HealthCheck: 'checks',
+          HealthCheck: options.healthCheck ?? 'checks',
           MinHealthyTime: SECOND_NS / 2,
           HealthyDeadline: (options.healthyDeadlineS ?? 30) * SECOND_NS,
           ProgressDeadline: 60 * SECOND_NS,
           AutoRevert: options.autoRevert ?? false,
         },
-        Tasks: [{ Name: 'app', Driver: 'docker', Config: { image: `example/${id}:${release}`, sim_healthy: options.healthy ?? true } }],
+        Tasks: [{ Name: 'app', Driver: 'docker', Config: { image: `example/${id}:${release}`, sim_healthy: options.healthy ?? true, sim_error_rate: options.errorRate ?? 0 } }],
       },
     ],
   };
