@@ -7,18 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import type { AllocationStub, Deployment, Job } from '../../src/domain/nomad.js';
+import type { LoggedRequest } from '../../src/simulator/control/request-log.js';
 import { startProcess, type RunningProcess } from '../support/processes.js';
 
 export const SECOND_NS = 1_000_000_000;
 
-export interface SimRequest {
-  method: string;
-  path: string;
-  route: string | null;
-  query: Record<string, string>;
-  status: number;
-  at: number;
-}
+export type SimRequest = LoggedRequest;
 
 export interface SimState {
   deployments: Deployment[];
