@@ -69,7 +69,7 @@ export class Reconciler {
     const log = this.deps.logger.child({ deploymentId: d.ID, namespace: d.Namespace, job: d.JobID });
     const job = await this.deps.jobs.get(d.Namespace, d.JobID, d.JobVersion, signal);
     const { observation, selections } = observeDeployment(d, job, cache.allocationsOf(d), this.deps.select, this.deps.dryRun);
-    if (!stored) this.reportSelections(log, d, selections);
+    if (!stored) this.reportSelections(log, d, selections, observation);
 
     let snapshot: DeploymentSnapshot =
       stored && stored.machineVersion === MACHINE_VERSION
@@ -112,8 +112,11 @@ export class Reconciler {
     return { requeueAfterMs: Math.max(0, Math.min(...due) - now) };
   }
 
-  private reportSelections(log: Logger, d: Deployment, selections: Record<string, Selection>): void {
+  private reportSelections(log: Logger, d: Deployment, selections: Record<string, Selection>, observation: DeploymentObservation): void {
     for (const [group, s] of Object.entries(selections)) {
+      if (s.policy && observation.groups.find((g) => g.name === group)?.autoPromote) {
+        log.warn({ group, policy: s.policy.name }, 'governed group has Nomad auto_promote: Nomad may promote before the analysis ends; a failed analysis still fails the deployment');
+      }
       const labels = { namespace: d.Namespace, job: d.JobID, group };
       if (s.tiedWith?.length) {
         log.warn({ group, policy: s.policy?.name, tiedWith: s.tiedWith }, 'several policies of the same priority match; the first name wins');

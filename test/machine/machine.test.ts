@@ -181,6 +181,29 @@ describe('analysis', () => {
   });
 });
 
+describe('rollout analysis', () => {
+  const errorRate = check('error-rate', { count: 3 });
+  const p = policy({ checks: { 'error-rate': errorRate }, rollout: { analysis: ['error-rate'] } });
+  const rolling = deployment([group('web', { policy: p, desiredCanaries: 0, canaries: [], allocs: [alloc('a1', true, T0)] })]);
+  const m = (result: 'pass' | 'fail', at: number): TaggedMeasurement => ({ group: 'web', stage: 'rollout', measurement: { check: 'error-rate', result, at } });
+
+  test('a rolling update without canaries is analysed in the background and failed on a failed check', () => {
+    let r = observe(start(), rolling, T0);
+    expect(r.snapshot.value).toBe('promoted');
+    r = observe(r.snapshot, rolling, T0 + 1, [m('pass', T0 + 1)]);
+    expect(r.effects).toEqual([]);
+    r = observe(r.snapshot, rolling, T0 + 2, [m('fail', T0 + 2)]);
+    expect(r.effects.map((e) => [e.action, e.reason])).toEqual([['fail', 'web: rollout analysis failed: error-rate failed']]);
+  });
+
+  test('after promotion, the rollout stage takes over from the canary stage', () => {
+    const canaryPolicy = policy({ checks: { 'error-rate': errorRate }, canary: { bakeMs: 0 }, rollout: { analysis: ['error-rate'] } });
+    const promoted = deployment([group('web', { policy: canaryPolicy, promoted: true, canaries: healthyCanaries(T0) })]);
+    const r = observe(start(), promoted, T0);
+    expect(Object.keys(r.snapshot.context.groups['web']!.checks)).toEqual(['rollout:error-rate']);
+  });
+});
+
 describe('manual health', () => {
   const healthz = check('healthz', { scope: 'allocation', count: 1, source: { kind: 'http', url: 'http://x', method: 'GET', headers: {}, body: '', timeoutMs: 1000 }, pass: 'response.status == 200' });
   const p = policy({ checks: { healthz }, health: { checks: ['healthz'] } });
