@@ -72,7 +72,7 @@ export class Recorder {
       name: 'nomad_promoter_decision_latency_seconds',
       help: 'From the moment the evidence allowed a decision to Nomad acknowledging the action.',
       labelNames: ['action'],
-      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60],
       registers,
     });
     this.watchErrors = new Counter({
