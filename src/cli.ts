@@ -102,10 +102,15 @@ Options:
 Serves the part of Nomad's HTTP API the promoter uses, with a control API under /_sim/
 (see src/simulator/README.md).
 
+Every running allocation gets a real HTTP app on 127.0.0.1 (/healthz, /metrics, /) on the
+port the allocation reports.
+
 Options:
   --listen HOST:PORT   address to serve (default: 127.0.0.1:4646)
-  --frozen-clock       start with the simulated clock frozen (advance it through /_sim/clock)`,
-    options: { listen: { type: 'string' }, 'frozen-clock': { type: 'boolean' } },
+  --frozen-clock       start with the simulated clock frozen (advance it through /_sim/clock)
+  --file-sd PATH       keep a Prometheus file_sd targets file listing the running allocations' apps
+  --no-apps            no apps: allocation ports are mere numbers`,
+    options: { listen: { type: 'string' }, 'frozen-clock': { type: 'boolean' }, 'file-sd': { type: 'string' }, 'no-apps': { type: 'boolean' } },
     allowPositionals: false,
     run: async (values) => (await import('./app/simulate-command.js')).simulateCommand(values),
   },

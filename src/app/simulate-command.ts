@@ -10,12 +10,29 @@ export async function simulateCommand(flags: Record<string, string | boolean | u
     process.stderr.write(`nomad-promoter simulate: --listen "${listenText}" is not HOST:PORT\n`);
     return EXIT.usage;
   }
-  const sim = await startSimulator({ host: listen.host, port: listen.port, frozenClock: flags['frozen-clock'] === true });
-  process.stdout.write(`${JSON.stringify({ level: 'info', msg: 'Nomad simulator listening', url: sim.url })}\n`);
+  const fileSdPath = flags['file-sd'] as string | undefined;
+  const apps = flags['no-apps'] !== true;
+  if (fileSdPath !== undefined && (fileSdPath === '' || !apps)) {
+    process.stderr.write(`nomad-promoter simulate: --file-sd needs a path, and apps (not with --no-apps)\n`);
+    return EXIT.usage;
+  }
+  const sim = await startSimulator({
+    host: listen.host,
+    port: listen.port,
+    frozenClock: flags['frozen-clock'] === true,
+    apps,
+    ...(fileSdPath ? { fileSdPath } : {}),
+  });
+  process.stdout.write(
+    `${JSON.stringify({ level: 'info', msg: 'Nomad simulator listening', url: sim.url, apps, ...(fileSdPath ? { fileSd: fileSdPath } : {}) })}\n`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
-  await sim.close();
+  // The simulator is down either way; a targets file left listing dead apps is worth a warning only.
+  await sim.close().catch((err: Error) => {
+    process.stderr.write(`${JSON.stringify({ level: 'warn', msg: 'could not empty the targets file', error: err.message })}\n`);
+  });
   return EXIT.ok;
 }

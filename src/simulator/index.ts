@@ -4,6 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 
+import { SimulatedApps } from './apps/sim-apps.js';
 import { SimClock } from './clock.js';
 import { ConnectionCounter } from './control/connections.js';
 import { Faults } from './control/faults.js';
@@ -27,6 +28,17 @@ export interface SimulatorOptions {
   frozenClock?: boolean;
   /** How often time-driven transitions are evaluated, in real ms. Default 100. */
   tickMs?: number;
+  /**
+   * Run a real HTTP app (/healthz, /metrics, /) per running allocation, on the port the
+   * allocation reports. Default true; false leaves ports as mere numbers.
+   */
+  apps?: boolean;
+  /** With apps: a Prometheus file_sd targets file listing the running allocations' apps. */
+  fileSdPath?: string;
+  /** With apps: synthetic requests per second per app (default 20). */
+  appRequestsPerSecond?: number;
+  /** Failures with no caller to tell (a targets file write, binding a port); default: a JSON line on stderr. */
+  onAppError?: (err: Error) => void;
 }
 
 export interface RunningSimulator {
@@ -37,13 +49,34 @@ export interface RunningSimulator {
   cluster: Cluster;
   clock: SimClock;
   services: Services;
-  /** Ends blocked long-polls and every socket, then stops listening. */
+  /** The allocations' apps; null with `apps: false`. */
+  apps: SimulatedApps | null;
+  /**
+   * Ends blocked long-polls and every socket, stops listening, stops every app and leaves an
+   * empty targets file (rejects, after closing everything, if that file cannot be written).
+   */
   close(): Promise<void>;
 }
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<RunningSimulator> {
+  if (opts.fileSdPath && opts.apps === false) throw new Error('fileSdPath needs apps');
   const clock = new SimClock(opts.frozenClock ?? false);
-  const cluster = new Cluster(clock);
+  const apps =
+    opts.apps === false
+      ? null
+      : new SimulatedApps({
+          ...(opts.fileSdPath ? { fileSdPath: opts.fileSdPath } : {}),
+          ...(opts.appRequestsPerSecond !== undefined ? { requestsPerSecond: opts.appRequestsPerSecond } : {}),
+          onError: opts.onAppError ?? reportAppError,
+        });
+  try {
+    await apps?.ready();
+  } catch (err) {
+    await apps?.close().catch(() => undefined);
+    throw err;
+  }
+  const cluster = new Cluster(clock, apps);
+  apps?.onPortsReady(() => cluster.catchUp());
   const services: Services = {
     cluster,
     clock,
@@ -55,13 +88,18 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   };
   const server = createSimServer(services);
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    await apps?.close().catch(() => undefined);
+    throw err;
+  }
   const tick = setInterval(() => cluster.catchUp(), opts.tickMs ?? 100);
   tick.unref();
   const { port } = server.address() as AddressInfo;
@@ -73,14 +111,21 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     cluster,
     clock,
     services,
+    apps,
     close() {
-      closing ??= new Promise<void>((resolve) => {
+      closing ??= (async () => {
         clearInterval(tick);
         services.blocking.closeAll();
-        server.close(() => resolve());
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
-      });
+        const [, appsClosed] = await Promise.allSettled([stopped, apps?.close()]);
+        if (appsClosed.status === 'rejected') throw appsClosed.reason;
+      })();
       return closing;
     },
   };
+}
+
+function reportAppError(err: Error): void {
+  process.stderr.write(`${JSON.stringify({ level: 'warn', msg: 'simulated apps', error: err.message })}\n`);
 }

@@ -38,16 +38,30 @@ export class AppServer {
   private closed = false;
   port = 0;
 
+  /**
+   * With `listening`, the app takes over a server that already listens (its port is known at
+   * once, see PortPool); otherwise listen() binds a fresh one.
+   */
   constructor(
     readonly identity: AppIdentity,
     public profile: AppProfile,
     private readonly options: AppServerOptions,
+    listening?: Server,
   ) {
     this.metrics = new AppMetrics(metricLabels(identity));
     // Seeding the latency sequence by alloc ID keeps apps from moving in lockstep.
     this.traffic = new SyntheticTraffic(this.metrics, options.requestsPerSecond, seedOf(identity.allocId));
     this.random = options.random ?? Math.random;
-    this.server = createServer((req, res) => this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
+    if (listening) {
+      if (!listening.listening) throw new Error('the adopted server does not listen');
+      listening.removeAllListeners('request');
+      listening.on('request', handler);
+      this.server = listening;
+      this.port = (listening.address() as AddressInfo).port;
+    } else {
+      this.server = createServer(handler);
+    }
   }
 
   get host(): string {
@@ -55,6 +69,7 @@ export class AppServer {
   }
 
   async listen(): Promise<number> {
+    if (this.server.listening) return this.port;
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(0, this.options.host, () => {

@@ -12,10 +12,14 @@
  *   time, and a rate over a frozen clock would be meaningless.
  * - One timer drives every app; it runs only while an app does (it is not unref'd: the apps'
  *   servers keep the process alive anyway, and a leaked timer should show).
+ * - startNow() is synchronous, for a caller that must know the port in the same turn (the
+ *   simulator's scheduler): it hands the app a server that already listens, from a pool of
+ *   pre-bound ports (`prebound`), and returns null when the pool is momentarily empty.
  */
 import { performance } from 'node:perf_hooks';
 import { AppServer, type AppIdentity } from './app-server.js';
 import { FileSdWriter, type FileSdGroup } from './file-sd.js';
+import { PortPool } from './port-pool.js';
 import { DEFAULT_PROFILE, mergeProfile, type AppProfile } from './profile.js';
 
 export type { AppIdentity } from './app-server.js';
@@ -32,6 +36,15 @@ export interface AppFleetOptions {
   tickMs?: number;
   /** Uniform [0, 1) numbers for real requests to `/`; default Math.random. For tests. */
   random?: () => number;
+  /** Ports kept bound ahead of need for startNow(); default 0 (startNow always returns null). */
+  prebound?: number;
+}
+
+export interface StartedApp {
+  host: string;
+  port: number;
+  /** Settles once the targets file lists the app (rejects if it could not be written). */
+  listed: Promise<void>;
 }
 
 export class AppFleet {
@@ -43,6 +56,7 @@ export class AppFleet {
   private readonly tickMs: number;
   private readonly random: (() => number) | undefined;
   private readonly fileSd: FileSdWriter | undefined;
+  private readonly pool: PortPool | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -57,6 +71,56 @@ export class AppFleet {
     }
     if (!(this.tickMs > 0 && Number.isFinite(this.tickMs))) throw new RangeError(`tickMs must be > 0, got ${this.tickMs}`);
     this.fileSd = opts.fileSdPath ? new FileSdWriter(opts.fileSdPath, () => this.targets()) : undefined;
+    this.pool = opts.prebound ? new PortPool({ host: this.host, size: opts.prebound }) : undefined;
+  }
+
+  /**
+   * Resolves once the pre-bound ports are ready, so that startNow() succeeds; also the way to
+   * wait after it returned null. Rejects if a port cannot be bound.
+   */
+  portsReady(): Promise<void> {
+    if (!this.pool) return Promise.reject(new Error('the fleet keeps no pre-bound ports'));
+    return this.pool.fill();
+  }
+
+  /**
+   * Starts the app of an allocation at once on a pre-bound port, or returns null when none is
+   * ready (see portsReady). The app answers from now on; the targets file follows (`listed`).
+   */
+  startNow(app: AppIdentity, profile?: Partial<AppProfile>): StartedApp | null {
+    if (this.closed) throw new Error('the app fleet is closed');
+    if (this.apps.has(app.allocId) || this.starting.has(app.allocId)) {
+      throw new Error(`an app for allocation ${app.allocId} is already running`);
+    }
+    const merged = mergeProfile({ ...DEFAULT_PROFILE }, profile);
+    const listening = this.pool?.take();
+    if (!listening) return null;
+    const server = new AppServer({ ...app }, merged, this.serverOptions(), listening);
+    this.apps.set(app.allocId, server);
+    this.ensureTimer();
+    const listed = this.fileSd ? this.fileSd.write() : Promise.resolve();
+    // The caller decides what a failed write means; it must not surface as an unhandled rejection.
+    listed.catch(() => undefined);
+    return { host: this.host, port: server.port, listed };
+  }
+
+  /** The allocation IDs whose apps run. */
+  allocIds(): string[] {
+    return [...this.apps.keys()];
+  }
+
+  /** Rewrites the targets file now (e.g. an empty one before any app starts); no-op without file_sd. */
+  writeTargets(): Promise<void> {
+    return this.fileSd ? this.fileSd.write() : Promise.resolve();
+  }
+
+  /** The port of an allocation's running app. */
+  port(allocId: string): number | undefined {
+    return this.apps.get(allocId)?.port;
+  }
+
+  private serverOptions() {
+    return { host: this.host, requestsPerSecond: this.requestsPerSecond, ...(this.random ? { random: this.random } : {}) };
   }
 
   get size(): number {
@@ -69,11 +133,7 @@ export class AppFleet {
     if (this.apps.has(app.allocId) || this.starting.has(app.allocId)) {
       throw new Error(`an app for allocation ${app.allocId} is already running`);
     }
-    const server = new AppServer({ ...app }, mergeProfile({ ...DEFAULT_PROFILE }, profile), {
-      host: this.host,
-      requestsPerSecond: this.requestsPerSecond,
-      ...(this.random ? { random: this.random } : {}),
-    });
+    const server = new AppServer({ ...app }, mergeProfile({ ...DEFAULT_PROFILE }, profile), this.serverOptions());
     const listening = server.listen();
     this.starting.set(app.allocId, listening);
     try {
@@ -124,7 +184,8 @@ export class AppFleet {
   }
 
   /**
-   * Stops every app and the timer, then leaves an empty targets file (rejects if it cannot).
+   * Stops every app, the timer and the pre-bound ports, then leaves an empty targets file
+   * (rejects if it cannot).
    * The fleet cannot start apps after; calling again returns the same outcome.
    */
   close(): Promise<void> {
@@ -137,7 +198,7 @@ export class AppFleet {
     this.stopTimer();
     const servers = [...this.apps.values()];
     this.apps.clear();
-    await Promise.all(servers.map((s) => s.close()));
+    await Promise.all([...servers.map((s) => s.close()), this.pool?.close()]);
     await this.fileSd?.write();
   }
 

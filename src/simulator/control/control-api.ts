@@ -3,6 +3,8 @@
  * simulated cluster. See src/simulator/README.md.
  */
 import { parseGoDuration } from '../duration.js';
+import { behaviourProblem, type AppBehaviour } from '../model/app-host.js';
+import type { AppTarget } from '../model/cluster.js';
 import { ApiError } from '../model/errors.js';
 import { allocToStub, deploymentToApi } from '../model/serialize.js';
 import type { TokenSpec } from '../http/acl.js';
@@ -73,6 +75,33 @@ async function appHealth(ctx: ApiContext): Promise<void> {
   sendJson(ctx.res, 200, { ok: true });
 }
 
+async function appProfile(ctx: ApiContext): Promise<void> {
+  const body = await jsonBody(ctx);
+  const change: AppBehaviour = {};
+  for (const key of ['errorRate', 'latencyMs'] as const) {
+    if (body[key] === undefined) continue;
+    const problem = behaviourProblem(key, body[key]);
+    if (problem) throw new ApiError(400, `"${key}" ${problem}`);
+    change[key] = body[key] as number;
+  }
+  if (Object.keys(change).length === 0) throw new ApiError(400, '"errorRate" and/or "latencyMs" is required');
+  let target: AppTarget;
+  if (typeof body.allocId === 'string') {
+    target = { allocId: body.allocId };
+  } else if (typeof body.job === 'string') {
+    if (body.version !== undefined && !Number.isInteger(body.version)) throw new ApiError(400, '"version" must be an integer');
+    target = {
+      namespace: typeof body.namespace === 'string' ? body.namespace : 'default',
+      job: body.job,
+      version: typeof body.version === 'number' ? body.version : null,
+    };
+  } else {
+    throw new ApiError(400, '"job" (string) or "allocId" (string) is required');
+  }
+  ctx.services.cluster.setAppBehaviour(target, change);
+  sendJson(ctx.res, 200, { ok: true });
+}
+
 async function addFault(ctx: ApiContext): Promise<void> {
   const body = await jsonBody(ctx);
   const kind = body.kind as FaultKind;
@@ -105,7 +134,12 @@ function state(ctx: ApiContext): void {
     tables: { jobs: store.index('jobs'), job_version: store.index('job_version'), deployment: store.index('deployment'), allocs: store.index('allocs') },
     jobs: [...store.jobs.values()],
     deployments: [...store.deployments.values()].map(deploymentToApi),
-    allocations: [...store.allocs.values()].map((a) => ({ ...allocToStub(a, { resources: true }), DeploymentID: a.DeploymentID, AppHealthy: a.appHealthy })),
+    allocations: [...store.allocs.values()].map((a) => ({
+      ...allocToStub(a, { resources: true }),
+      DeploymentID: a.DeploymentID,
+      AppHealthy: a.appHealthy,
+      App: cluster.ctx.apps?.describe(a.ID) ?? null,
+    })),
   });
 }
 
@@ -119,6 +153,7 @@ export function controlRouter(): Router {
     .add('/_sim/alloc/:id/health', { POST: allocHealth })
     .add('/_sim/alloc/:id/fail', { POST: allocFail })
     .add('/_sim/app-health', { POST: appHealth })
+    .add('/_sim/app-profile', { POST: appProfile })
     .add('/_sim/faults', {
       GET: (ctx) => sendJson(ctx.res, 200, ctx.services.faults.list()),
       POST: addFault,

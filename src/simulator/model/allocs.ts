@@ -10,6 +10,8 @@ import type { Txn } from './store.js';
 import type { Alloc, Deployment, HealthMode, JobVersion, PortAlloc, SimNode, TaskRun } from './types.js';
 
 export interface PlacementRequest {
+  /** Chosen before placement when the allocation's app needs it; default a fresh UUID. */
+  id?: string;
   job: JobVersion;
   group: string;
   nameIndex: number;
@@ -72,7 +74,7 @@ export function placeAlloc(txn: Txn, req: PlacementRequest): Alloc {
   const tasks = new Map<string, TaskRun>();
   for (const t of group?.Tasks ?? []) tasks.set(t.Name, runningTask(now));
   const alloc: Alloc = {
-    ID: randomUUID(),
+    ID: req.id ?? randomUUID(),
     EvalID: req.evalId,
     Namespace: req.job.Namespace,
     JobID: req.job.ID,

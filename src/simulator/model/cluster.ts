@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { SimClock } from '../clock.js';
 import { failAlloc as failAllocTasks, setHealth } from './allocs.js';
+import type { AppBehaviour, AppHost } from './app-host.js';
 import { clientHealthStep, nextHealthEvent, refreshHealthCondition } from './client.js';
 import { ModelContext } from './context.js';
 import { DESC, setStatus } from './deployments.js';
@@ -38,13 +39,21 @@ export interface JobRegisterResult {
 
 const MAX_SETTLE_ROUNDS = 200;
 
+/** Which apps an app-profile change is for: one allocation, or a job (optionally one version). */
+export type AppTarget = { allocId: string } | { namespace: string; job: string; version: number | null };
+
 export class Cluster {
   readonly store = new StateStore();
-  readonly ctx = new ModelContext(this.store);
+  readonly ctx: ModelContext;
   private cursor: number;
 
-  constructor(readonly clock: SimClock) {
+  /** With `apps`, every running allocation has an application (see AppHost). */
+  constructor(
+    readonly clock: SimClock,
+    apps: AppHost | null = null,
+  ) {
     this.cursor = clock.now();
+    this.ctx = new ModelContext(this.store, apps);
   }
 
   /** Applies every time-driven transition due up to the clock's current time. */
@@ -61,6 +70,22 @@ export class Cluster {
     }
     this.cursor = Math.max(this.cursor, target);
     this.settle(this.cursor);
+    this.stopEndedApps();
+  }
+
+  /**
+   * Stops the app of every allocation that no longer runs (stopped, failed, replaced, job
+   * stopped), whichever path ended it. Apps start at placement, where their port is decided.
+   */
+  private stopEndedApps(): void {
+    const { apps } = this.ctx;
+    if (!apps) return;
+    for (const id of [...apps.running()]) {
+      const a = this.store.allocs.get(id);
+      if (a && a.DesiredStatus === 'run' && a.ClientStatus === 'running') continue;
+      apps.stop(id);
+      this.ctx.allocBehaviourOverrides.delete(id);
+    }
   }
 
   /** Runs watcher, scheduler and client until nothing changes at `now`. */
@@ -78,6 +103,7 @@ export class Cluster {
     this.catchUp();
     const result = fn(this.cursor);
     this.settle(this.cursor);
+    this.stopEndedApps();
     return result;
   }
 
@@ -222,6 +248,8 @@ export class Cluster {
       if (a.appHealthy !== healthy) a.checksChangedMs = now;
       a.appHealthy = healthy;
       refreshHealthCondition(a, now);
+      // The app's /healthz answers as the service checks report.
+      this.ctx.apps?.update(a.ID, { healthy });
     });
   }
 
@@ -247,6 +275,29 @@ export class Cluster {
     this.ctx.appHealthOverrides.set(version === null ? key : `${key}\u0000${version}`, healthy);
     for (const a of this.store.allocsOfJob(namespace, jobId)) {
       if (!isTerminalAlloc(a) && (version === null || a.job.Version === version)) this.setAppHealth(a.ID, healthy);
+    }
+  }
+
+  /**
+   * Sets the error rate and/or latency of one allocation's app, or of a job's (or job version's)
+   * apps, live ones and those started later. The most specific setting wins (see appBehaviourFor).
+   */
+  setAppBehaviour(target: AppTarget, change: AppBehaviour): void {
+    const { apps } = this.ctx;
+    if (!apps) throw new ApiError(400, 'the simulator runs without apps');
+    this.catchUp();
+    if ('allocId' in target) {
+      const a = this.alloc(target.allocId);
+      if (isTerminalAlloc(a) || !apps.describe(a.ID)) throw new ApiError(400, `allocation ${JSON.stringify(a.ID)} has no running app`);
+      this.ctx.allocBehaviourOverrides.set(a.ID, { ...this.ctx.allocBehaviourOverrides.get(a.ID), ...change });
+      apps.update(a.ID, this.ctx.appBehaviourFor(a.job, a.TaskGroup, a.ID));
+      return;
+    }
+    const key = jobKey(target.namespace, target.job);
+    const mapKey = target.version === null ? key : `${key}\u0000${target.version}`;
+    this.ctx.appBehaviourOverrides.set(mapKey, { ...this.ctx.appBehaviourOverrides.get(mapKey), ...change });
+    for (const a of this.store.allocsOfJob(target.namespace, target.job)) {
+      if (!isTerminalAlloc(a)) apps.update(a.ID, this.ctx.appBehaviourFor(a.job, a.TaskGroup, a.ID));
     }
   }
 

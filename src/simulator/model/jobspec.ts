@@ -6,6 +6,7 @@
  * Destructive (needs new allocations, so canaries apply): any change to a group's Tasks or Meta,
  * or to the job's Meta. Everything else (Count, Update, ...) is applied in place.
  */
+import { taskBehaviour } from './app-host.js';
 import { ApiError } from './errors.js';
 import type { HealthMode, JobGroup, JobTask, JobVersion, UpdateSpec } from './types.js';
 
@@ -77,13 +78,16 @@ function mergeUpdate(base: UpdateSpec, over: UpdateStrategyInput | null | undefi
 
 function canonicalTask(input: unknown, groupName: string, i: number): JobTask {
   const t = isObject(input) ? input : {};
-  return {
+  const task: JobTask = {
     ...t,
     Name: String(pick(t.Name, i === 0 ? groupName : `${groupName}-${i}`)),
     Driver: String(pick(t.Driver, 'docker')),
     Config: isObject(t.Config) ? t.Config : null,
     Meta: stringMap(t.Meta, 'Task Meta'),
   };
+  // sim_error_rate / sim_latency_ms are refused at registration, not when an allocation starts.
+  taskBehaviour(task.Name, task.Config);
+  return task;
 }
 
 function canonicalGroup(input: unknown, jobUpdate: UpdateStrategyInput | null, isService: boolean): JobGroup {

@@ -77,15 +77,31 @@ class JobPlan {
     return d;
   }
 
-  private place(group: JobGroup, nameIndex: number, d: Deployment | null, canary: boolean, previous?: Alloc): Alloc {
+  /** Places an allocation, or returns null when its app's port is not ready (it waits for the next pass). */
+  private place(group: JobGroup, nameIndex: number, d: Deployment | null, canary: boolean, previous?: Alloc): Alloc | null {
+    const id = randomUUID();
+    const node = this.ctx.pickNode();
+    const appHealthy = this.ctx.appHealthFor(this.job, group.Name);
+    const identity = {
+      allocId: id,
+      namespace: this.job.Namespace,
+      job: this.job.ID,
+      group: group.Name,
+      version: this.job.Version,
+      allocName: `${this.job.ID}.${group.Name}[${nameIndex}]`,
+      nodeName: node.Name,
+    };
+    const ports = this.ctx.placementPorts(this.job, group.Name, identity, appHealthy);
+    if (!ports) return null;
     const alloc = placeAlloc(this.txn, {
+      id,
       job: this.job,
       group: group.Name,
       nameIndex,
       evalId: this.evalId,
-      node: this.ctx.pickNode(),
-      ports: this.ctx.allocatePorts(this.job, group.Name),
-      appHealthy: this.ctx.appHealthFor(this.job, group.Name),
+      node,
+      ports,
+      appHealthy,
       deployment: d,
       canary,
       previous,
@@ -122,7 +138,7 @@ class JobPlan {
       for (let i = state.PlacedCanaries.length; i < state.DesiredCanaries; i++) {
         const idx = old.map((a) => a.nameIndex).find((n) => !taken.has(n)) ?? firstFree(taken);
         taken.add(idx);
-        this.place(group, idx, d, true);
+        if (!this.place(group, idx, d, true)) return;
       }
       return;
     }
@@ -148,8 +164,11 @@ class JobPlan {
     let limit = d && hasUpdateStrategy(group) ? group.Update.MaxParallel - inFlight : Number.POSITIVE_INFINITY;
     for (const a of [...old]) {
       if (limit <= 0) break;
+      // The replacement first: the old allocation keeps running while no port is ready for it.
+      const replacement = this.place(group, a.nameIndex, d, false, a);
+      if (!replacement) return;
       stopAlloc(this.txn, a, UPDATING);
-      current.push(this.place(group, a.nameIndex, d, false, a));
+      current.push(replacement);
       old = old.filter((x) => x !== a);
       limit--;
     }
@@ -158,7 +177,7 @@ class JobPlan {
     for (let missing = group.Count - taken.size; missing > 0; missing--) {
       const idx = firstFree(taken);
       taken.add(idx);
-      this.place(group, idx, d, false);
+      if (!this.place(group, idx, d, false)) return;
     }
   }
 }
