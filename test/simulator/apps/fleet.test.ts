@@ -306,3 +306,28 @@ describe('file_sd failures', () => {
     await expect(f.close()).rejects.toThrow(/EISDIR/);
   });
 });
+
+describe('pre-bound ports', () => {
+  test('startNow answers at once on a pre-bound port, returns null when none is ready, and works again after portsReady', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'apps-sd-'));
+    dirs.push(dir);
+    const fileSdPath = join(dir, 'targets.json');
+    const f = fleet({ prebound: 2, fileSdPath });
+    await expect(fleet().portsReady()).rejects.toThrow(/pre-bound/);
+    await f.portsReady();
+    const a = f.startNow(identity(1));
+    const b = f.startNow(identity(2));
+    const none = f.startNow(identity(3));
+    expect(a && b).toBeTruthy();
+    expect(none).toBeNull();
+    // The port was known synchronously and the app answers without any further start-up.
+    expect((await get(a!.port, '/healthz')).status).toBe(200);
+    await f.portsReady();
+    const c = f.startNow(identity(3), { healthy: false });
+    expect((await get(c!.port, '/healthz')).status).toBe(503);
+    await Promise.all([a!.listed, b!.listed, c!.listed]);
+    const listed = (JSON.parse(await readFile(fileSdPath, 'utf8')) as { targets: string[] }[]).map((t) => t.targets[0]).sort();
+    expect(listed).toEqual([a!, b!, c!].map((s) => `127.0.0.1:${s.port}`).sort());
+    expect(() => f.startNow(identity(1))).toThrow(/already running/);
+  });
+});
