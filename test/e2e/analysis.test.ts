@@ -50,7 +50,7 @@ checks:
     pass: "response.status == 200"
     initialDelay: 2s
     interval: 1s
-    count: 2
+    count: 1
 health:
   checks: [healthz]
 `,
@@ -159,6 +159,7 @@ describe('canary analysis against a real Prometheus', () => {
       const w = (await h.sim.writesTo(d.ID)).filter((r) => r.route === '/v1/deployment/allocation-health/:id');
       return w.length > 0 ? w : undefined;
     }, 'allocation health set', 30_000);
+    // One batch: an unhealthy allocation fails the deployment, so all verdicts go in one call.
     expect(calls).toHaveLength(1);
     const after = await h.sim.allocationsOf(d.ID);
     const health = Object.fromEntries(after.map((a) => [a.ID, a.DeploymentStatus?.Healthy]));
