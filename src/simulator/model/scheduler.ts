@@ -73,7 +73,7 @@ class JobPlan {
       canaries.set(g.Name, destructive && g.Update ? g.Update.Canary : 0);
     }
     const d = newDeployment(this.txn, this.job, canaries);
-    if (d) this.ctx.store.deployments.set(d.ID, d);
+    if (d) this.ctx.store.addDeployment(d);
     return d;
   }
 
@@ -106,7 +106,7 @@ class JobPlan {
       canary,
       previous,
     });
-    this.ctx.store.allocs.set(alloc.ID, alloc);
+    this.ctx.store.addAlloc(alloc);
     if (this.job.Status !== 'running') {
       this.job.Status = 'running';
       this.job.ModifyIndex = this.txn.index;

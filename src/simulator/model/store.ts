@@ -31,8 +31,17 @@ export class StateStore {
   readonly jobs = new Map<string, JobVersion>();
   /** Newest first. */
   readonly versions = new Map<string, JobVersion[]>();
+  /** Read freely; insert through addDeployment / addAlloc, which keep the per-job indexes. */
   readonly deployments = new Map<string, Deployment>();
   readonly allocs = new Map<string, Alloc>();
+  /**
+   * Per job, in insertion order: every settle pass looks up each job's allocations and
+   * deployments, and scanning all of them per job made a pass quadratic in the cluster's size.
+   */
+  private readonly allocsByJob = new Map<string, Alloc[]>();
+  private readonly deploymentsByJob = new Map<string, Deployment[]>();
+  private indexedAllocs = 0;
+  private indexedDeployments = 0;
 
   index(table: Table): number {
     return this.tableIndex[table];
@@ -129,19 +138,73 @@ export class StateStore {
     txn.touch('jobs', 'job_version');
   }
 
-  allocsOfJob(namespace: string, id: string): Alloc[] {
-    return [...this.allocs.values()].filter((a) => a.Namespace === namespace && a.JobID === id);
+  addAlloc(a: Alloc): void {
+    this.syncIndexes();
+    this.allocs.set(a.ID, a);
+    if (this.allocs.size === this.indexedAllocs + 1) {
+      appendTo(this.allocsByJob, a);
+      this.indexedAllocs++;
+    }
   }
 
+  addDeployment(d: Deployment): void {
+    this.syncIndexes();
+    this.deployments.set(d.ID, d);
+    if (this.deployments.size === this.indexedDeployments + 1) {
+      appendTo(this.deploymentsByJob, d);
+      this.indexedDeployments++;
+    }
+  }
+
+  /** In insertion order. */
+  allocsOfJob(namespace: string, id: string): Alloc[] {
+    this.syncIndexes();
+    return [...(this.allocsByJob.get(jobKey(namespace, id)) ?? [])];
+  }
+
+  /** In insertion order. An allocation only ever belongs to deployments of its own job. */
   allocsOfDeployment(deploymentId: string): Alloc[] {
-    return [...this.allocs.values()].filter((a) => a.DeploymentID === deploymentId);
+    const d = this.deployments.get(deploymentId);
+    if (!d) return [...this.allocs.values()].filter((a) => a.DeploymentID === deploymentId);
+    return this.allocsOfJob(d.Namespace, d.JobID).filter((a) => a.DeploymentID === deploymentId);
   }
 
   deploymentsOfJob(namespace: string, id: string): Deployment[] {
+    this.syncIndexes();
     // Newest first; insertion order breaks ties (indexes can collide after an index reset).
-    return [...this.deployments.values()]
-      .filter((d) => d.Namespace === namespace && d.JobID === id)
-      .reverse()
-      .sort((a, b) => b.CreateIndex - a.CreateIndex);
+    return [...(this.deploymentsByJob.get(jobKey(namespace, id)) ?? [])].reverse().sort((a, b) => b.CreateIndex - a.CreateIndex);
   }
+
+  /**
+   * Indexes rows set on the maps directly since (appended) and rebuilds after a deletion (the
+   * model never deletes; a deletion and an insertion between two lookups would go unnoticed).
+   */
+  private syncIndexes(): void {
+    if (this.allocs.size !== this.indexedAllocs) {
+      if (this.allocs.size < this.indexedAllocs) this.rebuild(this.allocsByJob, this.allocs, 0);
+      else this.rebuild(this.allocsByJob, this.allocs, this.indexedAllocs);
+      this.indexedAllocs = this.allocs.size;
+    }
+    if (this.deployments.size !== this.indexedDeployments) {
+      if (this.deployments.size < this.indexedDeployments) this.rebuild(this.deploymentsByJob, this.deployments, 0);
+      else this.rebuild(this.deploymentsByJob, this.deployments, this.indexedDeployments);
+      this.indexedDeployments = this.deployments.size;
+    }
+  }
+
+  /** Appends the entries of `source` from position `from` on (Maps iterate in insertion order). */
+  private rebuild<T extends { Namespace: string; JobID: string }>(index: Map<string, T[]>, source: Map<string, T>, from: number): void {
+    if (from === 0) index.clear();
+    let i = 0;
+    for (const item of source.values()) {
+      if (i++ >= from) appendTo(index, item);
+    }
+  }
+}
+
+function appendTo<T extends { Namespace: string; JobID: string }>(index: Map<string, T[]>, item: T): void {
+  const key = jobKey(item.Namespace, item.JobID);
+  const list = index.get(key);
+  if (list) list.push(item);
+  else index.set(key, [item]);
 }
