@@ -74,7 +74,12 @@ export class SimulatedApps implements AppHost {
     this.fleet.portsReady().then(
       () => {
         this.waiting = false;
-        if (!this.closed) this.retry?.();
+        if (this.closed) return;
+        try {
+          this.retry?.();
+        } catch (err) {
+          this.report(err as Error);
+        }
       },
       (err: Error) => {
         // The next placement attempt (at the latest on the cluster's next tick) tries again.
