@@ -1,8 +1,10 @@
 /**
  * `nomad-promoter demo`: the built-in Nomad simulator, two example jobs and a policy, and the
- * daemon against them, narrated on stdout. A good canary is promoted once its bake time has
- * passed; a bad canary never becomes healthy, is never promoted, and Nomad's auto_revert rolls
- * the job back. Exits when both stories have played out.
+ * daemon against them, narrated on stdout. Both jobs' canaries look healthy to Nomad (its
+ * health check only watches the task run). The promoter also probes each canary's /healthz:
+ * the good canary passes and is promoted once its bake time has passed; the bad canary answers
+ * 503, so the promoter fails its deployment and Nomad's auto_revert rolls the job back.
+ * Exits when both stories have played out.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,11 +23,22 @@ const BAKE = '10s';
 const DEADLINE_MS = 60_000;
 const SECOND_NS = 1_000_000_000;
 
-const POLICY = `# The demo's policy: canaries of web-* jobs are promoted ${BAKE} after all are healthy.
-name: demo-web-bake
+const POLICY = `# The demo's policy: canaries of web-* jobs must answer /healthz three times in a row, and
+# are promoted ${BAKE} after all are healthy in Nomad. A failed probe fails the deployment.
+name: demo-web
 match:
   jobs: ["web-*"]
+checks:
+  healthz:
+    scope: allocation
+    http:
+      url: "http://{{ alloc.addr.http }}/healthz"
+      timeout: 2s
+    pass: "response.status == 200"
+    interval: 1s
+    count: 3
 canary:
+  analysis: [healthz]
   bake: ${BAKE}
   promote: auto
 onFailure:
@@ -46,7 +59,7 @@ function demoJob(id: string, release: string, healthy: boolean): Job {
         Update: {
           MaxParallel: 3,
           Canary: 2,
-          HealthCheck: 'checks',
+          HealthCheck: 'task_states',
           MinHealthyTime: 2 * SECOND_NS,
           HealthyDeadline: 8 * SECOND_NS,
           ProgressDeadline: 60 * SECOND_NS,
@@ -91,7 +104,7 @@ export async function demoCommand(flags: Record<string, string | boolean | undef
   await writeFile(join(dir, 'demo.yaml'), POLICY);
   const nomad = readNomadConfig({ NOMAD_ADDR: sim.url }).config!;
   const api = new HttpNomadClient(nomad);
-  print(`Nomad simulator at ${sim.url}; policy demo-web-bake (bake ${BAKE}) in ${dir}`);
+  print(`Nomad simulator at ${sim.url}; policy demo-web (probe /healthz, bake ${BAKE}) in ${dir}`);
 
   try {
     for (const id of ['web-good', 'web-bad']) await api.registerJob(demoJob(id, 'v1', true));
@@ -115,7 +128,7 @@ export async function demoCommand(flags: Record<string, string | boolean | undef
     try {
       await api.registerJob(demoJob('web-good', 'v2', true));
       await api.registerJob(demoJob('web-bad', 'v2', false));
-      print('registered version 1 of both jobs: 2 canaries each; web-bad\'s canaries never pass their health checks');
+      print("registered version 1 of both jobs: 2 canaries each, healthy to Nomad; web-bad's canaries answer /healthz with 503");
 
       const good = await waitFor(async () => {
         const d = await latest(api, 'web-good');
@@ -127,6 +140,11 @@ export async function demoCommand(flags: Record<string, string | boolean | undef
         return d && d.Status === 'failed' ? d : undefined;
       });
       print(`web-bad: never promoted; Nomad: ${bad.StatusDescription}`);
+      const reverted = await waitFor(async () => {
+        const d = await latest(api, 'web-bad');
+        return d && d.JobVersion === 2 && d.Status === 'successful' ? d : undefined;
+      });
+      print(`web-bad: rolled back: version ${reverted.JobVersion} (the spec of version 0) deployed ${reverted.Status}`);
       const success = await waitFor(async () => {
         const d = await latest(api, 'web-good');
         return d?.JobVersion === 1 && d.Status === 'successful' ? d : undefined;

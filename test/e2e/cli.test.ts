@@ -47,6 +47,17 @@ describe('exit codes', () => {
   });
 });
 
+describe('demo', () => {
+  test('a good canary is promoted after its bake; a bad one is failed by its analysis and rolled back', async () => {
+    const r = await run(['demo', '--listen', '127.0.0.1:0']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/promoter: web-bad\/web: fail \(ok\): web: canary analysis failed: healthz failed/);
+    expect(r.out).toMatch(/promoter: web-good\/web: promote \(ok\): analysis passed \(healthz\), baked 10s since all canaries healthy/);
+    expect(r.out).toMatch(/web-bad: rolled back: version 2 \(the spec of version 0\) deployed successful/);
+    expect(r.out).toMatch(/web-good: deployment \w+ deployment completed successfully/);
+  }, 90_000);
+});
+
 describe('against the simulator', () => {
   let h: Harness;
   beforeAll(async () => {
