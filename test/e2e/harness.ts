@@ -8,7 +8,10 @@ import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
 import type { AllocationStub, Deployment, Job } from '../../src/domain/nomad.js';
 import type { LoggedRequest } from '../../src/simulator/control/request-log.js';
+import { eventually } from '../support/eventually.js';
 import { startProcess, type RunningProcess } from '../support/processes.js';
+
+export { eventually };
 
 export const SECOND_NS = 1_000_000_000;
 
@@ -134,20 +137,6 @@ export function webJob(id: string, release: string, options: { canary?: number; 
   };
 }
 
-export async function eventually<T>(probe: () => Promise<T | undefined | false | null>, what: string, timeoutMs = 20_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /** Registers v0 and waits for its (canary-less) deployment to succeed, so v1 gets canaries. */
 export async function stableV0(sim: SimControl, id: string, options: Parameters<typeof webJob>[2] = {}): Promise<void> {

@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 
 import { startSimulator } from '../../src/simulator/index.js';
 import type { RunningSimulator, SimulatorOptions } from '../../src/simulator/index.js';
+import type { AllocationStub, Deployment } from '../../src/domain/nomad.js';
 
 export interface Reply<T = unknown> {
   status: number;
@@ -76,43 +77,9 @@ export class SimClient {
   }
 }
 
-export interface DeploymentState {
-  AutoRevert: boolean;
-  AutoPromote: boolean;
-  Promoted: boolean;
-  ProgressDeadline: number;
-  RequireProgressBy: string | null;
-  PlacedCanaries: string[] | null;
-  DesiredCanaries: number;
-  DesiredTotal: number;
-  PlacedAllocs: number;
-  HealthyAllocs: number;
-  UnhealthyAllocs: number;
-}
-
-export interface Deployment {
-  ID: string;
-  Namespace: string;
-  JobID: string;
-  JobVersion: number;
-  Status: string;
-  StatusDescription: string;
-  TaskGroups: Record<string, DeploymentState>;
-  CreateIndex: number;
-  ModifyIndex: number;
-}
-
-export interface AllocStub {
-  ID: string;
-  Name: string;
-  JobVersion: number;
-  TaskGroup: string;
-  ClientStatus: string;
-  DesiredStatus: string;
-  DeploymentStatus: { Healthy: boolean | null; Timestamp: string | null; Canary: boolean; ModifyIndex: number } | null;
-  CreateIndex: number;
-  ModifyIndex: number;
-}
+/** The wire types of the promoter's own domain: the simulator must answer in exactly those shapes. */
+export type { Deployment, DeploymentState } from '../../src/domain/nomad.js';
+export type AllocStub = AllocationStub;
 
 export async function withSim(opts: SimulatorOptions = {}): Promise<SimClient> {
   return new SimClient(await startSimulator({ frozenClock: true, ...opts }));

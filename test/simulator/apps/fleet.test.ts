@@ -5,7 +5,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppFleet, type AppIdentity } from '../../../src/simulator/apps/fleet.js';
-import { eventually, scrape, valueOf } from './exposition.js';
+import { eventually } from '../../support/eventually.js';
+import { scrape, valueOf } from './exposition.js';
 
 const identity = (n: number, over: Partial<AppIdentity> = {}): AppIdentity => ({
   allocId: `0000000${n}-aaaa-bbbb-cccc-dddddddddddd`,
@@ -97,7 +98,7 @@ describe('an app', () => {
   test('/metrics is text exposition 0.0.4 that passes promtool check metrics', async () => {
     const f = fleet({ requestsPerSecond: 200, tickMs: 10 });
     const { port } = await f.start(identity(1, { job: 'we"ird\\job' }), { errorRate: 0.5 });
-    await eventually('traffic', async () => valueOf(await scrape(port), 'http_requests_total', { code: '500' }) > 0);
+    await eventually(async () => valueOf(await scrape(port), 'http_requests_total', { code: '500' }) > 0, 'traffic');
     const res = await fetch(`http://127.0.0.1:${port}/metrics`);
     expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     const text = await res.text();
@@ -122,10 +123,10 @@ describe('synthetic traffic', () => {
     const f = fleet({ requestsPerSecond: 200, tickMs: 10 });
     const { port } = await f.start(identity(7, { namespace: 'prod', job: 'web', group: 'frontend', version: 3 }));
     const first = valueOf(await scrape(port), 'http_requests_total', { code: '200' });
-    const later = await eventually('the counter to grow', async () => {
+    const later = await eventually(async () => {
       const v = valueOf(await scrape(port), 'http_requests_total', { code: '200' });
       return v > first + 10 && v;
-    });
+    }, 'the counter to grow');
     expect(later).toBeGreaterThan(first);
     const labels = { alloc_id: identity(7).allocId, namespace: 'prod', job: 'web', group: 'frontend', version: '3' };
     const series = await scrape(port);
@@ -136,10 +137,10 @@ describe('synthetic traffic', () => {
   test('errorRate 0.2 gives a 5xx share of 0.2 +- 0.05 of the counted requests', async () => {
     const f = fleet({ requestsPerSecond: 1000, tickMs: 10 });
     const { port } = await f.start(identity(1), { errorRate: 0.2 });
-    const series = await eventually('500 requests', async () => {
+    const series = await eventually(async () => {
       const s = await scrape(port);
       return valueOf(s, 'http_request_duration_seconds_count') >= 500 && s;
-    });
+    }, '500 requests');
     const errors = valueOf(series, 'http_requests_total', { code: '500' });
     const ok = valueOf(series, 'http_requests_total', { code: '200' });
     expect(errors / (errors + ok)).toBeGreaterThanOrEqual(0.15);
@@ -150,14 +151,14 @@ describe('synthetic traffic', () => {
     const f = fleet({ requestsPerSecond: 1000, tickMs: 10 });
     const id = identity(1).allocId;
     const { port } = await f.start(identity(1), { errorRate: 0.2 });
-    await eventually('traffic', async () => valueOf(await scrape(port), 'http_requests_total', { code: '500' }) > 10);
+    await eventually(async () => valueOf(await scrape(port), 'http_requests_total', { code: '500' }) > 10, 'traffic');
 
     f.setProfile(id, { errorRate: 1, latencyMs: 3000 });
     const before = await scrape(port);
-    const after = await eventually('more traffic', async () => {
+    const after = await eventually(async () => {
       const s = await scrape(port);
       return valueOf(s, 'http_requests_total', { code: '500' }) > valueOf(before, 'http_requests_total', { code: '500' }) + 50 && s;
-    });
+    }, 'more traffic');
     expect(valueOf(after, 'http_requests_total', { code: '200' })).toBe(valueOf(before, 'http_requests_total', { code: '200' }));
     // Every series (counters, buckets, sum, count) is at least what it was.
     for (const s of before) {
@@ -173,10 +174,10 @@ describe('synthetic traffic', () => {
 
     f.setProfile(id, { errorRate: 0 });
     const clean = await scrape(port);
-    const later = await eventually('more traffic', async () => {
+    const later = await eventually(async () => {
       const s = await scrape(port);
       return valueOf(s, 'http_requests_total', { code: '200' }) > valueOf(clean, 'http_requests_total', { code: '200' }) + 50 && s;
-    });
+    }, 'more traffic');
     expect(valueOf(later, 'http_requests_total', { code: '500' })).toBe(valueOf(clean, 'http_requests_total', { code: '500' }));
   });
 });
@@ -261,7 +262,7 @@ describe('the fleet', () => {
       req.on('error', () => resolve('cut off'));
     });
     // One tick timer for the fleet, one for the pending request.
-    await eventually('the slow request to be pending', async () => resources().timers >= baseline.timers + 2);
+    await eventually(async () => resources().timers >= baseline.timers + 2, 'the slow request to be pending');
     expect(resources().servers).toBe(baseline.servers + 2);
     await f.close();
     expect(await inFlight).toBe('cut off');
@@ -270,7 +271,7 @@ describe('the fleet', () => {
       const now = resources();
       return now.timers <= baseline.timers && now.servers <= baseline.servers && now.sockets <= baseline.sockets;
     };
-    await eventually('the fleet\'s timers and sockets to be gone', async () => settled());
+    await eventually(async () => settled(), 'the fleet\'s timers and sockets to be gone');
   });
 
   test('profiles: defaults, partial changes, and values out of range rejected', async () => {

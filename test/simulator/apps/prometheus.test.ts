@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppFleet, type AppIdentity } from '../../../src/simulator/apps/fleet.js';
 import { startPrometheus, type RunningPrometheus } from '../../support/prometheus.js';
-import { eventually } from './exposition.js';
+import { eventually } from '../../support/eventually.js';
 
 const app = (n: number, version: number): AppIdentity => ({
   allocId: `${n}${n}${n}${n}${n}${n}${n}${n}-0000-4000-8000-00000000000${n}`,
@@ -62,11 +62,11 @@ beforeAll(async () => {
   prom = await startPrometheus({ fileSdPath, scrapeIntervalSeconds: 1, honorLabels: true });
   // A full 5 s rate window for both apps: more than five scrapes of each.
   await eventually(
-    'six scrapes of each app',
     async () => {
       const counts = await query('count_over_time(http_requests_total{code="200"}[10s])');
       return counts.length === 2 && counts.every((c) => Number(c.value[1]) >= 6);
     },
+    'six scrapes of each app',
     15_000,
   );
 }, 30_000);
@@ -129,7 +129,7 @@ describe('simulated apps scraped by a real Prometheus', () => {
     await fleet.stop(canary.allocId);
     const listed = JSON.parse(await readFile(fileSdPath, 'utf8')) as { targets: string[] }[];
     expect(listed.map((t) => t.targets)).toEqual([[`127.0.0.1:${ports[stable.allocId]}`]]);
-    await eventually('Prometheus to drop the stopped app', async () => (await activeTargets()).length === 1);
+    await eventually(async () => (await activeTargets()).length === 1, 'Prometheus to drop the stopped app');
     expect(await activeTargets()).toEqual([`127.0.0.1:${ports[stable.allocId]}`]);
   });
 });

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 
 import type { SimulatorOptions } from '../../../src/simulator/index.js';
 import { SimClient, webJob, withSim } from '../helpers.js';
-import { eventually, scrape, valueOf } from './exposition.js';
+import { eventually } from '../../support/eventually.js';
+import { scrape, valueOf } from './exposition.js';
 
 interface Port {
   Label: string;
@@ -132,10 +133,10 @@ describe('an app per running allocation', () => {
   test('more placements at once than ports bound ahead: the rest follow once ports are ready, each with its own app', async () => {
     const c = await sim();
     await c.register(webJob({ count: 60, update: { MaxParallel: 60 } }));
-    const list = await eventually('60 running allocations', async () => {
+    const list = await eventually(async () => {
       const r = await running(c);
       return r.length === 60 && r;
-    });
+    }, '60 running allocations');
     expect(new Set(list.map((a) => a.Name)).size).toBe(60);
     const answers = await Promise.all(list.map(async (a) => probe(httpPort(a))));
     expect(answers).toEqual(list.map((a) => ({ status: 200, alloc: a.ID })));
@@ -245,7 +246,7 @@ describe('apps stop with their allocations', () => {
     await c.register(webJob({ count: 2 }));
     const list = await running(c);
     expect((await c.request('DELETE', '/v1/job/web')).status).toBe(200);
-    for (const a of list) await eventually(`${a.Name}'s app to stop`, () => gone(httpPort(a), a.ID));
+    for (const a of list) await eventually(() => gone(httpPort(a), a.ID), `${a.Name}'s app to stop`);
     expect(c.sim.apps!.fleet.size).toBe(0);
   });
 
@@ -257,11 +258,11 @@ describe('apps stop with their allocations', () => {
     await c.register(webJob({ count: 2, image: 'app:2', update: { MaxParallel: 2 } }));
     const fresh = await running(c);
     expect(fresh.map((a) => a.JobVersion)).toEqual([1, 1]);
-    for (const a of old) await eventually(`${a.Name} v0's app to stop`, () => gone(httpPort(a), a.ID));
+    for (const a of old) await eventually(() => gone(httpPort(a), a.ID), `${a.Name} v0's app to stop`);
     for (const a of fresh) expect(await probe(httpPort(a))).toEqual({ status: 200, alloc: a.ID });
 
     await c.post(`/_sim/alloc/${fresh[0]!.ID}/fail`);
-    await eventually('the failed allocation\'s app to stop', () => gone(httpPort(fresh[0]!), fresh[0]!.ID));
+    await eventually(() => gone(httpPort(fresh[0]!), fresh[0]!.ID), 'the failed allocation\'s app to stop');
     expect(await probe(httpPort(fresh[1]!))).toEqual({ status: 200, alloc: fresh[1]!.ID });
   });
 });
@@ -279,11 +280,11 @@ describe('file_sd', () => {
 
     await c.register(webJob({ count: 3 }));
     const want = await expected();
-    await eventually('three targets', async () => (await listed()).length === 3);
+    await eventually(async () => (await listed()).length === 3, 'three targets');
     expect(await listed()).toEqual(want);
 
     await c.register(webJob({ count: 1 }));
-    await eventually('one target', async () => (await listed()).length === 1);
+    await eventually(async () => (await listed()).length === 1, 'one target');
     expect(await listed()).toEqual(await expected());
 
     await c.sim.close();
@@ -318,10 +319,10 @@ describe('lifecycle', () => {
     await c.sim.close();
     expect(await inFlight).toBe('cut off');
     for (const a of list) expect(await probe(httpPort(a))).toBe('refused');
-    await eventually('the simulator\'s timers, servers and sockets to be gone', async () => {
+    await eventually(async () => {
       const now = resources();
       return now.timers <= baseline.timers && now.servers <= baseline.servers && now.sockets <= baseline.sockets;
-    });
+    }, 'the simulator\'s timers, servers and sockets to be gone');
   });
 
   test('apps: false: ports are mere numbers and app-profile is refused', async () => {
