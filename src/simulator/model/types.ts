@@ -2,6 +2,7 @@
  * The simulator's internal model. Times are epoch milliseconds of the simulated clock;
  * serializers (serialize.ts) turn them into Nomad's JSON shapes (UnixNano, RFC3339Nano, ns).
  */
+import type { DeploymentState } from '../../domain/nomad.js';
 
 export type HealthMode = 'checks' | 'task_states' | 'manual';
 
@@ -59,18 +60,11 @@ export interface JobVersion {
   [extra: string]: unknown;
 }
 
-export interface GroupDeploymentState {
-  AutoRevert: boolean;
-  AutoPromote: boolean;
-  Promoted: boolean;
+/** A group's deployment state as the model keeps it: the wire fields, with deadlines in ms. */
+export interface GroupDeploymentState extends Omit<DeploymentState, 'ProgressDeadline' | 'RequireProgressBy' | 'PlacedCanaries'> {
   progressDeadlineMs: number;
   requireProgressByMs: number | null;
   PlacedCanaries: string[];
-  DesiredCanaries: number;
-  DesiredTotal: number;
-  PlacedAllocs: number;
-  HealthyAllocs: number;
-  UnhealthyAllocs: number;
 }
 
 export interface Deployment {
