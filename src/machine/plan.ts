@@ -96,15 +96,19 @@ export function stageChecks(policy: Policy, stage: Stage): CheckSpec[] {
   return names.map((n) => policy.checks[n]).filter((c): c is CheckSpec => c !== undefined);
 }
 
-/** When all canaries are healthy: the later of Nomad's health times, but never after our first sight of it. */
-function canariesHealthyAt(group: GroupObservation, previous: number | undefined, now: number): number | undefined {
+/**
+ * When all canaries are healthy: the later of Nomad's health times, but never after our first
+ * sight of it. Kept while the same canaries stay healthy; a different set starts over.
+ */
+function canariesHealthy(group: GroupObservation, previous: GroupTrack | undefined, now: number): Pick<GroupTrack, 'canariesHealthyAt' | 'canaryIds'> {
   const healthy = group.canaries.filter((a) => a.healthy === true);
-  if (group.desiredCanaries === 0 || healthy.length < group.desiredCanaries || healthy.length < group.canaries.length) {
-    return undefined;
+  if (group.desiredCanaries === 0 || healthy.length < group.desiredCanaries || healthy.length < group.canaries.length) return {};
+  const ids = healthy.map((a) => a.id).sort();
+  if (previous?.canariesHealthyAt !== undefined && previous.canaryIds?.join(',') === ids.join(',')) {
+    return { canariesHealthyAt: previous.canariesHealthyAt, canaryIds: ids };
   }
-  if (previous !== undefined) return previous;
   const times = healthy.map((a) => a.healthAt ?? now);
-  return Math.min(Math.max(...times), now);
+  return { canariesHealthyAt: Math.min(Math.max(...times), now), canaryIds: ids };
 }
 
 function absorbGroup(
@@ -123,8 +127,7 @@ function absorbGroup(
     checks: { ...(previous?.policy === policy.name ? previous.checks : {}) },
     healthDecided: { ...(previous?.healthDecided ?? {}) },
   };
-  const healthyAt = canariesHealthyAt(group, previous?.canariesHealthyAt, now);
-  if (healthyAt !== undefined) track.canariesHealthyAt = healthyAt;
+  Object.assign(track, canariesHealthy(group, previous, now));
   for (const stage of activeStages(group, track)) {
     for (const spec of stageChecks(policy, stage)) {
       const key = checkKey(stage, spec.name);

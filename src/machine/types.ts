@@ -63,6 +63,8 @@ export interface GroupTrack {
   canary: boolean;
   /** When every canary of the group was first healthy (min of Nomad's time and our first sight). */
   canariesHealthyAt?: number;
+  /** The canaries that were healthy then: a replaced canary restarts the bake. */
+  canaryIds?: string[];
   promoted: boolean;
   /** Checks keyed `stage/check` (and `stage/check/allocId` for allocation scope). */
   checks: Record<string, CheckRecord>;

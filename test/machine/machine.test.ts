@@ -67,6 +67,15 @@ describe('canary promotion after bake', () => {
     expect(r.effects).toEqual([]);
   });
 
+  test('a canary replaced between two looks restarts the bake', () => {
+    let r = observe(start(), deployment([group('web', { policy: p, canaries: healthyCanaries(T0) })]), T0);
+    const replaced = deployment([group('web', { policy: p, canaries: [alloc('c1', true, T0), alloc('c3', true, T0 + 50_000)] })]);
+    r = observe(r.snapshot, replaced, T0 + 55_000);
+    expect(r.snapshot.context.groups['web']!.canariesHealthyAt).toBe(T0 + 50_000);
+    expect(observe(r.snapshot, replaced, T0 + 61_000).effects).toEqual([]);
+    expect(observe(r.snapshot, replaced, T0 + 110_000).effects.map((e) => e.action)).toEqual(['promote']);
+  });
+
   test('promote: manual never promotes', () => {
     const manual = policy({ canary: { bakeMs: 0, promote: 'manual' } });
     const r = observe(start(), deployment([group('web', { policy: manual, canaries: healthyCanaries(T0) })]), T0 + 1);
