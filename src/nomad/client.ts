@@ -19,7 +19,7 @@ import type {
 } from '../domain/nomad.js';
 import type { DeploymentRef, NomadApi, QueryOptions, QueryResult } from './api.js';
 import { DEFAULT_NAMESPACE, type NomadConnectionConfig } from './config.js';
-import { isTransientNomadError, NomadError } from './errors.js';
+import { isTransientNomadError, mayHaveBeenApplied, NomadError } from './errors.js';
 import { blockingIndexParam, blockingTimeoutMs } from './index-tracker.js';
 import { abortReason, HttpTransport, type AttemptResponse, type HttpMethod, type RequestSample } from './transport.js';
 
@@ -323,8 +323,9 @@ export class HttpNomadClient implements NomadApi {
 
   /**
    * Runs attempts until one succeeds, a final answer arrives, retries run out, the signal fires
-   * or the client is closed. Only transient NomadErrors are retried; everything else is handed
-   * to p-retry as an AbortError, which rejects at once with the original error.
+   * or the client is closed. Only transient NomadErrors are retried, and a write only when Nomad
+   * cannot have applied it; everything else is handed to p-retry as an AbortError, which rejects
+   * at once with the original error (still marked transient, so the caller may re-read and retry).
    */
   private async call(spec: CallSpec): Promise<AttemptResponse> {
     const { signal } = spec;
@@ -347,7 +348,8 @@ export class HttpNomadClient implements NomadApi {
           } catch (err) {
             if (signal?.aborted) throw new AbortError(abortReason(signal));
             if (this.closed) throw new AbortError(this.closedError(spec));
-            if (isTransientNomadError(err)) throw err;
+            // A write that may already have been applied is not sent again: the caller re-reads first.
+            if (isTransientNomadError(err) && !(spec.method !== 'GET' && mayHaveBeenApplied(err))) throw err;
             throw new AbortError(err instanceof Error ? err : new Error(String(err)));
           }
         },

@@ -127,6 +127,21 @@ export function isTransientNomadError(err: unknown): boolean {
   return err instanceof NomadError && err.transient;
 }
 
+/** Network failures that happen before a request reaches Nomad: nothing can have been applied. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * True when a failed write may still have been applied by Nomad: the connection broke or timed
+ * out after the request was sent, or a server error other than "no leader" (Nomad answers that
+ * before doing anything) came back. Such a write is not repeated blindly: the caller re-reads.
+ */
+export function mayHaveBeenApplied(err: unknown): boolean {
+  if (!(err instanceof NomadError)) return false;
+  if (err.status === 0) return !NOT_SENT_CODES.has(err.code ?? '');
+  if (err.status === 429 || err.status === 408) return false;
+  return err.status >= 500 && !/No cluster leader/i.test(err.text);
+}
+
 /** True for a NomadError that Nomad will answer the same way again (never retry it). */
 export function isFinalNomadError(err: unknown): boolean {
   return err instanceof NomadError && !err.transient;

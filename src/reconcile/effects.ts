@@ -2,12 +2,13 @@
  * Carries out the machine's effects against Nomad, idempotently: before each write, a fresh
  * read confirms it is still needed (the group is not promoted yet, the deployment is still
  * active, the allocation's health is still unset). So a retry, or a repeat after a crash
- * between the write and saving the snapshot, never writes twice.
+ * between the write and saving the snapshot, never writes twice. A write whose answer was lost
+ * (the connection broke after sending) is confirmed by reading Nomad again, never re-sent blindly.
  */
 import type { Deployment } from '../domain/nomad.js';
 import { isActiveDeployment } from '../domain/nomad.js';
 import type { DeploymentRef, NomadApi } from '../nomad/api.js';
-import { isNomadError } from '../nomad/errors.js';
+import { isNomadError, mayHaveBeenApplied } from '../nomad/errors.js';
 import type { EffectRequest } from '../machine/plan.js';
 import type { DecisionRecord, Outcome } from '../machine/types.js';
 
@@ -61,7 +62,13 @@ export class EffectRunner {
   private async promote(effect: EffectRequest, fresh: Deployment, ref: DeploymentRef, signal?: AbortSignal): Promise<EffectResult> {
     const groups = effect.groups.filter((g) => fresh.TaskGroups[g] && !fresh.TaskGroups[g]!.Promoted);
     if (groups.length === 0) return skipped('already promoted in Nomad');
-    await this.api.promote(ref, groups, signal);
+    await write(
+      async () => void (await this.api.promote(ref, groups, signal)),
+      async () => {
+        const now = (await this.api.readDeployment(ref, { signal })).body;
+        return groups.every((g) => now.TaskGroups[g]?.Promoted) ? undefined : NOT_APPLIED;
+      },
+    );
     return { outcome: 'ok', ackAt: this.now(), followUps: [] };
   }
 
@@ -71,17 +78,32 @@ export class EffectRunner {
     const healthy = (effect.healthy ?? []).filter((id) => unset.has(id));
     const unhealthy = (effect.unhealthy ?? []).filter((id) => unset.has(id));
     if (healthy.length === 0 && unhealthy.length === 0) return skipped('health already set in Nomad');
-    await this.api.setAllocationHealth(ref, { healthy, unhealthy }, signal);
+    await write(
+      async () => void (await this.api.setAllocationHealth(ref, { healthy, unhealthy }, signal)),
+      async () => {
+        const now = (await this.api.deploymentAllocations(ref, { signal })).body;
+        const set = new Set(now.filter((a) => a.DeploymentStatus?.Healthy != null).map((a) => a.ID));
+        return [...healthy, ...unhealthy].every((id) => set.has(id)) ? undefined : NOT_APPLIED;
+      },
+    );
     return { outcome: 'ok', ackAt: this.now(), followUps: [] };
   }
 
   private async fail(effect: EffectRequest, fresh: Deployment, ref: DeploymentRef, signal?: AbortSignal): Promise<EffectResult> {
-    const answer = await this.api.fail(ref, signal);
+    const reverted = await write(
+      async () => (await this.api.fail(ref, signal)).RevertedJobVersion ?? null,
+      async () => {
+        // Our fail landed if Nomad now says so in its own words; the description names the rollback.
+        const now = (await this.api.readDeployment(ref, { signal })).body;
+        if (now.Status !== 'failed' || !now.StatusDescription.startsWith('Deployment marked as failed')) return NOT_APPLIED;
+        const version = /rolling back to job version (\d+)/.exec(now.StatusDescription);
+        return version ? Number(version[1]) : null;
+      },
+    );
     const ackAt = this.now();
     const followUps: EffectResult['followUps'] = [];
-    const nomadReverted = answer.RevertedJobVersion !== undefined && answer.RevertedJobVersion !== null;
-    if (nomadReverted) {
-      followUps.push({ at: ackAt, action: 'revert', groups: effect.groups, outcome: 'ok', reason: `Nomad auto_revert rolled back to job version ${answer.RevertedJobVersion}` });
+    if (reverted !== null) {
+      followUps.push({ at: ackAt, action: 'revert', groups: effect.groups, outcome: 'ok', reason: `Nomad auto_revert rolled back to job version ${reverted}` });
     } else if (explicitRevertPlanned(effect)) {
       followUps.push(await this.revert(effect, fresh, signal));
     }
@@ -104,6 +126,24 @@ export class EffectRunner {
     } catch (err) {
       return { ...base, at: this.now(), outcome: 'error', reason: `revert failed: ${errorText(err)}` };
     }
+  }
+}
+
+const NOT_APPLIED = Symbol('not applied');
+
+/**
+ * Sends a write; if its answer is lost in a way that leaves it unclear whether Nomad applied it,
+ * `confirm` reads Nomad again and returns what the write would have, or NOT_APPLIED when it did
+ * not happen (then the original error stands, and the reconciler retries with backoff).
+ */
+async function write<T>(send: () => Promise<T>, confirm: () => Promise<T | typeof NOT_APPLIED>): Promise<T> {
+  try {
+    return await send();
+  } catch (err) {
+    if (!mayHaveBeenApplied(err)) throw err;
+    const confirmed: T | typeof NOT_APPLIED = await confirm().catch(() => NOT_APPLIED);
+    if (confirmed === NOT_APPLIED) throw err;
+    return confirmed as T;
   }
 }
 

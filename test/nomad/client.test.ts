@@ -303,10 +303,24 @@ describe('retries', () => {
     expect(fake.requests).toHaveLength(2);
   });
 
-  test('a connection reset is retried', async () => {
+  test('a connection reset is retried for a read', async () => {
     const { fake, client } = await setup(flaky(2, (r) => r.req.socket.destroy()));
-    await expect(client.fail(DEP)).resolves.toEqual(okUpdate);
+    await expect(client.readDeployment(DEP)).resolves.toBeDefined();
     expect(fake.requests).toHaveLength(3);
+  });
+
+  test('a write whose connection reset after sending is not repeated: Nomad may have applied it', async () => {
+    const { fake, client } = await setup(flaky(2, (r) => r.req.socket.destroy()));
+    const err = (await client.fail(DEP).catch((e: unknown) => e)) as NomadError;
+    expect(err).toBeInstanceOf(NomadError);
+    expect(err.transient).toBe(true);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  test('a write answered 500 No cluster leader is retried: Nomad did nothing', async () => {
+    const { fake, client } = await setup(flaky(1, (_r, res) => text(res, 500, 'No cluster leader')));
+    await expect(client.fail(DEP)).resolves.toEqual(okUpdate);
+    expect(fake.requests).toHaveLength(2);
   });
 
   test('retries are bounded: retries + 1 attempts, then the last error', async () => {
@@ -438,7 +452,7 @@ describe('observe', () => {
       { route: '/v1/deployment/promote/:id', method: 'POST', code: '500' },
       { route: '/v1/deployment/promote/:id', method: 'POST', code: '200' },
       { route: '/v1/deployment/:id', method: 'GET', code: '200' },
-      { route: '/v1/deployment/fail/:id', method: 'POST', code: 'error' },
+      // A reset write is not repeated (Nomad may have applied it): one sample.
       { route: '/v1/deployment/fail/:id', method: 'POST', code: 'error' },
     ]);
     expect(samples.every((s) => s.seconds >= 0 && !s.route.includes(DEP.id))).toBe(true);

@@ -148,6 +148,28 @@ describe('Reconciler', () => {
     expect(w.nomad.writes()).toEqual([{ method: 'fail', args: ['d-1'] }]);
   });
 
+  test('a promote whose answer was lost is confirmed by reading Nomad, not sent again', async () => {
+    const w = world([bake]);
+    w.clock.now = T0 + 30_000;
+    w.nomad.lostAnswers.add('promote');
+    const r = w.reconciler();
+    expect((await r.reconcile('d-1')).retry).toBe(false);
+    await r.reconcile('d-1');
+    expect(w.nomad.writes().map((c) => c.method)).toEqual(['promote']);
+    expect((await w.store.get('d-1'))!.context.history.map((h) => [h.action, h.outcome])).toEqual([['promote', 'ok']]);
+  });
+
+  test('a fail whose answer was lost still leads to the rollback the policy asks for', async () => {
+    const timeout = policy({ canary: { bakeMs: 3_600_000, timeoutMs: 60_000, onTimeout: 'fail' } });
+    const w = world([timeout]);
+    w.nomad.lostAnswers.add('fail');
+    w.clock.now = T0 + 60_000;
+    await w.reconciler().reconcile('d-1');
+    expect(w.nomad.writes().map((c) => c.method)).toEqual(['fail', 'revertJob']);
+    const history = (await w.store.get('d-1'))!.context.history;
+    expect(history.map((h) => [h.action, h.outcome])).toEqual([['fail', 'ok'], ['revert', 'ok']]);
+  });
+
   test('a deployment that vanished from Nomad is forgotten', async () => {
     const w = world([bake]);
     await w.reconciler().reconcile('d-1');

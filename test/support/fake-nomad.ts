@@ -20,6 +20,8 @@ export class FakeNomad implements NomadApi {
   versions = new Map<string, Job[]>();
   /** Next answers to throw, by method. */
   failures = new Map<string, NomadError[]>();
+  /** Methods whose next write is applied, but whose answer is lost (connection reset). */
+  lostAnswers = new Set<string>();
   revertedJobVersion: number | null = null;
 
   writes(): Call[] {
@@ -34,6 +36,12 @@ export class FakeNomad implements NomadApi {
 
   private result<T>(body: T): QueryResult<T> {
     return { body, index: 10, knownLeader: true, lastContactMs: 0 };
+  }
+
+  /** Applied, then the answer is lost on the way back. */
+  private answer<T>(method: string, value: T): T {
+    if (!this.lostAnswers.delete(method)) return value;
+    throw new NomadError({ status: 0, method: 'POST', route: `/v1/deployment/${method}/:id`, text: 'socket hang up', code: 'ECONNRESET' });
   }
 
   private update(): DeploymentUpdateResponse {
@@ -78,12 +86,14 @@ export class FakeNomad implements NomadApi {
     this.record('promote', ref.id, groups);
     const d = this.get(ref);
     for (const g of groups ?? Object.keys(d.TaskGroups)) d.TaskGroups[g]!.Promoted = true;
-    return this.update();
+    return this.answer('promote', this.update());
   }
   async fail(ref: DeploymentRef) {
     this.record('fail', ref.id);
-    this.get(ref).Status = 'failed';
-    return { ...this.update(), RevertedJobVersion: this.revertedJobVersion };
+    const d = this.get(ref);
+    d.Status = 'failed';
+    d.StatusDescription = `Deployment marked as failed${this.revertedJobVersion !== null ? ` - rolling back to job version ${this.revertedJobVersion}` : ''}`;
+    return this.answer('fail', { ...this.update(), RevertedJobVersion: this.revertedJobVersion });
   }
   async pause(ref: DeploymentRef, pause: boolean) {
     this.record('pause', ref.id, pause);
