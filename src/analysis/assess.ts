@@ -4,9 +4,9 @@
  * in this folder; in short:
  *   - after every measurement, in the order given: failed (fails > failureLimit),
  *     inconclusive (inconclusives > inconclusiveLimit), errored (consecutive errors >
- *     consecutiveErrorLimit), passed (passes >= count);
- *   - only `pass` measurements count toward `count`: tolerated fails and inconclusives and
- *     errors prolong the analysis, they never complete it;
+ *     consecutiveErrorLimit), passed (measurements taken >= count);
+ *   - "measurements taken" are the measurements of the canary: pass, fail and inconclusive.
+ *     A provider error is no measurement of the canary: it never counts toward `count`;
  *   - a terminal phase sticks: later measurements are not looked at.
  */
 import type { CheckPhase, Measurement } from '../domain/analysis.js';
@@ -20,6 +20,8 @@ export interface CheckAssessment {
   fails: number;
   inconclusives: number;
   errors: number;
+  /** Measurements of the canary (passes + fails + inconclusives): what counts toward `count`. */
+  measured: number;
   /** Errors since the last measurement that was not an error. */
   consecutiveErrors: number;
   /** Measurements looked at: all of them, or up to the one that ended the check. */
@@ -33,9 +35,10 @@ export function isTerminalPhase(phase: CheckPhase): boolean {
 }
 
 export function assessCheck(spec: Limits, measurements: readonly Measurement[]): CheckAssessment {
-  const a: CheckAssessment = { phase: 'pending', passes: 0, fails: 0, inconclusives: 0, errors: 0, consecutiveErrors: 0, taken: 0 };
+  const a: CheckAssessment = { phase: 'pending', passes: 0, fails: 0, inconclusives: 0, errors: 0, measured: 0, consecutiveErrors: 0, taken: 0 };
   for (const m of measurements) {
     a.taken += 1;
+    if (m.result !== 'error') a.measured += 1;
     switch (m.result) {
       case 'pass':
         a.passes += 1;
@@ -64,8 +67,9 @@ function phaseOf(spec: Limits, a: CheckAssessment): CheckPhase {
   if (a.fails > spec.failureLimit) return 'failed';
   if (a.inconclusives > spec.inconclusiveLimit) return 'inconclusive';
   if (a.consecutiveErrors > spec.consecutiveErrorLimit) return 'errored';
-  // count < 1 would pass without a single measurement; at least one pass is always required.
-  if (a.passes >= Math.max(1, spec.count)) return 'passed';
+  // Limits first: the measurement that reaches `count` and trips a limit ends the check on the
+  // limit. count < 1 would pass without a single measurement; at least one is always required.
+  if (a.measured >= Math.max(1, spec.count)) return 'passed';
   return 'running';
 }
 

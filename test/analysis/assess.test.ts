@@ -10,21 +10,27 @@ const P = 'pass', F = 'fail', I = 'inconclusive', E = 'error';
 describe('assessCheck', () => {
   test.each([
     { name: 'no measurements -> pending', l: limits({ count: 3 }), s: seq(), phase: 'pending', taken: 0 },
-    { name: 'fewer passes than count -> running', l: limits({ count: 3 }), s: seq(P, P), phase: 'running', taken: 2 },
+    { name: 'fewer measurements than count -> running', l: limits({ count: 3 }), s: seq(P, P), phase: 'running', taken: 2 },
     { name: 'count passes -> passed', l: limits({ count: 3 }), s: seq(P, P, P), phase: 'passed', taken: 3 },
     { name: 'fails > failureLimit -> failed', l: limits({ count: 3 }), s: seq(P, F), phase: 'failed', taken: 2 },
-    { name: 'tolerated fail, then count passes -> passed', l: limits({ count: 3, failureLimit: 1 }), s: seq(F, P, P, P), phase: 'passed', taken: 4 },
-    { name: 'tolerated fails do not count toward count', l: limits({ count: 3, failureLimit: 2 }), s: seq(P, F, P, F), phase: 'running', taken: 4 },
+    { name: 'policy.md: count 5, failureLimit 1: pass, fail, pass, pass, pass -> passed', l: limits({ count: 5, failureLimit: 1 }), s: seq(P, F, P, P, P), phase: 'passed', taken: 5 },
+    { name: 'a tolerated fail is a measurement taken: counts toward count', l: limits({ count: 3, failureLimit: 1 }), s: seq(F, P, P), phase: 'passed', taken: 3 },
+    { name: 'tolerated fails count toward count', l: limits({ count: 3, failureLimit: 2 }), s: seq(P, F, P, F), phase: 'passed', taken: 3 },
     { name: 'second fail beyond limit 1 -> failed', l: limits({ count: 5, failureLimit: 1 }), s: seq(F, P, F), phase: 'failed', taken: 3 },
+    { name: 'limits are checked first: the measurement reaching count and tripping a limit fails', l: limits({ count: 2 }), s: seq(P, F), phase: 'failed', taken: 2 },
+    { name: 'limits first for inconclusive too', l: limits({ count: 2 }), s: seq(P, I), phase: 'inconclusive', taken: 2 },
     { name: 'inconclusives > limit -> inconclusive', l: limits(), s: seq(I), phase: 'inconclusive', taken: 1 },
-    { name: 'a tolerated inconclusive never completes a check', l: limits({ count: 1, inconclusiveLimit: 1 }), s: seq(I), phase: 'running', taken: 1 },
-    { name: 'tolerated inconclusive, then a pass -> passed', l: limits({ count: 1, inconclusiveLimit: 1 }), s: seq(I, P), phase: 'passed', taken: 2 },
+    { name: 'a tolerated inconclusive is a measurement taken', l: limits({ count: 2, inconclusiveLimit: 1 }), s: seq(I, P), phase: 'passed', taken: 2 },
+    { name: 'tolerated outcomes alone reach count (limits at or above count)', l: limits({ count: 2, failureLimit: 1, inconclusiveLimit: 1 }), s: seq(F, I), phase: 'passed', taken: 2 },
     { name: 'consecutive errors > limit -> errored', l: limits({ consecutiveErrorLimit: 2 }), s: seq(E, E, E), phase: 'errored', taken: 3 },
     { name: 'errors separated by a measurement do not add up', l: limits({ count: 3, consecutiveErrorLimit: 1 }), s: seq(E, P, E, P, E), phase: 'running', taken: 5 },
-    { name: 'errors do not count toward count', l: limits({ count: 2, consecutiveErrorLimit: 5 }), s: seq(E, P, E), phase: 'running', taken: 3 },
+    { name: 'errors are no measurements of the canary: they do not count toward count', l: limits({ count: 2, consecutiveErrorLimit: 5 }), s: seq(E, P, E), phase: 'running', taken: 3 },
+    { name: 'errors in between, then count measurements -> passed', l: limits({ count: 2, consecutiveErrorLimit: 5 }), s: seq(E, P, E, P), phase: 'passed', taken: 4 },
+    { name: 'errors in between, tolerated fail -> passed', l: limits({ count: 2, failureLimit: 1, consecutiveErrorLimit: 5 }), s: seq(E, P, E, F), phase: 'passed', taken: 4 },
     { name: 'passed sticks', l: limits({ count: 1 }), s: seq(P, F, F, E), phase: 'passed', taken: 1 },
     { name: 'failed sticks', l: limits({ count: 2 }), s: seq(F, P, P, P), phase: 'failed', taken: 1 },
-    { name: 'count 0 still needs one pass', l: limits({ count: 0 }), s: seq(), phase: 'pending', taken: 0 },
+    { name: 'count 0 still needs one measurement', l: limits({ count: 0 }), s: seq(), phase: 'pending', taken: 0 },
+    { name: 'count 0 is count 1', l: limits({ count: 0, consecutiveErrorLimit: 3 }), s: seq(E, P, P), phase: 'passed', taken: 2 },
   ] as const)('$name', ({ l, s, phase, taken }) => {
     const a = assessCheck(l, s);
     expect(a.phase).toBe(phase);
@@ -38,6 +44,7 @@ describe('assessCheck', () => {
       fails: 1,
       inconclusives: 1,
       errors: 3,
+      measured: 4,
       consecutiveErrors: 1,
       taken: 7,
     });
@@ -46,17 +53,18 @@ describe('assessCheck', () => {
 
 /** An independent reading of the contract, measurement by measurement. */
 function firstEnd(l: Limits, results: MeasurementResult[]): { at: number; phase: string } | undefined {
-  let p = 0, f = 0, i = 0, run = 0;
+  let n = 0, f = 0, i = 0, run = 0;
   for (let k = 0; k < results.length; k++) {
     const r = results[k];
-    if (r === 'pass') (p++, (run = 0));
+    if (r !== 'error') n++;
+    if (r === 'pass') run = 0;
     if (r === 'fail') (f++, (run = 0));
     if (r === 'inconclusive') (i++, (run = 0));
     if (r === 'error') run++;
     if (f > l.failureLimit) return { at: k + 1, phase: 'failed' };
     if (i > l.inconclusiveLimit) return { at: k + 1, phase: 'inconclusive' };
     if (run > l.consecutiveErrorLimit) return { at: k + 1, phase: 'errored' };
-    if (p >= Math.max(1, l.count)) return { at: k + 1, phase: 'passed' };
+    if (n >= Math.max(1, l.count)) return { at: k + 1, phase: 'passed' };
   }
   return undefined;
 }
@@ -69,14 +77,19 @@ const arbLimits = fc.record({
 });
 const arbResults = fc.array(fc.constantFrom<MeasurementResult>(P, F, I, E), { maxLength: 40 });
 
+const measurementsOf = (rs: readonly MeasurementResult[]) => rs.filter((r) => r !== E).length;
+
 describe('properties', () => {
-  test('passed only when count passes came before any limit tripped', () => {
+  test('passed exactly when count measurements (pass, fail, inconclusive) were taken and no limit tripped', () => {
     fc.assert(
       fc.property(arbLimits, arbResults, (l, results) => {
         const a = assessCheck(l, seq(...results));
         if (a.phase !== 'passed') return;
         const prefix = results.slice(0, a.taken);
-        expect(prefix.filter((r) => r === P).length).toBeGreaterThanOrEqual(Math.max(1, l.count));
+        // The check passed at the measurement that reached count, not later.
+        expect(measurementsOf(prefix)).toBe(Math.max(1, l.count));
+        expect(prefix[prefix.length - 1]).not.toBe(E);
+        expect(a.measured).toBe(Math.max(1, l.count));
         expect(prefix.filter((r) => r === F).length).toBeLessThanOrEqual(l.failureLimit);
         expect(prefix.filter((r) => r === I).length).toBeLessThanOrEqual(l.inconclusiveLimit);
         let run = 0;
@@ -84,18 +97,23 @@ describe('properties', () => {
           run = r === E ? run + 1 : 0;
           expect(run).toBeLessThanOrEqual(l.consecutiveErrorLimit);
         }
+        // Hence: at least count - failureLimit - inconclusiveLimit passes.
+        expect(a.passes).toBeGreaterThanOrEqual(Math.max(1, l.count) - l.failureLimit - l.inconclusiveLimit);
       }),
     );
   });
 
-  test('inconclusives beyond the limit before count passes never yield passed', () => {
+  test('a limit tripped by the measurement that reaches count wins over passed', () => {
     fc.assert(
       fc.property(arbLimits, arbResults, fc.nat(), (l, rest, seed) => {
-        // Put limit+1 inconclusives among fewer than `count` passes (and no other outcomes), then anything.
-        const passes = Math.max(1, l.count) - 1;
+        // limit+1 inconclusives and passes up to count, in any order, then anything. When the
+        // limit trips at or before the count-th measurement, inconclusive; else count tolerated
+        // inconclusives came first and the check passed.
+        const count = Math.max(1, l.count);
+        const passes = Math.max(0, count - (l.inconclusiveLimit + 1));
         const head: MeasurementResult[] = [...Array<MeasurementResult>(l.inconclusiveLimit + 1).fill(I), ...Array<MeasurementResult>(passes).fill(P)];
         const shuffled = head.map((r, k) => ({ r, key: (seed * 31 + k * 17) % 101 })).sort((a, b) => a.key - b.key).map((x) => x.r);
-        expect(assessCheck(l, seq(...shuffled, ...rest)).phase).toBe('inconclusive');
+        expect(assessCheck(l, seq(...shuffled, ...rest)).phase).toBe(l.inconclusiveLimit + 1 <= count ? 'inconclusive' : 'passed');
       }),
     );
   });
@@ -117,9 +135,21 @@ describe('properties', () => {
     );
   });
 
-  test('no pass measurement, no passed', () => {
+  test('errors never complete a check: without a limit on them, dropping them changes no outcome', () => {
     fc.assert(
-      fc.property(arbLimits, fc.array(fc.constantFrom<MeasurementResult>(F, I, E), { maxLength: 40 }), (l, results) => {
+      fc.property(arbLimits, arbResults, (l, results) => {
+        const tolerant = { ...l, consecutiveErrorLimit: results.length };
+        const withErrors = assessCheck(tolerant, seq(...results));
+        const without = assessCheck(tolerant, seq(...results.filter((r) => r !== E)));
+        expect(isTerminalPhase(withErrors.phase) ? withErrors.phase : 'not ended').toBe(isTerminalPhase(without.phase) ? without.phase : 'not ended');
+        expect(withErrors.measured).toBe(without.measured);
+      }),
+    );
+  });
+
+  test('only errors never pass', () => {
+    fc.assert(
+      fc.property(arbLimits, fc.array(fc.constant<MeasurementResult>(E), { maxLength: 40 }), (l, results) => {
         expect(assessCheck(l, seq(...results)).phase).not.toBe('passed');
       }),
     );
@@ -157,5 +187,14 @@ describe('nextMeasurementDue', () => {
   test('none once the check has ended', () => {
     expect(nextMeasurementDue(spec, seq(P, P, P), 0)).toBeUndefined();
     expect(nextMeasurementDue(spec, seq(E, E), 0)).toBeUndefined();
+  });
+  test('tolerated fails and inconclusives count toward count: no measurement after the count-th', () => {
+    const tolerant = { ...spec, failureLimit: 1, inconclusiveLimit: 1 };
+    expect(nextMeasurementDue(tolerant, seq(P, F), 0)).toBe(2_000 + 30_000);
+    expect(nextMeasurementDue(tolerant, seq(P, F, I), 0)).toBeUndefined();
+  });
+  test('an error is no measurement taken: one more is due', () => {
+    const tolerant = { ...spec, count: 2, consecutiveErrorLimit: 3 };
+    expect(nextMeasurementDue(tolerant, seq(P, E), 0)).toBe(2_000 + 30_000);
   });
 });
