@@ -5,7 +5,8 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { isNode, isScalar, LineCounter, parseAllDocuments, visit } from 'yaml';
+import type { Document, Node } from 'yaml';
 import type { Policy } from '../domain/policy.js';
 import type { PolicyError, PolicyLoadResult } from './errors.js';
 import { readPolicy } from './validate.js';
@@ -30,9 +31,15 @@ function parseFile(text: string, file: string): FileOutcome {
   const documents: FileOutcome['documents'] = [];
   for (const doc of docs) {
     const reader = new DocumentReader(file, text, lineCounter, doc);
-    if (doc.errors.length > 0) {
-      // The tree of a document with syntax errors is a guess; checking it would add noise.
-      for (const e of doc.errors) reader.errorAt(reader.positionOf(e.pos[0]), `YAML syntax error: ${e.message}`);
+    // A duplicate key leaves a well-formed tree (the reader keeps the first definition), so it
+    // is reported and the rest of the document is still checked. Other syntax errors make the
+    // tree a guess; checking it would add noise.
+    const syntax = doc.errors.filter((e) => e.code !== 'DUPLICATE_KEY');
+    for (const e of doc.errors) {
+      const at = reader.positionOf(e.pos[0]);
+      reader.errorAt(at, e.code === 'DUPLICATE_KEY' ? duplicateKeyMessage(doc, e.pos[0], reader) : `YAML syntax error: ${e.message}`);
+    }
+    if (syntax.length > 0) {
       errors.push(...reader.errors);
       continue;
     }
@@ -43,6 +50,26 @@ function parseFile(text: string, file: string): FileOutcome {
     documents.push({ ...outcome, file });
   }
   return { errors, documents };
+}
+
+/**
+ * `duplicate key "count" (first defined at 4:5): keys must be unique`, for the key that starts at
+ * `offset`; the library's own text when the key cannot be found (a key that is no scalar).
+ */
+function duplicateKeyMessage(doc: Document.Parsed, offset: number, reader: DocumentReader): string {
+  let message = 'duplicate key: Map keys must be unique';
+  visit(doc, {
+    Map(_, map) {
+      const dup = map.items.find((p) => isNode(p.key) && p.key.range?.[0] === offset);
+      if (!dup || !isScalar(dup.key)) return undefined;
+      const value = dup.key.value;
+      const first = map.items.find((p) => isScalar(p.key) && p.key.value === value);
+      const where = first && first !== dup ? reader.position(first.key as Node) : undefined;
+      message = `duplicate key "${String(value)}"${where ? ` (first defined at ${where.line}:${where.column})` : ''}: keys must be unique`;
+      return visit.BREAK;
+    },
+  });
+  return message;
 }
 
 function byPosition(a: PolicyError, b: PolicyError): number {

@@ -108,6 +108,8 @@ export class DocumentReader {
         continue;
       }
       const name = key.value;
+      // A duplicate key: the loader reports it (the YAML parser flags it); the first one counts.
+      if (out.has(name)) continue;
       if (allowed && !allowed.includes(name)) {
         const where = path ? ` in ${path}` : '';
         this.error(key, `unknown key "${name}"${where} (${suggestKey(name, allowed)})`);

@@ -3,7 +3,10 @@
  * a user sees from `nomad-promoter validate`.
  */
 import { describe, expect, test } from '@jest/globals';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatPolicyError, loadPolicies } from '../../src/policy/load.js';
 
@@ -98,6 +101,29 @@ describe('every error at once', () => {
       "multi-error.yaml:27:13: onFailure.rollback: invalid value \"yes\" (expected one of: auto, revert, none)",
       "multi-error.yaml:31:14: rollout.analysis[0]: undefined check \"missing\" (this policy defines no checks)",
     ]);
+  });
+
+  test('a duplicate YAML key is one error among the others, not the only one', async () => {
+    // The multi-error file with a duplicated key added at the top and inside a check.
+    const multi = readFileSync(`${fixtures}multi-error.yaml`, 'utf8').split('\n');
+    const at = multi.findIndex((l) => l.startsWith('mode:'));
+    const check = multi.findIndex((l) => l.trim().startsWith('count:'));
+    expect(at).toBe(6);
+    expect(check).toBe(13);
+    const lines = [...multi.slice(0, 7), 'priority: 1', ...multi.slice(7, 14), multi[13] as string, ...multi.slice(14)];
+    const dir = await mkdtemp(join(tmpdir(), 'broken-'));
+    try {
+      await writeFile(join(dir, 'duplicate-key.yaml'), lines.join('\n'));
+      const errors = await errorsOf([join(dir, 'duplicate-key.yaml')], `${dir}/`);
+      expect(errors).toContain('duplicate-key.yaml:8:1: duplicate key "priority" (first defined at 6:1): keys must be unique');
+      expect(errors).toContain('duplicate-key.yaml:16:5: duplicate key "count" (first defined at 15:5): keys must be unique');
+      // Every error of the original file is still there, shifted by the inserted lines.
+      expect(errors).toHaveLength(16 + 2);
+      expect(errors).toContain('duplicate-key.yaml:2:7: name: invalid name "Checkout" (use lower-case letters, digits and "-")');
+      expect(errors).toContain('duplicate-key.yaml:29:13: onFailure.rollback: invalid value "yes" (expected one of: auto, revert, none)');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('duplicate names across files are reported at the second definition', async () => {

@@ -249,9 +249,52 @@ describe('documents and files', () => {
     ]);
   });
 
-  test('duplicate YAML keys are syntax errors at the second key', () => {
+  test('a duplicate YAML key is reported at the second key', () => {
     const r = parsePolicies('name: a\npriority: 1\npriority: 2\n', 'dup.yaml');
-    expect(r.errors.map(formatPolicyError)).toEqual(['dup.yaml:3:1: YAML syntax error: Map keys must be unique']);
+    expect(r.errors.map(formatPolicyError)).toEqual(['dup.yaml:3:1: duplicate key "priority" (first defined at 2:1): keys must be unique']);
+    expect(r.policies).toEqual([]);
+  });
+
+  test('a duplicate key hides no other error of its document', () => {
+    const r = parsePolicies(
+      [
+        'name: a',
+        'mode: yolo',
+        'checks:',
+        '  x:',
+        '    prometheus: { query: up, query: down }',
+        '    pass: "result <"',
+        '    count: 2',
+        '    count: 3',
+        'canary:',
+        '  bake: 5 minutes',
+        'priority: high',
+        'mode: enforce',
+        '---',
+        'name: B',
+        '',
+      ].join('\n'),
+      'dup.yaml',
+    );
+    expect(r.errors.map(formatPolicyError)).toEqual([
+      'dup.yaml:2:7: mode: invalid value "yolo" (expected one of: enforce, dry-run)',
+      'dup.yaml:5:30: duplicate key "query" (first defined at 5:19): keys must be unique',
+      'dup.yaml:6:20: checks.x.pass: CEL syntax error: Unexpected token: EOF',
+      'dup.yaml:8:5: duplicate key "count" (first defined at 7:5): keys must be unique',
+      'dup.yaml:10:9: canary.bake: invalid duration "5 minutes" (use a Go-style duration such as 500ms, 30s, 5m, 1h30m)',
+      'dup.yaml:11:11: priority: must be an integer',
+      'dup.yaml:12:1: duplicate key "mode" (first defined at 2:1): keys must be unique',
+      'dup.yaml:14:7: name: invalid name "B" (use lower-case letters, digits and "-")',
+    ]);
+  });
+
+  test('the duplicate value is not read (the first counts); a real syntax error still stops the document', () => {
+    const r = parsePolicies('name: a\npriority: 1\npriority: x\nmatch: {jobs: [x}\n', 'dup.yaml');
+    expect(r.errors.map(formatPolicyError)).toEqual([
+      'dup.yaml:3:1: duplicate key "priority" (first defined at 2:1): keys must be unique',
+      'dup.yaml:4:17: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]',
+      'dup.yaml:4:18: YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }',
+    ]);
   });
 
   test('a CEL error points into the expression, quoted or not', () => {
