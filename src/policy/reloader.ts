@@ -31,6 +31,18 @@ type Listener<T> = (value: T) => void;
 
 const POLICY_FILE = /\.ya?ml$/i;
 
+/**
+ * Whether a file event in a watched directory may change the policies: a policy file (or the one
+ * watched file), an event without a name (the platform did not say), or a name starting with
+ * `..`. A Kubernetes ConfigMap or Secret volume updates by writing a new `..<timestamp>`
+ * directory and swapping the `..data` symlink to it (through `..data_tmp`); the `x.yaml ->
+ * ..data/x.yaml` links themselves never change, so these are the only events of an update.
+ */
+function concerns(name: string | undefined, only: string | undefined): boolean {
+  if (!name || name.startsWith('..')) return true;
+  return only ? name === only : POLICY_FILE.test(name);
+}
+
 export class PolicyReloader {
   private currentSet: readonly Policy[] = [];
   private fingerprint: string | undefined;
@@ -117,7 +129,8 @@ export class PolicyReloader {
 
   /**
    * Starts watching the paths: directories for any *.yaml / *.yml change, files through their
-   * directory (editors often replace a file rather than write it in place).
+   * directory (editors often replace a file rather than write it in place); in both, also for
+   * the `..data` symlink swap of a Kubernetes ConfigMap volume (see `concerns`).
    */
   async watch(): Promise<void> {
     for (const p of this.paths) {
@@ -135,9 +148,7 @@ export class PolicyReloader {
       let watcher: FSWatcher;
       try {
         watcher = fsWatch(dir, { persistent: false }, (_event, name) => {
-          const file = name?.toString();
-          if (file && (only ? file !== only : !POLICY_FILE.test(file))) return;
-          this.requestReload();
+          if (concerns(name?.toString(), only)) this.requestReload();
         });
       } catch {
         continue; // removed meanwhile; SIGHUP still reloads

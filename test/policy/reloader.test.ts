@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatPolicyError } from '../../src/policy/load.js';
+import { formatPolicyError, loadPolicies } from '../../src/policy/load.js';
 import { PolicyReloader } from '../../src/policy/reloader.js';
 import type { ReloadResult } from '../../src/policy/reloader.js';
 
@@ -125,6 +125,74 @@ describe('PolicyReloader', () => {
     await rename(`${file}.tmp`, file);
     await done;
     expect(names(reloader)).toEqual(['replaced']);
+  });
+
+  describe('a Kubernetes ConfigMap volume', () => {
+    /**
+     * Lays `dir` out like the kubelet does: `..<timestamp>/<key>` holds the data, `..data` links
+     * to it, and each key is a link through `..data`.
+     */
+    async function configMap(files: Record<string, string>): Promise<void> {
+      const version = '..2026_01_01_00_00_00.000000001';
+      await mkdir(join(dir, version));
+      for (const [name, text] of Object.entries(files)) await writeFile(join(dir, version, name), text);
+      await symlink(version, join(dir, '..data'));
+      for (const name of Object.keys(files)) await symlink(join('..data', name), join(dir, name));
+    }
+
+    /** An update as the kubelet's atomic writer does it: new directory, `..data` swapped by rename. */
+    async function update(files: Record<string, string>): Promise<void> {
+      const version = '..2026_01_02_00_00_00.000000002';
+      await mkdir(join(dir, version));
+      for (const [name, text] of Object.entries(files)) await writeFile(join(dir, version, name), text);
+      await symlink(version, join(dir, '..data_tmp'));
+      await rename(join(dir, '..data_tmp'), join(dir, '..data'));
+      await rm(join(dir, '..2026_01_01_00_00_00.000000001'), { recursive: true });
+    }
+
+    test('each policy is loaded once, not again through ..data', async () => {
+      await configMap({ 'a.yaml': 'name: first\n', 'b.yml': 'name: other\n' });
+      const r = await loadPolicies([dir]);
+      expect(r.errors.map(formatPolicyError)).toEqual([]);
+      expect(r.policies.map((p) => p.name)).toEqual(['first', 'other']);
+      expect(r.files).toEqual([join(dir, 'a.yaml'), join(dir, 'b.yml')]);
+    });
+
+    test('the ..data swap of an update triggers a reload of the directory', async () => {
+      await configMap({ 'x.yaml': 'name: first\n' });
+      reloader = new PolicyReloader([dir], { debounceMs: 20 });
+      expect((await reloader.reload()).ok).toBe(true);
+      expect(names(reloader)).toEqual(['first']);
+      await reloader.watch();
+      const done = reloadedTo(reloader, ['second']);
+      await update({ 'x.yaml': 'name: second\n' });
+      await done;
+      expect(names(reloader)).toEqual(['second']);
+    });
+
+    test('the ..data swap of an update triggers a reload of a watched file', async () => {
+      await configMap({ 'x.yaml': 'name: first\n' });
+      reloader = new PolicyReloader([join(dir, 'x.yaml')], { debounceMs: 20 });
+      expect((await reloader.reload()).ok).toBe(true);
+      await reloader.watch();
+      const done = reloadedTo(reloader, ['second']);
+      await update({ 'x.yaml': 'name: second\n' });
+      await done;
+      expect(names(reloader)).toEqual(['second']);
+    });
+  });
+
+  test('events for files that are no policies do not reload', async () => {
+    await writeFile(join(dir, 'p.yaml'), 'name: first\n');
+    reloader = new PolicyReloader([dir], { debounceMs: 20 });
+    await reloader.reload();
+    let reloads = 0;
+    reloader.onChange(() => reloads++);
+    await reloader.watch();
+    await writeFile(join(dir, 'notes.txt'), 'hello');
+    await writeFile(join(dir, '.p.yaml.swp'), 'x');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(reloads).toBe(0);
   });
 
   test('reloads run one at a time, in call order', async () => {
