@@ -3,16 +3,19 @@
  * so nothing a template may have filled from PROMOTER_VAR_* (headers, URL credentials, values the
  * daemon lists) may appear in it, even when a library echoes its input in an error.
  */
+import { redactValues } from '../policy/template.js';
 
-/** Shorter values are not replaced: hiding every "1" or "on" would garble messages. */
-const MIN_SECRET_LENGTH = 4;
 const MAX_MESSAGE_LENGTH = 1000;
 
+/**
+ * Hides every non-empty value of `secrets` in `text`, whatever its length (docs/policy.md: a
+ * PROMOTER_VAR_* value never appears in logs, metrics or status, and a short one is no
+ * exception). The price: a very short secret ("1", "eu") is hidden wherever those characters
+ * appear, which makes such messages harder to read. Redaction happens before the message is cut
+ * to its maximum length, so a cut never leaves part of a secret.
+ */
 export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  // Longest first, so a secret that contains another is hidden whole.
-  const sorted = [...new Set(secrets)].filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
-  for (const secret of sorted) out = out.split(secret).join('[redacted]');
+  const out = redactValues(text, secrets);
   return out.length > MAX_MESSAGE_LENGTH ? `${out.slice(0, MAX_MESSAGE_LENGTH)}…` : out;
 }
 

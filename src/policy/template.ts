@@ -237,16 +237,53 @@ export function renderTemplate(text: string, vars: TemplateVars): RenderResult {
 export const REDACTED = '[redacted]';
 
 /**
- * Replaces every PROMOTER_VAR_* value found in `text` with `[redacted]`, for anything that
- * leaves the process (logs, status, errors). Longer values go first so that a secret that
- * contains another is hidden whole.
+ * Replaces every occurrence of every non-empty value in `values` with `[redacted]`, whatever its
+ * length. Occurrences are found in the text as given, all of them (overlapping ones, and values
+ * that contain or overlap one another, included), and each run of hidden characters becomes one
+ * `[redacted]`: no part of a value is left visible, however the values overlap. `[redacted]`
+ * markers already in the text (from an earlier pass) are kept as they are, so that a very short
+ * value ("e", "d") does not mangle them.
+ */
+export function redactValues(text: string, values: Iterable<string>): string {
+  const wanted = [...new Set(values)].filter((v) => typeof v === 'string' && v !== '');
+  if (wanted.length === 0 || text === '') return text;
+  return text
+    .split(REDACTED)
+    .map((piece) => hide(piece, wanted))
+    .join(REDACTED);
+}
+
+function hide(text: string, values: readonly string[]): string {
+  let hidden: Uint8Array | undefined;
+  for (const v of values) {
+    let markedUntil = 0;
+    for (let i = text.indexOf(v); i >= 0; i = text.indexOf(v, i + 1)) {
+      hidden ??= new Uint8Array(text.length);
+      const end = i + v.length;
+      for (let k = Math.max(i, markedUntil); k < end; k++) hidden[k] = 1;
+      markedUntil = end;
+    }
+  }
+  if (!hidden) return text;
+  let out = '';
+  for (let k = 0; k < text.length; k++) {
+    if (!hidden[k]) out += text[k];
+    else if (k === 0 || !hidden[k - 1]) out += REDACTED;
+  }
+  return out;
+}
+
+/**
+ * Replaces every non-empty PROMOTER_VAR_* value found in `text` with `[redacted]`, whatever its
+ * length, for anything that leaves the process (logs, status, errors). See `redactValues`.
  */
 export function redactSecrets(text: string, env: Record<string, string | undefined>): string {
-  const secrets = Object.entries(env)
+  return redactValues(text, secretValues(env));
+}
+
+/** The non-empty PROMOTER_VAR_* values of `env`: what must never leave the process. */
+export function secretValues(env: Record<string, string | undefined>): string[] {
+  return Object.entries(env)
     .filter(([k, v]) => k.startsWith(ENV_PREFIX) && typeof v === 'string' && v !== '')
-    .map(([, v]) => v as string)
-    .sort((a, b) => b.length - a.length);
-  let out = text;
-  for (const s of secrets) out = out.split(s).join(REDACTED);
-  return out;
+    .map(([, v]) => v as string);
 }

@@ -135,4 +135,18 @@ describe('redactSecrets', () => {
   test('text without secrets is unchanged', () => {
     expect(redactSecrets('nothing here', { PROMOTER_VAR_A: 'zzz' })).toBe('nothing here');
   });
+
+  test('short values are hidden too, whatever their length', () => {
+    const env = { PROMOTER_VAR_PIN: '42', PROMOTER_VAR_K: 'Q' };
+    expect(redactSecrets('pin 42 key Q', env)).toBe('pin [redacted] key [redacted]');
+  });
+
+  test('overlapping occurrences leave no character of a secret', () => {
+    expect(redactSecrets('id=aaa', { PROMOTER_VAR_A: 'aa' })).toBe('id=[redacted]');
+    expect(redactSecrets('v=abcde!', { PROMOTER_VAR_A: 'abcd', PROMOTER_VAR_B: 'cde' })).toBe('v=[redacted]!');
+  });
+
+  test('[redacted] markers already in the text are kept whole', () => {
+    expect(redactSecrets('token [redacted] red', { PROMOTER_VAR_A: 'red' })).toBe('token [redacted] [redacted]');
+  });
 });
