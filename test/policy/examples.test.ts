@@ -1,6 +1,7 @@
 /** The example policies in policies/: each loads cleanly and does what its comments say. */
 import { describe, expect, test } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
+import { toMeasurement, type Evaluate } from '../../src/analysis/measure.js';
 import type { CheckSpec, Policy } from '../../src/domain/policy.js';
 import { compileCondition, evaluateCondition } from '../../src/policy/cel.js';
 import { formatPolicyError, loadPolicies } from '../../src/policy/load.js';
@@ -24,20 +25,19 @@ function check(p: Policy, name: string): CheckSpec {
   return c;
 }
 
-/** pass / fail / inconclusive from the two expressions, as docs/policy.md defines it. */
-function verdict(c: CheckSpec, vars: Record<string, unknown>): string {
-  const ctx = { provider: c.source.kind, scope: c.scope };
-  const pass = compileCondition(c.pass, ctx);
-  if (!pass.ok) throw new Error(pass.error);
-  const p = evaluateCondition(pass.condition, vars);
-  if (!p.ok) return `error: ${p.error}`;
-  if (p.value) return 'pass';
-  if (c.fail === undefined) return 'fail';
-  const fail = compileCondition(c.fail, ctx);
-  if (!fail.ok) throw new Error(fail.error);
-  const f = evaluateCondition(fail.condition, vars);
-  if (!f.ok) return `error: ${f.error}`;
-  return f.value ? 'fail' : 'inconclusive';
+/**
+ * The measurement an observation with these variables gets, through the real rule
+ * (`toMeasurement`, docs/policy.md "Measurements and check outcomes") and the real CEL, as the
+ * daemon evaluates it. `noData` stands for an empty result or NaN.
+ */
+function verdict(c: CheckSpec, vars: Record<string, unknown>, noData = false): string {
+  const evaluate: Evaluate = (expr, v) => {
+    const compiled = compileCondition(expr, { provider: c.source.kind, scope: c.scope });
+    if (!compiled.ok) throw new Error(compiled.error);
+    return evaluateCondition(compiled.condition, v);
+  };
+  const m = toMeasurement({ kind: 'data', variables: vars, noData }, c, evaluate, 0);
+  return m.result === 'error' ? `error: ${m.message ?? ''}` : m.result;
 }
 
 const VARS: TemplateVars = {
@@ -96,6 +96,11 @@ describe('example policies', () => {
     expect(verdict(errorRate, { ...base, result: 0, results: [] })).toBe('pass');
     expect(verdict(errorRate, { ...base, result: 0.03, results: [] })).toBe('inconclusive');
     expect(verdict(errorRate, { ...base, result: 0.2, results: [] })).toBe('fail');
+    // "No traffic at all still gives no data (0/0), which is inconclusive, not a pass."
+    expect(errorRate.noData).toBe('inconclusive');
+    expect(verdict(errorRate, { ...base, results: [] }, true)).toBe('inconclusive');
+    // Several series: `result` is absent, which the analysis cannot judge (an error, not a fail).
+    expect(verdict(errorRate, { ...base, results: [{ labels: {}, value: 1 }, { labels: {}, value: 2 }] })).toMatch(/^error: pass expression: /);
 
     const latency = check(p, 'p99-latency');
     const latencyQuery = renderTemplate((latency.source as { query: string }).query, VARS);
