@@ -68,8 +68,9 @@ function phaseOf(spec: Limits, a: CheckAssessment): CheckPhase {
   if (a.inconclusives > spec.inconclusiveLimit) return 'inconclusive';
   if (a.consecutiveErrors > spec.consecutiveErrorLimit) return 'errored';
   // Limits first: the measurement that reaches `count` and trips a limit ends the check on the
-  // limit. count < 1 would pass without a single measurement; at least one is always required.
-  if (a.measured >= Math.max(1, spec.count)) return 'passed';
+  // limit. A check never passes without a passing measurement: tolerated fails and inconclusives
+  // alone keep it running until a pass arrives or a limit trips (inconclusive never promotes).
+  if (a.measured >= Math.max(1, spec.count) && a.passes > 0) return 'passed';
   return 'running';
 }
 

@@ -21,7 +21,9 @@ describe('assessCheck', () => {
     { name: 'limits first for inconclusive too', l: limits({ count: 2 }), s: seq(P, I), phase: 'inconclusive', taken: 2 },
     { name: 'inconclusives > limit -> inconclusive', l: limits(), s: seq(I), phase: 'inconclusive', taken: 1 },
     { name: 'a tolerated inconclusive is a measurement taken', l: limits({ count: 2, inconclusiveLimit: 1 }), s: seq(I, P), phase: 'passed', taken: 2 },
-    { name: 'tolerated outcomes alone reach count (limits at or above count)', l: limits({ count: 2, failureLimit: 1, inconclusiveLimit: 1 }), s: seq(F, I), phase: 'passed', taken: 2 },
+    { name: 'tolerated outcomes alone never pass: count reached without a pass keeps running', l: limits({ count: 2, failureLimit: 1, inconclusiveLimit: 1 }), s: seq(F, I), phase: 'running', taken: 2 },
+    { name: 'then the first pass ends it as passed', l: limits({ count: 2, failureLimit: 1, inconclusiveLimit: 1 }), s: seq(F, I, P), phase: 'passed', taken: 3 },
+    { name: 'or a limit trips', l: limits({ count: 1, inconclusiveLimit: 1 }), s: seq(I, I), phase: 'inconclusive', taken: 2 },
     { name: 'consecutive errors > limit -> errored', l: limits({ consecutiveErrorLimit: 2 }), s: seq(E, E, E), phase: 'errored', taken: 3 },
     { name: 'errors separated by a measurement do not add up', l: limits({ count: 3, consecutiveErrorLimit: 1 }), s: seq(E, P, E, P, E), phase: 'running', taken: 5 },
     { name: 'errors are no measurements of the canary: they do not count toward count', l: limits({ count: 2, consecutiveErrorLimit: 5 }), s: seq(E, P, E), phase: 'running', taken: 3 },
@@ -53,10 +55,11 @@ describe('assessCheck', () => {
 
 /** An independent reading of the contract, measurement by measurement. */
 function firstEnd(l: Limits, results: MeasurementResult[]): { at: number; phase: string } | undefined {
-  let n = 0, f = 0, i = 0, run = 0;
+  let n = 0, f = 0, i = 0, p = 0, run = 0;
   for (let k = 0; k < results.length; k++) {
     const r = results[k];
     if (r !== 'error') n++;
+    if (r === 'pass') p++;
     if (r === 'pass') run = 0;
     if (r === 'fail') (f++, (run = 0));
     if (r === 'inconclusive') (i++, (run = 0));
@@ -64,7 +67,7 @@ function firstEnd(l: Limits, results: MeasurementResult[]): { at: number; phase:
     if (f > l.failureLimit) return { at: k + 1, phase: 'failed' };
     if (i > l.inconclusiveLimit) return { at: k + 1, phase: 'inconclusive' };
     if (run > l.consecutiveErrorLimit) return { at: k + 1, phase: 'errored' };
-    if (n >= Math.max(1, l.count)) return { at: k + 1, phase: 'passed' };
+    if (n >= Math.max(1, l.count) && p > 0) return { at: k + 1, phase: 'passed' };
   }
   return undefined;
 }
@@ -80,16 +83,19 @@ const arbResults = fc.array(fc.constantFrom<MeasurementResult>(P, F, I, E), { ma
 const measurementsOf = (rs: readonly MeasurementResult[]) => rs.filter((r) => r !== E).length;
 
 describe('properties', () => {
-  test('passed exactly when count measurements (pass, fail, inconclusive) were taken and no limit tripped', () => {
+  test('passed exactly when count measurements (pass, fail, inconclusive), at least one a pass, were taken and no limit tripped', () => {
     fc.assert(
       fc.property(arbLimits, arbResults, (l, results) => {
         const a = assessCheck(l, seq(...results));
         if (a.phase !== 'passed') return;
         const prefix = results.slice(0, a.taken);
-        // The check passed at the measurement that reached count, not later.
-        expect(measurementsOf(prefix)).toBe(Math.max(1, l.count));
-        expect(prefix[prefix.length - 1]).not.toBe(E);
-        expect(a.measured).toBe(Math.max(1, l.count));
+        // The check passed at the measurement that reached count, or at the first pass after it.
+        const last = prefix[prefix.length - 1];
+        expect(last).not.toBe(E);
+        if (measurementsOf(prefix) > Math.max(1, l.count)) expect(last).toBe(P);
+        else expect(measurementsOf(prefix)).toBe(Math.max(1, l.count));
+        expect(a.measured).toBe(measurementsOf(prefix));
+        expect(a.passes).toBeGreaterThan(0);
         expect(prefix.filter((r) => r === F).length).toBeLessThanOrEqual(l.failureLimit);
         expect(prefix.filter((r) => r === I).length).toBeLessThanOrEqual(l.inconclusiveLimit);
         let run = 0;
@@ -97,8 +103,8 @@ describe('properties', () => {
           run = r === E ? run + 1 : 0;
           expect(run).toBeLessThanOrEqual(l.consecutiveErrorLimit);
         }
-        // Hence: at least count - failureLimit - inconclusiveLimit passes.
-        expect(a.passes).toBeGreaterThanOrEqual(Math.max(1, l.count) - l.failureLimit - l.inconclusiveLimit);
+        // Hence: at least count - failureLimit - inconclusiveLimit passes, and never none.
+        expect(a.passes).toBeGreaterThanOrEqual(Math.max(1, Math.max(1, l.count) - l.failureLimit - l.inconclusiveLimit));
       }),
     );
   });
@@ -106,14 +112,17 @@ describe('properties', () => {
   test('a limit tripped by the measurement that reaches count wins over passed', () => {
     fc.assert(
       fc.property(arbLimits, arbResults, fc.nat(), (l, rest, seed) => {
-        // limit+1 inconclusives and passes up to count, in any order, then anything. When the
-        // limit trips at or before the count-th measurement, inconclusive; else count tolerated
-        // inconclusives came first and the check passed.
+        // limit+1 inconclusives and passes up to count (at least one), in any order, then
+        // anything. When the limit trips at or before the count-th measurement, inconclusive;
+        // else a pass after count tolerated measurements ended the check as passed.
         const count = Math.max(1, l.count);
-        const passes = Math.max(0, count - (l.inconclusiveLimit + 1));
+        const passes = Math.max(1, count - (l.inconclusiveLimit + 1));
         const head: MeasurementResult[] = [...Array<MeasurementResult>(l.inconclusiveLimit + 1).fill(I), ...Array<MeasurementResult>(passes).fill(P)];
         const shuffled = head.map((r, k) => ({ r, key: (seed * 31 + k * 17) % 101 })).sort((a, b) => a.key - b.key).map((x) => x.r);
-        expect(assessCheck(l, seq(...shuffled, ...rest)).phase).toBe(l.inconclusiveLimit + 1 <= count ? 'inconclusive' : 'passed');
+        const tripIndex = shuffled.reduce((at, r, k) => (at < 0 && shuffled.slice(0, k + 1).filter((x) => x === I).length > l.inconclusiveLimit ? k : at), -1);
+        const passIndex = shuffled.findIndex((_r, k) => k + 1 >= count && shuffled.slice(0, k + 1).includes(P));
+        const expected = passIndex >= 0 && (tripIndex < 0 || passIndex < tripIndex) ? 'passed' : 'inconclusive';
+        expect(assessCheck(l, seq(...shuffled, ...rest)).phase).toBe(expected);
       }),
     );
   });
