@@ -4,19 +4,26 @@
  * Supported: `==`, `!=`, `contains`, `not contains`, `in`, `not in`, `matches`, `not matches`,
  * `is empty`, `is not empty`, `and`, `or`, `not`, parentheses; values as "double" or `back`-quoted
  * strings, numbers, true/false or bare words; selectors as dotted paths (map keys allowed).
- * Parse errors are reported with go-bexpr's `line:col (offset): message` prefix.
+ * Parse errors are reported with go-bexpr's `line:col (offset): message` prefix. `matches`
+ * patterns are Go (RE2) regular expressions, compiled once when the filter is parsed; like
+ * go-bexpr, a pattern that does not compile is an error of the evaluation that reaches it.
  */
 
 export class FilterSyntaxError extends Error {}
+/** An error go-bexpr reports while evaluating an expression against an object. */
+export class FilterEvalError extends Error {}
 /** A selector naming a field that does not exist on the object (go-bexpr errors at evaluation). */
-export class FilterFieldError extends Error {}
+export class FilterFieldError extends FilterEvalError {}
 
 type MatchOp = '==' | '!=' | 'contains' | 'not contains' | 'in' | 'not in' | 'matches' | 'not matches' | 'is empty' | 'is not empty';
 
 export type Expr =
   | { kind: 'and' | 'or'; left: Expr; right: Expr }
   | { kind: 'not'; operand: Expr }
-  | { kind: 'match'; selector: string[]; op: MatchOp; value?: string };
+  | { kind: 'match'; selector: string[]; op: MatchOp; value?: string; regex?: CompiledRegex };
+
+/** A `matches` pattern, compiled when the filter is parsed: the RegExp, or Go's compile error. */
+type CompiledRegex = { ok: true; re: RegExp } | { ok: false; error: string };
 
 interface Token {
   type: 'word' | 'string' | 'op' | 'lparen' | 'rparen' | 'eof';
@@ -148,7 +155,9 @@ class Parser {
     const selector = this.parseSelector();
     const op = this.parseOperator();
     if (op === 'is empty' || op === 'is not empty') return { kind: 'match', selector, op };
-    return { kind: 'match', selector, op, value: this.parseValue() };
+    const value = this.parseValue();
+    if (op === 'matches' || op === 'not matches') return { kind: 'match', selector, op, value, regex: compileGoRegex(value) };
+    return { kind: 'match', selector, op, value };
   }
 
   private parseSelector(): string[] {
@@ -189,6 +198,54 @@ class Parser {
     const t = this.next();
     if (t.type === 'string' || (t.type === 'word' && !['and', 'or', 'not'].includes(t.text))) return t.text;
     throw this.fail(t, `expected a value, found "${t.text}"`);
+  }
+}
+
+/** Go's regexp error codes for the JS RegExp errors that have one. */
+const GO_REGEX_ERRORS: [RegExp, string][] = [
+  [/Unterminated group/, 'missing closing )'],
+  [/Unmatched '\)'/, 'unexpected )'],
+  [/Unterminated character class/, 'missing closing ]'],
+  [/Nothing to repeat/, 'missing argument to repetition operator'],
+];
+
+/**
+ * Compiles a Go (RE2) pattern as a JS RegExp. A leading flag group (`(?i)`, `(?s)`, `(?m)`,
+ * combined) becomes the RegExp's flags; what RE2 refuses and JS accepts (lookarounds,
+ * backreferences) is refused. Errors read like Go's `regexp.Compile` ones, behind go-bexpr's
+ * `Failed to compile regular expression "<pattern>": ` prefix.
+ */
+function compileGoRegex(pattern: string): CompiledRegex {
+  const fail = (why: string): CompiledRegex => ({
+    ok: false,
+    error: `Failed to compile regular expression ${JSON.stringify(pattern)}: error parsing regexp: ${why}`,
+  });
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === '\\') {
+      const next = pattern[i + 1] ?? '';
+      if (/[1-9]/.test(next)) return fail(`invalid escape sequence: \`\\${next}\``);
+      i++;
+    } else if (inClass) {
+      if (ch === ']') inClass = false;
+    } else if (ch === '[') {
+      inClass = true;
+      if (pattern[i + 1] === '^') i++;
+      if (pattern[i + 1] === ']') i++;
+    } else if (ch === '(' && /^\(\?(=|!|<=|<!)/.test(pattern.slice(i))) {
+      return fail(`invalid or unsupported Perl syntax: \`${pattern.slice(i, i + 3)}\``);
+    }
+  }
+  const lead = /^\(\?([ims]+)\)/.exec(pattern);
+  const flags = lead ? [...new Set(lead[1])].join('') : '';
+  try {
+    return { ok: true, re: new RegExp(lead ? pattern.slice(lead[0].length) : pattern, flags) };
+  } catch (e) {
+    const message = (e as Error).message;
+    const known = GO_REGEX_ERRORS.find(([js]) => js.test(message));
+    const reason = known ? known[1] : (message.split(': ').at(-1) ?? message).toLowerCase();
+    return fail(`${reason}: \`${pattern}\``);
   }
 }
 
@@ -256,7 +313,10 @@ function evaluateMatch(expr: Extract<Expr, { kind: 'match' }>, datum: unknown): 
       return !contains(actual, value);
     case 'matches':
     case 'not matches': {
-      const hit = typeof actual === 'string' && new RegExp(value).test(actual);
+      if (typeof actual !== 'string') return expr.op === 'not matches';
+      const regex = expr.regex ?? compileGoRegex(value);
+      if (!regex.ok) throw new FilterEvalError(regex.error);
+      const hit = regex.re.test(actual);
       return expr.op === 'matches' ? hit : !hit;
     }
     case 'is empty':

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 
 import { SimulatedApps } from './apps/sim-apps.js';
 import { SimClock } from './clock.js';
-import { ConnectionCounter } from './control/connections.js';
+import { ConnectionCounter, DEFAULT_MAX_CONNS_PER_CLIENT } from './control/connections.js';
 import { Faults } from './control/faults.js';
 import { RequestLog } from './control/request-log.js';
 import { AclState } from './http/acl.js';
@@ -37,6 +37,12 @@ export interface SimulatorOptions {
   fileSdPath?: string;
   /** With apps: synthetic requests per second per app (default 20). */
   appRequestsPerSecond?: number;
+  /**
+   * Nomad's `http_max_conns_per_client`: concurrent connections allowed per client IP (control
+   * API connections included); past it a new connection gets the raw 429 and is closed. Default
+   * 100; 0 = no limit.
+   */
+  httpMaxConnsPerClient?: number;
   /** Failures with no caller to tell (a targets file write, binding a port); default: a JSON line on stderr. */
   onAppError?: (err: Error) => void;
 }
@@ -84,7 +90,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     blocking: new BlockingRegistry(),
     faults: new Faults(),
     requests: new RequestLog(),
-    connections: new ConnectionCounter(),
+    connections: new ConnectionCounter(opts.httpMaxConnsPerClient ?? DEFAULT_MAX_CONNS_PER_CLIENT),
   };
   const server = createSimServer(services);
   const host = opts.host ?? '127.0.0.1';

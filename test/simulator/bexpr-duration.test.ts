@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 
-import { FilterFieldError, FilterSyntaxError, evaluateFilter, parseFilter } from '../../src/simulator/bexpr.js';
+import { FilterEvalError, FilterFieldError, FilterSyntaxError, evaluateFilter, parseFilter } from '../../src/simulator/bexpr.js';
 import { parseGoDuration } from '../../src/simulator/index.js';
 
 describe('parseGoDuration (Go time.ParseDuration, in ms)', () => {
@@ -75,5 +75,30 @@ describe('filter expressions (go-bexpr subset)', () => {
 
   test('an unknown top-level field is an evaluation error', () => {
     expect(() => ok('Nope == "x"')).toThrow(FilterFieldError);
+  });
+
+  test.each([
+    ['(', 'missing closing ): `(`'],
+    [')', 'unexpected ): `)`'],
+    ['[a', 'missing closing ]: `[a`'],
+    ['*', 'missing argument to repetition operator: `*`'],
+    ['a(?!b)', 'invalid or unsupported Perl syntax: `(?!`'],
+    ['(a)\\1', 'invalid escape sequence: `\\1`'],
+  ])('matches %p: parses, and fails with Go\'s message when evaluated on a string', (pattern, why) => {
+    const expr = parseFilter(`ID matches ${JSON.stringify(pattern)}`);
+    expect(() => evaluateFilter(expr, d)).toThrow(FilterEvalError);
+    expect(() => evaluateFilter(expr, d)).toThrow(`Failed to compile regular expression ${JSON.stringify(pattern)}: error parsing regexp: ${why}`);
+    // A missing map key never reaches the pattern.
+    expect(evaluateFilter(parseFilter(`Meta.nope matches ${JSON.stringify(pattern)}`), d)).toBe(false);
+  });
+
+  test.each([
+    ['ID matches "(?i)^ABC$"', true],
+    ['ID matches "(?s)a.c"', true],
+    ['ID matches `\\\\1`', false], // raw string: the pattern is \\1, an escaped backslash then 1, not a backreference
+    ['ID matches "[\\]1]"', false],
+    ['ID not matches "^b"', true],
+  ])('Go regexp syntax: %s -> %p', (src, expected) => {
+    expect(ok(src)).toBe(expected);
   });
 });

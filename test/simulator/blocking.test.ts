@@ -1,5 +1,6 @@
-import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, jest, test } from '@jest/globals';
 
+import { effectiveWaitMs } from '../../src/simulator/http/blocking.js';
 import { SimClient, webJob, withSim } from './helpers.js';
 
 function index(r: { headers: Headers }): number {
@@ -89,5 +90,54 @@ describe('blocking queries', () => {
     await c.sim.close();
     expect(await pending).toBe('cut');
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
+
+describe('effectiveWaitMs (the wait of a blocking query, as Nomad computes it)', () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+  const withRandom = (r: number): void => {
+    jest.spyOn(Math, 'random').mockReturnValue(r);
+  };
+
+  test.each([undefined, 0, -1, -300_000])('missing or <= 0 (%p) means 300 s', (requested) => {
+    withRandom(0);
+    expect(effectiveWaitMs(requested)).toBe(300_000);
+  });
+
+  test.each([
+    [300_001, 300_000],
+    [600_000, 300_000],
+    [3_600_000, 300_000],
+    [300_000, 300_000],
+    [5_000, 5_000],
+    [1, 1],
+  ])('%p ms is clamped to at most 300 s: %p', (requested, base) => {
+    withRandom(0);
+    expect(effectiveWaitMs(requested)).toBe(base);
+  });
+
+  test('jitter is in [0, wait/16): the lowest draw adds nothing, the highest stays below wait/16', () => {
+    withRandom(0);
+    expect(effectiveWaitMs(16_000)).toBe(16_000);
+    withRandom(0.5);
+    expect(effectiveWaitMs(16_000)).toBe(16_500);
+    withRandom(0.9999);
+    expect(effectiveWaitMs(16_000)).toBe(16_999);
+    withRandom(1 - Number.EPSILON);
+    expect(effectiveWaitMs(16_000)).toBe(16_999); // whole ms, never the bound itself
+    expect(effectiveWaitMs(1)).toBe(1);
+    expect(effectiveWaitMs(undefined)).toBeLessThan(300_000 + 300_000 / 16);
+  });
+
+  test('with real randomness every wait lands in [wait, wait + wait/16)', () => {
+    for (const requested of [undefined, 1_000, 60_000, 900_000]) {
+      const base = requested === undefined || requested > 300_000 ? 300_000 : requested;
+      for (let i = 0; i < 500; i++) {
+        const w = effectiveWaitMs(requested);
+        expect(w >= base && w < base + base / 16).toBe(true);
+      }
+    }
   });
 });

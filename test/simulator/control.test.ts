@@ -1,7 +1,10 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { Agent, request as httpRequest } from 'node:http';
 
-import { SimClient, rawRequest, webJob, withSim } from './helpers.js';
+import { startSimulator } from '../../src/simulator/index.js';
+import type { RunningSimulator } from '../../src/simulator/index.js';
+import { SimClient, openRawConnection, rawRequest, webJob, withSim } from './helpers.js';
+import type { RawConnection } from './helpers.js';
 
 describe('control API', () => {
   let c: SimClient;
@@ -193,5 +196,68 @@ describe('connection counting', () => {
     await c.post('/_sim/connections/reset-peak');
     const reset = (await c.get<{ open: number; peak: number }>('/_sim/connections')).body;
     expect(reset.peak).toBe(reset.open);
+  });
+});
+
+describe('per-client connection limit (http_max_conns_per_client)', () => {
+  const TOO_MANY =
+    'HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain\r\nContent-Length: 81\r\nConnection: close\r\n\r\n' +
+    'Your IP is issuing too many concurrent connections, please rate limit your calls\n';
+  let sim: RunningSimulator;
+  let held: RawConnection[] = [];
+  afterEach(async () => {
+    await Promise.all(held.map((h) => h.close()));
+    held = [];
+    await sim.close();
+  });
+
+  /** Opens `n` connections, each proven accepted by an answered request. */
+  async function hold(n: number): Promise<void> {
+    const opened = await Promise.all(Array.from({ length: n }, () => openRawConnection(sim.port)));
+    held.push(...opened);
+    for (const answer of await Promise.all(opened.map((h) => h.get('/v1/status/leader')))) expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+  }
+
+  test('the N+1th concurrent connection gets the raw 429 at once and is closed; the first N keep working', async () => {
+    sim = await startSimulator({ frozenClock: true, apps: false, httpMaxConnsPerClient: 3 });
+    await hold(3);
+    const started = Date.now();
+    // Refused when accepted, before it sends anything.
+    expect(await rawRequest(sim.port, '', 1000)).toBe(TOO_MANY);
+    expect(Date.now() - started).toBeLessThan(900);
+    expect(await rawRequest(sim.port, 'GET /v1/deployments HTTP/1.1\r\nHost: sim\r\n\r\n', 1000)).toBe(TOO_MANY);
+    expect(sim.services.connections.rejected).toBe(2);
+    for (const h of held) expect(await h.get('/v1/deployments')).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    // A closed connection frees its slot.
+    await held.shift()?.close();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await rawRequest(sim.port, 'GET /v1/deployments HTTP/1.1\r\nHost: sim\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    const counts = await rawRequest(sim.port, 'GET /_sim/connections HTTP/1.1\r\nHost: sim\r\nConnection: close\r\n\r\n');
+    expect(JSON.parse(counts.slice(counts.indexOf('\r\n\r\n') + 4))).toMatchObject({ rejected: 2 });
+  });
+
+  test('the default is 100: the 101st concurrent connection is refused', async () => {
+    sim = await startSimulator({ frozenClock: true, apps: false });
+    await hold(100);
+    expect(await rawRequest(sim.port, '', 1000)).toBe(TOO_MANY);
+    expect(sim.services.connections.rejected).toBe(1);
+  });
+
+  test('0 means no limit', async () => {
+    sim = await startSimulator({ frozenClock: true, apps: false, httpMaxConnsPerClient: 0 });
+    await hold(120);
+    expect(sim.services.connections.rejected).toBe(0);
+  });
+
+  test('the 429 answers are rate limited (bursts of 100, 10/s): past that a refused connection just closes', async () => {
+    sim = await startSimulator({ frozenClock: true, apps: false, httpMaxConnsPerClient: 1 });
+    await hold(1);
+    const answers = await Promise.all(Array.from({ length: 110 }, () => rawRequest(sim.port, '', 2000)));
+    const answered = answers.filter((a) => a === TOO_MANY).length;
+    const silent = answers.filter((a) => a === '').length;
+    expect(answered + silent).toBe(110);
+    expect(answered).toBeGreaterThanOrEqual(100);
+    expect(answered).toBeLessThanOrEqual(105);
+    expect(sim.services.connections.rejected).toBe(110);
   });
 });

@@ -124,3 +124,56 @@ export function rawRequest(port: number, request: string, idleMs = 300): Promise
     socket.write(request);
   });
 }
+
+/** A kept-open raw connection: one request at a time, each answer read up to its Content-Length. */
+export interface RawConnection {
+  /** Sends `GET <path>` (keep-alive) and resolves with the raw answer. */
+  get(path: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function openRawConnection(port: number): Promise<RawConnection> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let buffer = '';
+    let pending: ((answer: string) => void) | null = null;
+    let pendingFail: ((err: Error) => void) | null = null;
+    const tryAnswer = (): void => {
+      const end = buffer.indexOf('\r\n\r\n');
+      if (!pending || end < 0) return;
+      const length = Number(/\r\ncontent-length: (\d+)/i.exec(buffer.slice(0, end))?.[1] ?? 0);
+      if (buffer.length < end + 4 + length) return;
+      const answer = buffer.slice(0, end + 4 + length);
+      buffer = buffer.slice(end + 4 + length);
+      const done = pending;
+      pending = null;
+      pendingFail = null;
+      done(answer);
+    };
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      tryAnswer();
+    });
+    socket.on('error', (err) => {
+      reject(err);
+      pendingFail?.(err);
+    });
+    socket.on('close', () => pendingFail?.(new Error(`connection closed; got ${JSON.stringify(buffer)}`)));
+    socket.once('connect', () =>
+      resolve({
+        get: (path) =>
+          new Promise((done, fail) => {
+            pending = done;
+            pendingFail = fail;
+            socket.write(`GET ${path} HTTP/1.1\r\nHost: sim\r\n\r\n`);
+          }),
+        close: () =>
+          new Promise((done) => {
+            socket.once('close', () => done());
+            socket.end();
+          }),
+      }),
+    );
+  });
+}

@@ -72,6 +72,24 @@ describe('HTTP surface', () => {
     expect((await c.get('/v1/deployments?wait=5')).status).toBe(400);
   });
 
+  test("a malformed percent-escape in the path: Go's raw 400, the connection closes, the simulator lives on", async () => {
+    const started = Date.now();
+    const raw = await rawRequest(c.sim.port, 'GET /v1/deployment/%zz HTTP/1.1\r\nHost: sim\r\n\r\n', 1000);
+    expect(Date.now() - started).toBeLessThan(900); // closed by the server, not by the idle timeout
+    expect(raw).toBe('HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request');
+    expect(await rawRequest(c.sim.port, 'GET /v1/job/web% HTTP/1.1\r\nHost: sim\r\n\r\n', 1000)).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    const control = await c.post('/_sim/alloc/%zz/health', { healthy: true });
+    expect([control.status, control.body]).toEqual([400, { error: 'invalid URL escape "%zz"' }]);
+    expect((await c.get('/v1/deployments')).status).toBe(200);
+  });
+
+  test('path escapes decode byte-wise as in Go: invalid UTF-8 is no error', async () => {
+    const r = await c.get('/v1/deployment/%C3%28');
+    expect([r.status, r.text]).toEqual([404, 'deployment not found']);
+    const job = await c.get('/v1/job/%77%65%62'); // "web"
+    expect(job.status).toBe(200);
+  });
+
   test('status leader answers', async () => {
     const r = await c.get('/v1/status/leader');
     expect(r.status).toBe(200);

@@ -80,6 +80,27 @@ describe('auto_revert', () => {
     expect((await c.get<JobVersionBody>('/v1/job/web')).body.Version).toBe(1);
   });
 
+  test('the newest stable version is kept beyond the last 6 versions, so auto-revert still finds it', async () => {
+    const versions = async (): Promise<number[]> =>
+      (await c.get<{ Versions: JobVersionBody[] }>('/v1/job/web/versions')).body.Versions.map((v) => v.Version);
+    await c.register(webJob({ count: 1, update: revertUpdate }));
+    await c.advance('10s');
+    expect((await c.latestDeployment('web')).Status).toBe('successful'); // v0 stable
+    for (let i = 1; i <= 6; i++) await c.register(webJob({ count: 1, image: `app:${i + 1}`, update: revertUpdate }));
+    expect(await versions()).toEqual([6, 5, 4, 3, 2, 0]);
+    await c.register(webJob({ count: 1, image: 'app:bad', update: revertUpdate }));
+    expect(await versions()).toEqual([7, 6, 5, 4, 3, 0]);
+    const d = await c.latestDeployment('web');
+    const canary = (await c.liveAllocs('web')).find((a) => a.JobVersion === 7) as AllocStub;
+    await c.post(`/_sim/alloc/${canary.ID}/fail`);
+    expect((await c.get<Deployment>(`/v1/deployment/${d.ID}`)).body.StatusDescription).toBe(
+      'Failed due to unhealthy allocations - rolling back to job version 0',
+    );
+    const job = (await c.get<JobVersionBody>('/v1/job/web')).body;
+    expect([job.Version, job.TaskGroups[0]?.Tasks[0]?.Config.image]).toEqual([8, 'app:1']);
+    expect(await versions()).toEqual([8, 7, 6, 5, 4, 0]);
+  });
+
   test('allocation-health unhealthy with auto_revert rolls back and reports the version', async () => {
     await c.register(webJob({ count: 2, update: revertUpdate }));
     await c.advance('10s');
@@ -148,6 +169,23 @@ describe('jobs API', () => {
     expect([missing.status, missing.text]).toEqual([404, 'job versions not found']);
     const job = await c.get('/v1/job/nope');
     expect([job.status, job.text]).toEqual([404, 'job not found']);
+  });
+
+  test("versions index: the newest version's ModifyIndex, even when an older version changed later", async () => {
+    await c.register(webJob({ image: 'app:1' }));
+    await c.register(webJob({ image: 'app:2' }));
+    const before = await c.get<{ Versions: JobVersionBody[]; Index: number }>('/v1/job/web/versions');
+    const newest = before.body.Versions[0] as JobVersionBody & { ModifyIndex: number };
+    const stable = await c.post<{ Index: number }>('/v1/job/web/stable', { JobID: 'web', JobVersion: 0, Stable: true });
+    expect(stable.body.Index).toBeGreaterThan(newest.ModifyIndex);
+    const after = await c.get<{ Versions: (JobVersionBody & { ModifyIndex: number })[]; Index: number }>('/v1/job/web/versions');
+    expect(after.body.Versions.map((v) => [v.Version, v.Stable])).toEqual([
+      [1, false],
+      [0, true],
+    ]);
+    expect(after.body.Versions[1]?.ModifyIndex).toBe(stable.body.Index);
+    expect(after.body.Index).toBe(newest.ModifyIndex);
+    expect(Number(after.headers.get('x-nomad-index'))).toBe(newest.ModifyIndex);
   });
 
   test('revert: errors, EnforcePriorVersion, and a revert as a new version', async () => {

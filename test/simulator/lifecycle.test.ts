@@ -165,6 +165,24 @@ describe('deployment lifecycle', () => {
     expect(live.map((a) => `${a.Name}@${a.JobVersion}`).sort()).toEqual(['shop.api[0]@1', 'shop.web[0]@1', 'shop.web[1]@1']);
   });
 
+  test('auto_promote fires on a paused deployment too (paused is active); the rollout waits for the resume', async () => {
+    await stableV0({ Canary: 1, AutoPromote: true }, 2);
+    await c.register(webJob({ count: 2, image: 'app:2', update: { Canary: 1, AutoPromote: true } }));
+    const d = await c.latestDeployment('web');
+    await c.post(`/v1/deployment/pause/${d.ID}`, { DeploymentID: d.ID, Pause: true });
+    await c.advance('10s');
+    const paused = await c.latestDeployment('web');
+    expect([paused.Status, paused.StatusDescription, paused.TaskGroups.web?.Promoted]).toEqual(['paused', 'Deployment is paused', true]);
+    const canary = (await c.liveAllocs('web')).find((a) => a.JobVersion === 1) as AllocStub;
+    expect(canary.DeploymentStatus?.Canary).toBe(false);
+    await c.advance('30s');
+    expect((await c.liveAllocs('web')).filter((a) => a.JobVersion === 1)).toHaveLength(1);
+    await c.post(`/v1/deployment/pause/${d.ID}`, { DeploymentID: d.ID, Pause: false });
+    await c.advance('10s');
+    expect((await c.latestDeployment('web')).Status).toBe('successful');
+    expect((await c.liveAllocs('web')).map((a) => a.JobVersion)).toEqual([1, 1]);
+  });
+
   test('auto_promote waits while one canary is unhealthy', async () => {
     await stableV0({ Canary: 2, AutoPromote: true });
     await c.register(webJob({ count: 3, image: 'app:2', update: { Canary: 2, AutoPromote: true } }));

@@ -97,6 +97,24 @@ describe('lists: pagination, prefix, filter, namespaces', () => {
     expect(unknown.text).toContain('failed to read result page: error finding value in datum');
   });
 
+  test('a matches pattern that does not compile: 400 from the evaluation, as go-bexpr reports it', async () => {
+    const bad = await c.get(`/v1/deployments?filter=${encodeURIComponent('Status matches "("')}`);
+    expect([bad.status, bad.text]).toEqual([
+      400,
+      'failed to read result page: Failed to compile regular expression "(": error parsing regexp: missing closing ): `(`',
+    ]);
+    const allocs = await c.get(`/v1/allocations?filter=${encodeURIComponent('JobID not matches "a(?=b)"')}`);
+    expect([allocs.status, allocs.text]).toEqual([
+      400,
+      'failed to read result page: Failed to compile regular expression "a(?=b)": error parsing regexp: invalid or unsupported Perl syntax: `(?=`',
+    ]);
+    // go-bexpr compiles a pattern only when an object reaches it: nothing to evaluate, no error.
+    expect((await c.get(`/v1/deployments?namespace=nowhere&filter=${encodeURIComponent('Status matches "("')}`)).status).toBe(200);
+    // RE2 flag groups work.
+    const ci = await c.get<Deployment[]>(`/v1/deployments?namespace=*&filter=${encodeURIComponent('JobID matches "(?i)^B$"')}`);
+    expect(ci.body.map((d) => d.JobID)).toEqual(['b']);
+  });
+
   test('allocation filter runs on the full allocation; stubs have no DeploymentID', async () => {
     const d = all.find((x) => x.JobID === 'a' && x.Status === 'running') as Deployment;
     const r = await c.get<AllocStub[]>(`/v1/allocations?filter=${encodeURIComponent(`DeploymentID == "${d.ID}"`)}`);
@@ -133,6 +151,43 @@ describe('lists: pagination, prefix, filter, namespaces', () => {
     const otherNs = await c.get<AllocStub[]>('/v1/job/e/allocations?namespace=team');
     expect(otherNs.body).toHaveLength(1);
     expect((await c.get<AllocStub[]>('/v1/job/e/allocations')).body).toHaveLength(0);
+  });
+});
+
+describe('allocations by prefix', () => {
+  let c: SimClient;
+  beforeAll(async () => {
+    c = await withSim({ apps: false });
+    await c.register(webJob({ count: 40 }));
+  });
+  afterAll(() => c.sim.close());
+
+  test('ordered by ID, pages use <ID> tokens, as deployments by prefix', async () => {
+    const all = (await c.get<AllocStub[]>('/v1/allocations')).body;
+    const counts = new Map<string, number>();
+    for (const a of all) counts.set(a.ID.slice(0, 1), (counts.get(a.ID.slice(0, 1)) ?? 0) + 1);
+    const [prefix] = [...counts.entries()].sort((x, y) => y[1] - x[1])[0] as [string, number];
+    const expected = all
+      .filter((a) => a.ID.startsWith(prefix))
+      .map((a) => a.ID)
+      .sort();
+    expect(expected.length).toBeGreaterThanOrEqual(3);
+    const listed = await c.get<AllocStub[]>(`/v1/allocations?prefix=${prefix}`);
+    expect(listed.body.map((a) => a.ID)).toEqual(expected);
+    const seen: string[] = [];
+    let token = '';
+    do {
+      const r = await c.get<AllocStub[]>(`/v1/allocations?prefix=${prefix}&per_page=2${token ? `&next_token=${token}` : ''}`);
+      seen.push(...r.body.map((a) => a.ID));
+      token = r.headers.get('x-nomad-nexttoken') ?? '';
+      if (token) expect(token).toBe(expected[seen.length]);
+    } while (token);
+    expect(seen).toEqual(expected);
+    const reversed = await c.get<AllocStub[]>(`/v1/allocations?prefix=${prefix}&reverse=true`);
+    expect(reversed.body.map((a) => a.ID)).toEqual([...expected].reverse());
+    // Without a prefix: CreateIndex order and <CreateIndex>.<ID> tokens.
+    const plain = await c.get<AllocStub[]>('/v1/allocations?per_page=1');
+    expect(plain.headers.get('x-nomad-nexttoken')).toMatch(/^\d+\.[0-9a-f-]{36}$/);
   });
 });
 

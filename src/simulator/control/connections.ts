@@ -1,13 +1,70 @@
 /**
- * Counts client connections that carry Nomad API requests (a socket counts from its first API
- * request until it closes; sockets used only for the control API do not count).
+ * Client connections: the per-address limit Nomad's agent enforces when it accepts a connection
+ * (`http_max_conns_per_client`, hashicorp/go-connlimit), and the count of connections that carry
+ * Nomad API requests (a socket counts from its first API request until it closes; sockets used
+ * only for the control API do not count).
  */
 import type { Socket } from 'node:net';
 
+/** Nomad's default `http_max_conns_per_client`. */
+export const DEFAULT_MAX_CONNS_PER_CLIENT = 100;
+
+/**
+ * Nomad rate limits the 429 answers to refused connections (10 per second, bursts of 100); a
+ * refused connection past that is closed without a word.
+ */
+const ANSWERS_PER_SECOND = 10;
+const ANSWER_BURST = 100;
+
+/** What to do with a new connection: serve it, refuse it with the raw 429, or just close it. */
+export type Admission = 'accept' | 'answer' | 'drop';
+
+/** The client's IP as Go's connlimit keys it (an IPv4-mapped IPv6 address counts as the IPv4 one). */
+function clientAddress(socket: Socket): string {
+  const address = socket.remoteAddress ?? '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
 export class ConnectionCounter {
   private readonly counted = new WeakSet<Socket>();
+  private readonly refused = new WeakSet<Socket>();
+  private readonly perClient = new Map<string, number>();
+  private answerTokens = ANSWER_BURST;
+  private tokensAt = performance.now();
   open = 0;
   peak = 0;
+  /** Connections refused by the per-client limit (answered or not). */
+  rejected = 0;
+
+  /** `maxPerClient` <= 0: no limit. */
+  constructor(readonly maxPerClient: number = DEFAULT_MAX_CONNS_PER_CLIENT) {}
+
+  /**
+   * Called when a connection is accepted, before any request: every connection counts against its
+   * client address until it closes, whatever it is used for (the control API included).
+   */
+  admit(socket: Socket): Admission {
+    if (this.maxPerClient <= 0) return 'accept';
+    const client = clientAddress(socket);
+    const current = this.perClient.get(client) ?? 0;
+    if (current >= this.maxPerClient) {
+      this.rejected++;
+      this.refused.add(socket);
+      return this.takeAnswerToken() ? 'answer' : 'drop';
+    }
+    this.perClient.set(client, current + 1);
+    socket.once('close', () => {
+      const left = (this.perClient.get(client) ?? 1) - 1;
+      if (left > 0) this.perClient.set(client, left);
+      else this.perClient.delete(client);
+    });
+    return 'accept';
+  }
+
+  /** True for a connection the limit refused: requests read from it get no answer. */
+  isRefused(socket: Socket): boolean {
+    return this.refused.has(socket);
+  }
 
   /** Called for every API request; counts its socket once. */
   noteApiRequest(socket: Socket): void {
@@ -22,5 +79,15 @@ export class ConnectionCounter {
 
   resetPeak(): void {
     this.peak = this.open;
+  }
+
+  /** A token bucket, as golang.org/x/time/rate (real time, like the connections themselves). */
+  private takeAnswerToken(): boolean {
+    const now = performance.now();
+    this.answerTokens = Math.min(ANSWER_BURST, this.answerTokens + ((now - this.tokensAt) / 1000) * ANSWERS_PER_SECOND);
+    this.tokensAt = now;
+    if (this.answerTokens < 1) return false;
+    this.answerTokens -= 1;
+    return true;
   }
 }

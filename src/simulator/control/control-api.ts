@@ -164,7 +164,10 @@ export function controlRouter(): Router {
       DELETE: ok((ctx) => ctx.services.requests.clear()),
     })
     .add('/_sim/connections', {
-      GET: (ctx) => sendJson(ctx.res, 200, { open: ctx.services.connections.open, peak: ctx.services.connections.peak }),
+      GET: (ctx) => {
+        const { open, peak, rejected } = ctx.services.connections;
+        sendJson(ctx.res, 200, { open, peak, rejected });
+      },
     })
     .add('/_sim/connections/reset-peak', { POST: ok((ctx) => ctx.services.connections.resetPeak()) })
     .add('/_sim/acl', { PUT: putAcl, POST: putAcl })

@@ -7,7 +7,7 @@ import { ApiError } from '../model/errors.js';
 import { allocChecks, allocToFull, allocToStub, omitEmpty } from '../model/serialize.js';
 import type { Alloc } from '../model/types.js';
 import { allows, requireCapability } from './acl.js';
-import { compileFilter, createIndexTokenizer, filterMatches, paginate } from './listing.js';
+import { compileFilter, filterMatches, pageInListOrder } from './listing.js';
 import { parseBoolParam, parseQuery } from './query.js';
 import { answerRead } from './reply.js';
 import { sendJson } from './respond.js';
@@ -28,9 +28,8 @@ function listAllocations(ctx: ApiContext): Promise<void> {
     run: (q, who) => {
       const items = [...store.allocs.values()]
         .filter((a) => (q.namespace === '*' || a.Namespace === q.namespace) && allows(who, a.Namespace, 'read-job'))
-        .filter((a) => a.ID.startsWith(q.prefix))
-        .sort(byCreateIndex);
-      const { page, nextToken } = paginate(items, q, createIndexTokenizer<Alloc>(), (a) => filterMatches(filter, allocToFull(a)));
+        .filter((a) => a.ID.startsWith(q.prefix));
+      const { page, nextToken } = pageInListOrder(items, q, (a) => filterMatches(filter, allocToFull(a)));
       return { index: store.index('allocs'), value: { body: page.map((a) => allocToStub(a, stubOpts)), nextToken } };
     },
   });

@@ -3,7 +3,7 @@ import { allocToStub, deploymentToApi } from '../model/serialize.js';
 import type { Deployment } from '../model/types.js';
 import { allows, requireCapability } from './acl.js';
 import { answerRead } from './reply.js';
-import { compileFilter, createIndexTokenizer, filterMatches, idTokenizer, paginate } from './listing.js';
+import { compileFilter, filterMatches, pageInListOrder } from './listing.js';
 import type { ApiContext, Router } from './router.js';
 
 function listDeployments(ctx: ApiContext): Promise<void> {
@@ -15,14 +15,11 @@ function listDeployments(ctx: ApiContext): Promise<void> {
       filter = compileFilter(q.filter);
     },
     run: (q, who) => {
-      const byPrefix = q.prefix !== '';
       const items = [...store.deployments.values()]
         .filter((d) => (q.namespace === '*' || d.Namespace === q.namespace) && allows(who, d.Namespace, 'read-job'))
-        .filter((d) => d.ID.startsWith(q.prefix))
-        .sort((a, b) => (byPrefix ? a.ID.localeCompare(b.ID) : a.CreateIndex - b.CreateIndex || a.ID.localeCompare(b.ID)));
+        .filter((d) => d.ID.startsWith(q.prefix));
       const api = new Map<Deployment, Record<string, unknown>>(items.map((d) => [d, deploymentToApi(d)]));
-      const tokenizer = byPrefix ? idTokenizer<Deployment>() : createIndexTokenizer<Deployment>();
-      const { page, nextToken } = paginate(items, q, tokenizer, (d) => filterMatches(filter, api.get(d)));
+      const { page, nextToken } = pageInListOrder(items, q, (d) => filterMatches(filter, api.get(d)));
       return { index: store.index('deployment'), value: { body: page.map((d) => api.get(d)), nextToken } };
     },
   });

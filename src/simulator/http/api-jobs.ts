@@ -100,7 +100,8 @@ function jobVersions(ctx: ApiContext): Promise<void> {
       const versions = store.jobVersions(q.namespace, ctx.params.id ?? '');
       const first = versions[0];
       if (!first) return { index: store.index('job_version'), value: { body: undefined } };
-      const index = Math.max(...versions.map((v) => v.ModifyIndex));
+      // Nomad's GetJobVersions: the newest version's ModifyIndex, not the highest of them.
+      const index = first.ModifyIndex;
       return { index, value: { body: { Diffs: null, Index: index, KnownLeader: true, LastContact: 0, Versions: versions } } };
     },
   });

@@ -52,7 +52,9 @@ export class BlockingRegistry {
 
 export function effectiveWaitMs(requested: number | undefined): number {
   const base = requested === undefined || requested <= 0 ? MAX_WAIT_MS : Math.min(requested, MAX_WAIT_MS);
-  return base + Math.random() * (base / JITTER_FRACTION);
+  // Whole milliseconds (timers have no finer grain), which also keeps the sum below
+  // base + base/16: a fractional jitter near the bound can round up to it.
+  return base + Math.floor(Math.random() * (base / JITTER_FRACTION));
 }
 
 /**

@@ -3,7 +3,7 @@
  * object, pages hold `per_page` matching objects, and the next page's token is that of the first
  * matching object left (`<CreateIndex>.<ID>`, or `<ID>` when listing by prefix).
  */
-import { FilterFieldError, evaluateFilter, parseFilter } from '../bexpr.js';
+import { FilterEvalError, evaluateFilter, parseFilter } from '../bexpr.js';
 import type { Expr } from '../bexpr.js';
 import { ApiError } from '../model/errors.js';
 
@@ -21,7 +21,7 @@ export function filterMatches(expr: Expr | null, datum: unknown): boolean {
   try {
     return evaluateFilter(expr, datum);
   } catch (e) {
-    if (e instanceof FilterFieldError) throw new ApiError(400, `failed to read result page: ${e.message}`);
+    if (e instanceof FilterEvalError) throw new ApiError(400, `failed to read result page: ${e.message}`);
     throw e;
   }
 }
@@ -52,6 +52,22 @@ export interface PageOptions {
   perPage: number;
   nextToken: string;
   reverse: boolean;
+}
+
+/**
+ * Sorts and pages a table the way Nomad's list endpoints iterate it: with a `prefix`, the ID
+ * index (ordered by ID, next token `<ID>`); without, the create index (CreateIndex then ID,
+ * next token `<CreateIndex>.<ID>`). Deployments and allocations both list this way.
+ */
+export function pageInListOrder<T extends { CreateIndex: number; ID: string }>(
+  items: T[],
+  q: PageOptions & { prefix: string },
+  matches: (item: T) => boolean,
+): { page: T[]; nextToken: string } {
+  const byId = q.prefix !== '';
+  const tokenizer = byId ? idTokenizer<T>() : createIndexTokenizer<T>();
+  const sorted = [...items].sort(byId ? (a, b) => tokenizer.compare(a, b.ID) : (a, b) => a.CreateIndex - b.CreateIndex || a.ID.localeCompare(b.ID));
+  return paginate(sorted, q, tokenizer, matches);
 }
 
 /** `items` must already be sorted ascending by the tokenizer's order. */

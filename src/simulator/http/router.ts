@@ -72,10 +72,32 @@ export class Router {
       if (!m) continue;
       const params: Record<string, string> = {};
       r.names.forEach((n, i) => {
-        params[n] = decodeURIComponent(m[i + 1] ?? '');
+        params[n] = unescapePath(m[i + 1] ?? '');
       });
       return { route: r, params, handler: r.methods[method] };
     }
     return null;
   }
+}
+
+/**
+ * The first malformed percent-escape of a path (`%` not followed by two hex digits; at most three
+ * characters, as Go's url.EscapeError names it), or null. Go's server refuses such a request line
+ * before any handler runs (400 Bad Request).
+ */
+export function badPathEscape(path: string): string | null {
+  const m = /%(?![0-9A-Fa-f]{2})/.exec(path);
+  return m ? path.slice(m.index, m.index + 3) : null;
+}
+
+/**
+ * Go's path unescaping: each `%XX` is one byte and the bytes are read as UTF-8 (invalid sequences
+ * are not an error, unlike decodeURIComponent). A malformed escape is left as it is; the server
+ * has refused such paths before routing.
+ */
+export function unescapePath(s: string): string {
+  if (!s.includes('%')) return s;
+  const parts = s.split(/(%[0-9A-Fa-f]{2})/);
+  const bytes = parts.map((p, i) => (i % 2 === 1 ? Buffer.from([parseInt(p.slice(1), 16)]) : Buffer.from(p, 'utf8')));
+  return Buffer.concat(bytes).toString('utf8');
 }

@@ -4,6 +4,7 @@
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { TOO_MANY_RESPONSE } from '../control/faults.js';
@@ -16,8 +17,18 @@ import { addDeploymentRead, addDeploymentReads } from './api-deployments.js';
 import { addJobRoutes } from './api-jobs.js';
 import { firstValues } from './query.js';
 import { sendEmpty, sendJson, sendText } from './respond.js';
-import { Router } from './router.js';
+import { Router, badPathEscape } from './router.js';
 import type { ApiContext, Match, Services } from './router.js';
+
+/**
+ * What Go's net/http writes, before closing the connection, for a request line it cannot parse
+ * (a path with a malformed percent-escape, say): no handler of Nomad's ever sees the request.
+ */
+export const GO_BAD_REQUEST_RESPONSE =
+  'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request';
+
+/** How long a refused connection may stay half-open waiting for the client to close it. */
+const REFUSED_LINGER_MS = 1000;
 
 function apiRouter(): Router {
   const router = new Router();
@@ -77,9 +88,18 @@ export function createSimServer(services: Services): Server {
   const control = controlRouter();
 
   const server = createServer((req, res) => {
+    // A connection refused by the per-client limit has had its 429 (or nothing) already.
+    if (services.connections.isRefused(req.socket)) return;
     const url = new URL(req.url ?? '/', 'http://simulator');
     const path = url.pathname;
     const method = req.method ?? 'GET';
+    const badEscape = badPathEscape(path);
+    if (badEscape !== null) {
+      // Go's server: a raw 400 and the connection closes. The control API answers in its own way.
+      if (path === '/_sim' || path.startsWith('/_sim/')) sendJson(res, 400, { error: `invalid URL escape ${JSON.stringify(badEscape)}` });
+      else req.socket.end(GO_BAD_REQUEST_RESPONSE);
+      return;
+    }
     const aborter = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) aborter.abort();
@@ -114,6 +134,17 @@ export function createSimServer(services: Services): Server {
       services.cluster.catchUp();
       await runHandler(match, ctx, false);
     })();
+  });
+  // Nomad's connlimit judges a connection when it is accepted, before reading anything from it.
+  server.on('connection', (socket: Socket) => {
+    const admission = services.connections.admit(socket);
+    if (admission === 'accept') return;
+    if (admission === 'drop') {
+      socket.destroy();
+      return;
+    }
+    socket.end(TOO_MANY_RESPONSE);
+    setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
   });
   // Go's server keeps idle keep-alive connections open; Node would close them after 5 s, which
   // makes clients that reuse pooled sockets see spurious resets.

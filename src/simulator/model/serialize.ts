@@ -128,6 +128,7 @@ export function allocToStub(a: Alloc, opts: { taskStates?: boolean; resources?: 
     TaskStates: opts.taskStates === false ? null : taskStates(a),
     DeploymentStatus: deploymentStatus(a),
     FollowupEvalID: '',
+    NextAllocation: a.NextAllocation,
     RescheduleTracker: null,
     PreemptedAllocations: null,
     PreemptedByAllocation: '',

@@ -129,11 +129,18 @@ export class StateStore {
     return this.versions.get(jobKey(namespace, id)) ?? [];
   }
 
-  /** Inserts a new current version, keeping the last JOB_TRACKED_VERSIONS. */
+  /**
+   * Inserts a new current version, keeping JOB_TRACKED_VERSIONS of them: the newest ones, except
+   * that the newest Stable version is never dropped (Nomad's upsertJobVersion swaps it into the
+   * kept set, so the versions read newest first with the stable one last).
+   */
   putJobVersion(txn: Txn, job: JobVersion): void {
     const key = jobKey(job.Namespace, job.ID);
     const list = [job, ...(this.versions.get(key) ?? []).filter((v) => v.Version !== job.Version)];
-    this.versions.set(key, list.slice(0, JOB_TRACKED_VERSIONS));
+    const stable = list.findIndex((v) => v.Stable);
+    const kept =
+      stable >= JOB_TRACKED_VERSIONS ? [...list.slice(0, JOB_TRACKED_VERSIONS - 1), list[stable] as JobVersion] : list.slice(0, JOB_TRACKED_VERSIONS);
+    this.versions.set(key, kept);
     this.jobs.set(key, job);
     txn.touch('jobs', 'job_version');
   }

@@ -172,8 +172,8 @@ export function watchDeployments(ctx: ModelContext, now: number): boolean {
         changed = true;
         return;
       }
-      if (d.Status !== 'running') return;
-      const cutoff = progressCutoff(d, allocs);
+      const running = d.Status === 'running';
+      const cutoff = running ? progressCutoff(d, allocs) : null;
       if (cutoff !== null && now >= cutoff) {
         d.deadlineHit = true;
         const { fail, rollback } = shouldFail(d);
@@ -183,12 +183,14 @@ export function watchDeployments(ctx: ModelContext, now: number): boolean {
           return;
         }
       }
+      // Nomad's watcher auto-promotes any deployment it watches, i.e. any active one: a paused
+      // deployment is promoted too (its rollout then waits for the resume).
       if (canAutoPromote(d, new Map(allocs.map((a) => [a.ID, a])))) {
         promoteDeployment(ctx, txn, d, true, []);
         changed = true;
         return;
       }
-      if (isComplete(ctx, d, allocs)) {
+      if (running && isComplete(ctx, d, allocs)) {
         setStatus(txn, d, 'successful', DESC.successful);
         const version = ctx.store.jobVersions(d.Namespace, d.JobID).find((v) => v.Version === d.JobVersion);
         if (version) setJobStability(txn, version, true);
