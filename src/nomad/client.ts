@@ -1,6 +1,6 @@
 /**
  * HttpNomadClient: the NomadApi over HTTP(S) or a unix socket, with blocking queries done the
- * way Nomad's servers expect (see docs in /work/shared/docs/nomad-api.md) and bounded,
+ * way Nomad's servers expect (see docs/nomad-api.md) and bounded,
  * jittered retries of transient failures only.
  *
  * One instance owns one connection pool (default: one socket). The daemon creates one client

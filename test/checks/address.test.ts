@@ -2,9 +2,9 @@ import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { allocAddress, allocPorts, allocTemplateVars, type AddressableAlloc } from '../../src/checks/address.js';
 
-const samples = '/work/shared/nomad/samples';
-const full = JSON.parse(readFileSync(`${samples}/GET_v1_allocation_ID.json`, 'utf8')) as AddressableAlloc;
-const stubs = JSON.parse(readFileSync(`${samples}/GET_v1_allocations.json`, 'utf8')) as AddressableAlloc[];
+const sample = (name: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/nomad-samples/${name}`, import.meta.url), 'utf8'));
+const full = sample('GET_v1_allocation_ID.json') as AddressableAlloc;
+const stubs = sample('GET_v1_allocations.json') as AddressableAlloc[];
 
 const base: AddressableAlloc = { ID: 'c0ffee00-0000-0000-0000-000000000001', Name: 'web.api[0]', NodeID: 'node-uuid', NodeName: 'worker-1' };
 

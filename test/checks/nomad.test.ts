@@ -4,7 +4,7 @@ import type { ServiceCheckResult } from '../../src/domain/nomad.js';
 import type { NomadChecksSource } from '../../src/domain/policy.js';
 import { nomadChecksProvider, type AllocationChecksReader } from '../../src/checks/nomad.js';
 
-const sample = JSON.parse(readFileSync('/work/shared/nomad/samples/GET_v1_allocation_ID_checks.json', 'utf8')) as Record<string, ServiceCheckResult>;
+const sample = JSON.parse(readFileSync(new URL('../fixtures/nomad-samples/GET_v1_allocation_ID_checks.json', import.meta.url), 'utf8')) as Record<string, ServiceCheckResult>;
 const source: NomadChecksSource = { kind: 'nomad', timeoutMs: 1000 };
 
 function check(id: string, name: string, status: ServiceCheckResult['Status'], output = ''): ServiceCheckResult {

@@ -12,9 +12,8 @@ import type { Alloc } from '../../src/simulator/model/types.js';
 import type { AllocStub, Deployment } from './helpers.js';
 import { SimClient, webJob, withSim } from './helpers.js';
 
-const SHARED = '/work/shared';
-const doc = readFileSync(`${SHARED}/docs/nomad-api.md`, 'utf8');
-const sample = <T>(name: string): T => JSON.parse(readFileSync(`${SHARED}/nomad/samples/${name}`, 'utf8')) as T;
+const doc = readFileSync(new URL('../../docs/nomad-api.md', import.meta.url), 'utf8');
+const sample = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../fixtures/nomad-samples/${name}`, import.meta.url), 'utf8')) as T;
 
 type Json = Record<string, unknown>;
 
