@@ -40,6 +40,7 @@ export const RUN_DEFAULTS = {
   resyncInterval: '5m',
 } as const;
 
+const MAX_INTERVAL_MS = 24 * 3_600_000;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function parseListen(text: string): { host: string; port: number } | undefined {
@@ -75,7 +76,7 @@ export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { con
 
   const duration = (name: string, text: string): number => {
     const ms = parseDuration(text);
-    if (ms === undefined || ms <= 0) errors.push(`--${name}: "${text}" is not a positive duration such as 30s or 5m`);
+    if (ms === undefined || ms <= 0 || ms > MAX_INTERVAL_MS) errors.push(`--${name}: "${text}" is not a duration between 1ms and 24h, such as 30s or 5m`);
     return ms ?? 0;
   };
   const watchWaitMs = duration('watch-wait', flags['watch-wait'] ?? RUN_DEFAULTS.watchWait);

@@ -25,6 +25,7 @@ import { VERSION } from './version.js';
 
 /** Reconciles running at once (each for a different deployment). */
 const WORKERS = 4;
+const MIN_REQUEUE_MS = 50;
 
 export class StartupError extends Error {
   constructor(
@@ -121,7 +122,11 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
     store,
     notReadyReason: () => (watcher.ready ? undefined : 'waiting for a full list of deployments and allocations from Nomad'),
   });
-  const address = await server.listen(config.listen.host, config.listen.port);
+  const address = await server.listen(config.listen.host, config.listen.port).catch((err: unknown) => {
+    for (const client of [api, deploymentsApi, allocationsApi]) client.close();
+    policies.close();
+    throw new StartupError(`cannot listen on ${config.listen.host}:${config.listen.port}: ${err instanceof Error ? err.message : String(err)}`, 1);
+  });
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 
   const workers = Array.from({ length: WORKERS }, () => work(queue, reconciler, recorder, logger, abort.signal));
@@ -164,7 +169,8 @@ async function work(queue: WorkQueue, reconciler: Reconciler, recorder: Recorder
       const result = await reconciler.reconcile(id, signal);
       if (result.retry) queue.addRateLimited(id);
       else queue.forget(id);
-      if (result.requeueAfterMs !== undefined) queue.addAfter(id, result.requeueAfterMs);
+      // A floor, so that a deadline met to the millisecond can never spin the worker.
+      if (result.requeueAfterMs !== undefined) queue.addAfter(id, Math.max(result.requeueAfterMs, MIN_REQUEUE_MS));
     } catch (err) {
       if (signal.aborted) return;
       recorder.reconcileError();

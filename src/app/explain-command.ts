@@ -54,7 +54,7 @@ export async function explainCommand(id: string, flags: Record<string, string | 
     const cache = new ClusterCache();
     cache.replaceDeployments([d]);
     cache.replaceAllocations(allocs);
-    const job = await new JobSpecCache(api).get(d.Namespace, d.JobID, d.JobVersion);
+    const job = await new JobSpecCache(api).get(d.Namespace, d.JobID, d.JobCreateIndex, d.JobVersion);
     const { observation, selections } = observeDeployment(d, job, allocs, (t) => selectPolicy(loaded.policies, t), true);
 
     const prometheusAddr = (flags['prometheus-addr'] as string | undefined) ?? process.env.PROMOTER_PROMETHEUS_ADDR;

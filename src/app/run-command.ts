@@ -12,7 +12,16 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   }
   const logger = createLogger(config.logLevel);
   for (const w of warnings) logger.warn(w);
-  let daemon;
+  // Signals are handled from the start: a SIGHUP or SIGTERM during start-up must not kill the process.
+  let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
+  let stopRequested = false;
+  process.once('SIGTERM', () => (daemon ? void daemon.stop() : (stopRequested = true)));
+  process.once('SIGINT', () => (daemon ? void daemon.stop() : (stopRequested = true)));
+  process.on('SIGHUP', () => {
+    if (!daemon) return;
+    logger.info('SIGHUP: reloading policies');
+    void daemon.reloadPolicies();
+  });
   try {
     daemon = await startDaemon(config, { logger });
   } catch (err) {
@@ -22,14 +31,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
     }
     throw err;
   }
-  const running = daemon;
-  const stop = () => void running.stop();
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  process.on('SIGHUP', () => {
-    logger.info('SIGHUP: reloading policies');
-    void running.reloadPolicies();
-  });
-  await running.stopped;
+  if (stopRequested) void daemon.stop();
+  await daemon.stopped;
   return EXIT.ok;
 }

@@ -32,8 +32,14 @@ export interface EffectResultEvent {
   groups: string[];
   outcome: Outcome;
   message?: string;
+  /** A final error: the effect is settled and not tried again (e.g. no stable version to revert to). */
+  settled?: boolean;
+  /** set_health: the allocations whose health was set. */
+  allocIds?: string[];
   /** Extra decisions the effect made on its own (e.g. the revert after a fail). */
   followUps?: Omit<DecisionRecord, 'evidence'>[];
+  /** After a fail: the rollback could not be finished and is still owed. */
+  rollbackDue?: { groups: string[]; reason: string };
 }
 
 export type PromoterEvent = ObserveEvent | EffectResultEvent;
@@ -47,6 +53,8 @@ export interface MachineInput {
 }
 
 const noEffect = (_: unknown, _params: EffectRequest) => undefined;
+const EFFECT_TYPES = ['promote', 'fail', 'set_health', 'revert'] as const;
+type EffectType = (typeof EFFECT_TYPES)[number];
 
 export const deploymentMachine = setup({
   types: {
@@ -58,12 +66,15 @@ export const deploymentMachine = setup({
     promote: noEffect,
     fail: noEffect,
     set_health: noEffect,
+    revert: noEffect,
     absorbResult: assign(({ context, event }) => (event.type === 'effect.result' ? absorbResult(context, event) : {})),
   },
   guards: {
-    finishedInNomad: ({ context }) => context.nomadStatus !== 'unknown' && !isActiveDeployment(context.nomadStatus),
+    // A failed deployment whose rollback is still owed is not finished for the promoter.
+    finishedInNomad: ({ context }) =>
+      context.nomadStatus !== 'unknown' && !isActiveDeployment(context.nomadStatus) && (context.rollbackDue === undefined || context.done['revert'] !== undefined),
     ungoverned: ({ context }) => Object.keys(context.groups).length === 0,
-    failing: ({ context }) => context.done['fail'] !== undefined || context.pending.some((p) => p.action === 'fail'),
+    failing: ({ context }) => context.done['fail'] !== undefined || context.done['dry-run:fail'] !== undefined || context.pending.some((p) => p.action === 'fail'),
     holding: ({ context }) => context.pending.some((p) => p.action === 'hold'),
     promoted: ({ context }) => Object.values(context.groups).every((g) => !g.canary || g.promoted),
     baking: ({ context }) => Object.values(context.groups).some((g) => g.canary && !g.promoted && g.canariesHealthyAt !== undefined),
@@ -80,6 +91,7 @@ export const deploymentMachine = setup({
     done: {},
     pending: [],
     history: [],
+    pausedMs: 0,
     warnings: [],
     updatedAt: input.now,
   }),
@@ -90,7 +102,7 @@ export const deploymentMachine = setup({
       actions: enqueueActions(({ context, event, enqueue }) => {
         const { context: next, effects } = plan(context, event.observation, event.measurements, event.now);
         enqueue.assign(() => next);
-        for (const effect of effects) enqueue({ type: effect.action as 'promote' | 'fail' | 'set_health', params: effect });
+        for (const effect of effects) enqueue({ type: effect.action as EffectType, params: effect });
       }),
     },
     'effect.result': { target: '.evaluating', actions: 'absorbResult' },
@@ -118,17 +130,18 @@ export const deploymentMachine = setup({
 });
 
 function absorbResult(context: PromoterContext, event: EffectResultEvent): Partial<PromoterContext> {
-  const done = event.outcome === 'error' ? context.done : { ...context.done, [event.key]: event.outcome };
+  const done = event.outcome === 'error' && !event.settled ? context.done : { ...context.done, [event.key]: event.outcome };
   const groups = { ...context.groups };
   if (event.outcome === 'ok' && event.action === 'promote') {
     for (const g of event.groups) if (groups[g]) groups[g] = { ...groups[g]!, promoted: true };
   }
   if (event.outcome !== 'error' && event.action === 'set_health') {
-    const ids = event.key.slice('set_health:'.length).split(',');
+    const decided = Object.fromEntries((event.allocIds ?? []).map((id) => [id, true]));
     for (const [name, g] of Object.entries(groups)) {
-      if (event.groups.includes(name)) groups[name] = { ...g, healthDecided: { ...g.healthDecided, ...Object.fromEntries(ids.map((id) => [id, true])) } };
+      if (event.groups.includes(name)) groups[name] = { ...g, healthDecided: { ...g.healthDecided, ...decided } };
     }
   }
+  const rollbackDue = event.rollbackDue ?? (event.action === 'revert' && done['revert'] !== undefined ? undefined : context.rollbackDue);
   // The last matching pending record takes the outcome.
   const history = [...context.history];
   for (let i = history.length - 1; i >= 0; i--) {
@@ -139,7 +152,7 @@ function absorbResult(context: PromoterContext, event: EffectResultEvent): Parti
     }
   }
   for (const f of event.followUps ?? []) history.push({ ...f, evidence: [] });
-  return { done, groups, history, updatedAt: event.now };
+  return { done, groups, history, rollbackDue, updatedAt: event.now };
 }
 
 export type DeploymentSnapshot = SnapshotFrom<typeof deploymentMachine>;
@@ -171,8 +184,6 @@ export interface StepResult {
 /** Pure step: feed one event, get the next snapshot and the effects to carry out. */
 export function step(snapshot: DeploymentSnapshot, event: PromoterEvent): StepResult {
   const [next, actions] = transition(deploymentMachine, snapshot, event);
-  const effects = actions
-    .filter((a) => a.type === 'promote' || a.type === 'fail' || a.type === 'set_health')
-    .map((a) => a.params as EffectRequest);
+  const effects = actions.filter((a) => (EFFECT_TYPES as readonly string[]).includes(a.type)).map((a) => a.params as EffectRequest);
   return { snapshot: next, effects };
 }

@@ -7,7 +7,7 @@ import type { Measurement, CheckPhase } from '../domain/analysis.js';
 import type { CheckSpec, Policy } from '../domain/policy.js';
 import { isActiveDeployment } from '../domain/nomad.js';
 import { formatDuration } from '../policy/duration.js';
-import { assessCheck, assessAllocationCheck, nextMeasurementDue } from '../analysis/assess.js';
+import { assessCheck, assessAllocationCheck, isTerminalPhase } from '../analysis/assess.js';
 import type {
   CheckRecord,
   DecisionRecord,
@@ -33,9 +33,9 @@ export interface EffectRequest {
   /** set_health only. */
   healthy?: string[];
   unhealthy?: string[];
-  /** fail only: how to roll back afterwards. */
+  /** fail, set_health with unhealthy allocations, revert: how to roll back afterwards. */
   rollback?: Policy['onFailure']['rollback'];
-  /** fail only: groups for which Nomad's own auto_revert applies. */
+  /** Groups for which Nomad's own auto_revert applies. */
   autoRevertGroups?: string[];
 }
 
@@ -51,11 +51,17 @@ export interface Plan {
   effects: EffectRequest[];
 }
 
+type Governed = GroupObservation & { policy: Policy };
+
 const HISTORY_LIMIT = 100;
-const MEASUREMENT_LIMIT = 200;
 
 export function checkKey(stage: Stage, check: string): string {
   return `${stage}:${check}`;
+}
+
+/** Effects are keyed by mode too: a dry-run report never stands in for the real action. */
+function effectKey(action: EffectAction, ids: string[], dryRun: boolean): string {
+  return `${dryRun ? 'dry-run:' : ''}${action}${ids.length ? `:${[...ids].sort().join(',')}` : ''}`;
 }
 
 /** Measurements that belong to one check key, grouped per allocation for allocation scope. */
@@ -75,25 +81,32 @@ export function checkPhase(spec: CheckSpec, record: CheckRecord | undefined, all
 export function allocsInScope(stage: Stage, group: GroupObservation): string[] {
   if (stage === 'canary') return group.canaries.map((a) => a.id);
   if (stage === 'rollout') return group.allocs.filter((a) => a.running).map((a) => a.id);
-  return group.allocs.filter((a) => a.healthy === null || a.healthy === undefined).map((a) => a.id);
+  return group.allocs.filter((a) => a.running && (a.healthy === null || a.healthy === undefined)).map((a) => a.id);
 }
 
 function isCanaryGroup(group: GroupObservation): boolean {
   return group.desiredCanaries > 0;
 }
 
-/** The stages whose checks run now for a governed group, given what is known. */
-export function activeStages(group: GroupObservation, track: GroupTrack): Stage[] {
-  const stages: Stage[] = [];
-  if (isCanaryGroup(group) && !track.promoted && track.canariesHealthyAt !== undefined) stages.push('canary');
-  if (!isCanaryGroup(group) || track.promoted) stages.push('rollout');
-  if (group.healthCheck === 'manual') stages.push('health');
-  return stages;
-}
-
 export function stageChecks(policy: Policy, stage: Stage): CheckSpec[] {
   const names = stage === 'canary' ? policy.canary.analysis : stage === 'rollout' ? policy.rollout.analysis : policy.health.checks;
   return names.map((n) => policy.checks[n]).filter((c): c is CheckSpec => c !== undefined);
+}
+
+/**
+ * The stages whose checks run now for a governed group. The canary stage starts once every
+ * canary is healthy in Nomad and ends with the promotion, except where Nomad's auto_promote
+ * promoted first: then the canary analysis still runs to its end (a failure still fails).
+ */
+export function activeStages(group: GroupObservation, track: GroupTrack, policy: Policy): Stage[] {
+  const stages: Stage[] = [];
+  const canaryOpen =
+    !track.promoted ||
+    (group.autoPromote && stageChecks(policy, 'canary').some((spec) => !isTerminalPhase(track.checks[checkKey('canary', spec.name)]?.phase ?? 'pending')));
+  if (isCanaryGroup(group) && track.canariesHealthyAt !== undefined && canaryOpen) stages.push('canary');
+  if (!isCanaryGroup(group) || track.promoted) stages.push('rollout');
+  if (group.healthCheck === 'manual') stages.push('health');
+  return stages;
 }
 
 /**
@@ -111,30 +124,41 @@ function canariesHealthy(group: GroupObservation, previous: GroupTrack | undefin
   return { canariesHealthyAt: Math.min(Math.max(...times), now), canaryIds: ids };
 }
 
-function absorbGroup(
-  previous: GroupTrack | undefined,
-  group: GroupObservation,
-  policy: Policy,
-  dryRun: boolean,
-  measurements: TaggedMeasurement[],
-  now: number,
-): GroupTrack {
+/** Check records carried over: none after a policy change; after a canary was replaced, only failures. */
+function carriedChecks(previous: GroupTrack | undefined, policy: Policy, canaryIds: string[] | undefined): Record<string, CheckRecord> {
+  if (!previous || previous.policy !== policy.name) return {};
+  const replaced = previous.canaryIds !== undefined && canaryIds !== undefined && previous.canaryIds.join(',') !== canaryIds.join(',');
+  if (!replaced) return { ...previous.checks };
+  return Object.fromEntries(Object.entries(previous.checks).filter(([key, r]) => !key.startsWith('canary:') || r.phase === 'failed'));
+}
+
+function absorbGroup(previous: GroupTrack | undefined, group: Governed, dryRun: boolean, measurements: TaggedMeasurement[], now: number): GroupTrack {
+  const { policy } = group;
+  const healthy = canariesHealthy(group, previous, now);
   const track: GroupTrack = {
     policy: policy.name,
     mode: dryRun || policy.mode === 'dry-run' ? 'dry-run' : 'enforce',
     canary: isCanaryGroup(group),
     promoted: group.promoted || (previous?.promoted ?? false),
-    checks: { ...(previous?.policy === policy.name ? previous.checks : {}) },
+    checks: carriedChecks(previous, policy, healthy.canaryIds),
     healthDecided: { ...(previous?.healthDecided ?? {}) },
+    ...healthy,
   };
-  Object.assign(track, canariesHealthy(group, previous, now));
-  for (const stage of activeStages(group, track)) {
+  for (const stage of activeStages(group, track, policy)) {
     for (const spec of stageChecks(policy, stage)) {
       const key = checkKey(stage, spec.name);
-      const record = track.checks[key] ?? { startedAt: now, measurements: [], phase: 'pending' };
-      const fresh = measurements.filter((m) => m.stage === stage && m.measurement.check === spec.name).map((m) => m.measurement);
-      const all = [...record.measurements, ...fresh].slice(-MEASUREMENT_LIMIT);
-      track.checks[key] = { ...record, measurements: all, phase: checkPhase(spec, { ...record, measurements: all }, allocsInScope(stage, group)) };
+      const inScope = allocsInScope(stage, group);
+      const record: CheckRecord = track.checks[key] ?? { startedAt: now, measurements: [], phase: 'pending' };
+      const fresh = measurements
+        .filter((m) => m.group === group.name && m.stage === stage && m.measurement.check === spec.name)
+        .map((m) => m.measurement);
+      const next: CheckRecord = { ...record, measurements: [...record.measurements, ...fresh] };
+      if (spec.scope === 'allocation') {
+        next.allocStartedAt = { ...record.allocStartedAt };
+        for (const id of inScope) next.allocStartedAt[id] ??= now;
+      }
+      next.phase = checkPhase(spec, next, inScope);
+      track.checks[key] = next;
     }
   }
   return track;
@@ -173,12 +197,19 @@ function describe(phases: { spec: CheckSpec; phase: CheckPhase }[], wanted: Chec
     .join(', ');
 }
 
-function canaryVerdict(group: GroupObservation, track: GroupTrack, policy: Policy, now: number): GroupVerdict {
+/** Earliest of the deadlines still ahead; a deadline already passed never asks for a wake-up. */
+function nextWake(now: number, ...values: (number | undefined)[]): number | undefined {
+  const ahead = values.filter((v): v is number => v !== undefined && v > now);
+  return ahead.length ? Math.min(...ahead) : undefined;
+}
+
+function canaryVerdict(group: Governed, track: GroupTrack, ctx: PromoterContext, paused: boolean, now: number): GroupVerdict {
+  const { policy } = group;
   const base = { group: group.name, evidence: stageEvidence(track, 'canary') };
-  if (track.promoted) return { ...base, verdict: 'done', reason: 'canaries promoted' };
   const phases = phasesOf(track, 'canary', policy);
   const failed = describe(phases, ['failed']);
   if (failed) return { ...base, verdict: 'fail', reason: `canary analysis failed: ${failed}` };
+  if (track.promoted) return { ...base, verdict: 'done', reason: 'canaries promoted' };
   const healthyAt = track.canariesHealthyAt;
   if (healthyAt === undefined) {
     const healthy = group.canaries.filter((a) => a.healthy === true).length;
@@ -186,32 +217,34 @@ function canaryVerdict(group: GroupObservation, track: GroupTrack, policy: Polic
     const note = unhealthy > 0 ? `, ${unhealthy} unhealthy` : '';
     return { ...base, verdict: 'wait', reason: `${healthy}/${group.desiredCanaries} canaries healthy${note}` };
   }
-  const timeoutAt = policy.canary.timeoutMs !== undefined ? healthyAt + policy.canary.timeoutMs : undefined;
-  if (timeoutAt !== undefined && now >= timeoutAt && policy.canary.onTimeout !== 'wait') {
-    const reason = `canary timeout ${formatDuration(policy.canary.timeoutMs!)} expired`;
-    return { ...base, verdict: policy.canary.onTimeout === 'fail' ? 'fail' : 'promote', reason, since: timeoutAt };
-  }
+  if (paused) return { ...base, verdict: 'hold', reason: 'deployment is paused in Nomad' };
+  // Time spent paused does not count toward the timeout.
+  const pausedMs = ctx.pausedMs + (ctx.pausedSince !== undefined ? now - ctx.pausedSince : 0);
+  const timeoutAt = policy.canary.timeoutMs !== undefined ? healthyAt + policy.canary.timeoutMs + pausedMs : undefined;
+  const timedOut = timeoutAt !== undefined && now >= timeoutAt;
+  const timeoutReason = `canary timeout ${formatDuration(policy.canary.timeoutMs ?? 0)} expired`;
+  if (timedOut && policy.canary.onTimeout === 'fail') return { ...base, verdict: 'fail', reason: timeoutReason, since: timeoutAt };
+  // Inconclusive or errored never promotes, not even at the timeout.
   const held = describe(phases, ['inconclusive', 'errored']);
-  if (held) return { ...base, verdict: 'hold', reason: `holding: ${held}`, wakeAt: timeoutAt };
+  if (held) return { ...base, verdict: 'hold', reason: `holding: ${held}`, wakeAt: nextWake(now, timeoutAt) };
+  if (policy.canary.promote === 'manual') return { ...base, verdict: 'wait', reason: 'canary.promote is manual', wakeAt: nextWake(now, timeoutAt) };
+  if (timedOut && policy.canary.onTimeout === 'promote') return { ...base, verdict: 'promote', reason: `${timeoutReason}: onTimeout promote`, since: timeoutAt };
   const running = describe(phases, ['pending', 'running']);
-  if (running) return { ...base, verdict: 'wait', reason: `analysis running: ${running}`, wakeAt: timeoutAt };
+  if (running) return { ...base, verdict: 'wait', reason: `analysis running: ${running}`, wakeAt: nextWake(now, timeoutAt) };
   const bakeEnd = healthyAt + policy.canary.bakeMs;
   if (now < bakeEnd) {
-    return { ...base, verdict: 'wait', reason: `baking until ${new Date(bakeEnd).toISOString()}`, wakeAt: min(bakeEnd, timeoutAt) };
-  }
-  if (policy.canary.promote === 'manual') {
-    return { ...base, verdict: 'wait', reason: 'canary.promote is manual', wakeAt: timeoutAt };
+    return { ...base, verdict: 'wait', reason: `baking until ${new Date(bakeEnd).toISOString()}`, wakeAt: nextWake(now, bakeEnd, timeoutAt) };
   }
   const analysis = phases.length > 0 ? `analysis passed (${phases.map((p) => p.spec.name).join(', ')}), ` : '';
   return { ...base, verdict: 'promote', reason: `${analysis}baked ${formatDuration(policy.canary.bakeMs)} since all canaries healthy`, since: bakeEnd };
 }
 
-function min(...values: (number | undefined)[]): number | undefined {
-  const defined = values.filter((v): v is number => v !== undefined);
-  return defined.length ? Math.min(...defined) : undefined;
+function rolloutFailure(group: Governed, track: GroupTrack): GroupVerdict[] {
+  const failed = describe(phasesOf(track, 'rollout', group.policy), ['failed']);
+  return failed ? [{ group: group.name, verdict: 'fail', reason: `rollout analysis failed: ${failed}`, evidence: stageEvidence(track, 'rollout') }] : [];
 }
 
-function record(ctx: PromoterContext, effect: EffectRequest, now: number): DecisionRecord {
+function record(effect: EffectRequest, now: number): DecisionRecord {
   return { at: now, action: effect.action, groups: effect.groups, outcome: 'pending', reason: effect.reason, evidence: effect.evidence };
 }
 
@@ -220,21 +253,33 @@ function isNew(ctx: PromoterContext, key: string): boolean {
   return ctx.done[key] === undefined;
 }
 
+/** Split into the enforced part and the dry-run part, each acted on (or reported) on its own. */
+function byMode<T>(items: T[], isDryRun: (item: T) => boolean): [T[], boolean][] {
+  const parts: [T[], boolean][] = [
+    [items.filter((i) => !isDryRun(i)), false],
+    [items.filter(isDryRun), true],
+  ];
+  return parts.filter(([part]) => part.length > 0);
+}
+
+function trackPause(prev: PromoterContext, paused: boolean, now: number): Pick<PromoterContext, 'pausedMs' | 'pausedSince'> {
+  const pausedMs = prev.pausedMs ?? 0;
+  if (paused) return { pausedMs, pausedSince: prev.pausedSince ?? now };
+  return { pausedMs: pausedMs + (prev.pausedSince !== undefined ? now - prev.pausedSince : 0), pausedSince: undefined };
+}
+
 /**
  * Absorb an observation (and fresh measurements) into the context and list due effects.
  * Idempotent: the same inputs twice yield no second effect.
  */
-export function plan(
-  prev: PromoterContext,
-  obs: DeploymentObservation,
-  measurements: TaggedMeasurement[],
-  now: number,
-): Plan {
+export function plan(prev: PromoterContext, obs: DeploymentObservation, measurements: TaggedMeasurement[], now: number): Plan {
+  const paused = obs.status === 'paused';
+  const governed = obs.groups.filter((g): g is Governed => g.policy !== undefined);
   const groups: Record<string, GroupTrack> = {};
-  const governed = obs.groups.filter((g): g is GroupObservation & { policy: Policy } => g.policy !== undefined);
-  for (const g of governed) groups[g.name] = absorbGroup(prev.groups[g.name], g, g.policy, obs.dryRun, measurements, now);
+  for (const g of governed) groups[g.name] = absorbGroup(prev.groups[g.name], g, obs.dryRun, measurements, now);
   const ctx: PromoterContext = {
     ...prev,
+    ...trackPause(prev, paused, now),
     jobVersion: obs.jobVersion,
     nomadStatus: obs.status,
     groups,
@@ -242,77 +287,74 @@ export function plan(
     wakeAt: undefined,
     warnings: governed.filter((g) => g.autoPromote).map((g) => `group ${g.name} has Nomad auto_promote: Nomad may promote before analysis ends`),
     updatedAt: now,
-    lastEvidenceAt: measurements.length > 0 ? now : prev.lastEvidenceAt,
   };
-  if (!isActiveDeployment(obs.status) || governed.length === 0) return { context: ctx, effects: [] };
-
   const effects: EffectRequest[] = [];
-  const pending: PendingDecision[] = [];
-  const dryRunOf = (g: GroupObservation) => groups[g.name]?.mode === 'dry-run';
+  const dryRunOf = (group: string) => groups[group]?.mode === 'dry-run';
+  const policyOf = (group: string) => governed.find((g) => g.name === group)!.policy;
 
-  const canaryVerdicts = governed.filter(isCanaryGroup).map((g) => canaryVerdict(g, groups[g.name]!, g.policy, now));
-  const rolloutFailures = governed.flatMap((g): GroupVerdict[] => {
-    const failed = describe(phasesOf(groups[g.name]!, 'rollout', g.policy), ['failed']);
-    return failed ? [{ group: g.name, verdict: 'fail', reason: `rollout analysis failed: ${failed}`, evidence: stageEvidence(groups[g.name]!, 'rollout') }] : [];
-  });
-
-  const failing = [...canaryVerdicts.filter((v) => v.verdict === 'fail'), ...rolloutFailures];
-  if (failing.length > 0) {
-    const first = failing[0]!;
-    const policy = governed.find((g) => g.name === first.group)!.policy;
-    const effect: EffectRequest = {
-      key: 'fail',
-      action: 'fail',
-      groups: failing.map((f) => f.group),
-      reason: failing.map((f) => `${f.group}: ${f.reason}`).join('; '),
-      dryRun: governed.some((g) => g.name === first.group && dryRunOf(g)),
-      evidence: failing.flatMap((f) => f.evidence),
-      decidableAt: decidableAt(failing.flatMap((f) => f.evidence), now, ...failing.map((f) => f.since)),
-      rollback: policy.onFailure.rollback,
-      autoRevertGroups: obs.groups.filter((g) => g.autoRevert).map((g) => g.name),
-    };
-    if (isNew(ctx, effect.key)) effects.push(effect);
-    pending.push({ action: 'fail', groups: effect.groups, reason: effect.reason });
-  } else if (ctx.done['fail'] === undefined) {
-    effects.push(...promotions(ctx, governed, canaryVerdicts, dryRunOf, pending, now));
-    for (const v of canaryVerdicts) {
-      if (v.verdict === 'hold' || v.verdict === 'wait') pending.push({ action: v.verdict, groups: [v.group], reason: v.reason });
+  if (ctx.rollbackDue && isNew(ctx, 'revert')) {
+    effects.push({ key: 'revert', action: 'revert', groups: ctx.rollbackDue.groups, reason: ctx.rollbackDue.reason, dryRun: false, evidence: [], decidableAt: now });
+  }
+  if (isActiveDeployment(obs.status) && governed.length > 0) {
+    const pending: PendingDecision[] = [];
+    const canaryVerdicts = governed.filter(isCanaryGroup).map((g) => canaryVerdict(g, groups[g.name]!, ctx, paused, now));
+    const failing = [...canaryVerdicts.filter((v) => v.verdict === 'fail'), ...governed.flatMap((g) => rolloutFailure(g, groups[g.name]!))];
+    // rollback auto relies on Nomad's auto_revert where a governed group has it.
+    const autoRevertGroups = governed.filter((g) => g.autoRevert).map((g) => g.name);
+    for (const [part, dryRun] of byMode(failing, (v) => dryRunOf(v.group))) {
+      const names = part.map((f) => f.group);
+      const effect: EffectRequest = {
+        key: effectKey('fail', [], dryRun),
+        action: 'fail',
+        groups: names,
+        reason: part.map((f) => `${f.group}: ${f.reason}`).join('; '),
+        dryRun,
+        evidence: part.flatMap((f) => f.evidence),
+        decidableAt: decidableAt(part.flatMap((f) => f.evidence), now, ...part.map((f) => f.since)),
+        rollback: policyOf(names[0]!).onFailure.rollback,
+        autoRevertGroups,
+      };
+      if (isNew(ctx, effect.key)) effects.push(effect);
+      pending.push({ action: 'fail', groups: names, reason: effect.reason });
     }
+    // Once the deployment is failed for real (or about to be), nothing is promoted any more.
+    const failingForReal = failing.some((f) => !dryRunOf(f.group)) || ctx.done['fail'] !== undefined;
+    if (!failingForReal) {
+      effects.push(...promotions(ctx, canaryVerdicts.filter((v) => v.verdict !== 'fail'), policyOf, dryRunOf, pending, now));
+      for (const v of canaryVerdicts) {
+        if (v.verdict === 'hold' || v.verdict === 'wait') pending.push({ action: v.verdict, groups: [v.group], reason: v.reason });
+      }
+    }
+    effects.push(...healthDecisions(ctx, governed, dryRunOf, autoRevertGroups, now));
+    ctx.pending = pending;
+    ctx.wakeAt = nextWake(now, ...canaryVerdicts.map((v) => v.wakeAt));
   }
-  const health = healthDecisions(ctx, governed, dryRunOf, now);
-  effects.push(...health);
-
-  ctx.pending = pending;
-  ctx.wakeAt = min(...canaryVerdicts.map((v) => v.wakeAt));
-  for (const e of effects) {
-    ctx.history = [...ctx.history, record(ctx, e, now)].slice(-HISTORY_LIMIT);
-  }
+  for (const e of effects) ctx.history = [...ctx.history, record(e, now)].slice(-HISTORY_LIMIT);
   return { context: ctx, effects };
 }
 
 function promotions(
   ctx: PromoterContext,
-  governed: (GroupObservation & { policy: Policy })[],
   verdicts: GroupVerdict[],
-  dryRunOf: (g: GroupObservation) => boolean,
+  policyOf: (group: string) => Policy,
+  dryRunOf: (group: string) => boolean,
   pending: PendingDecision[],
   now: number,
 ): EffectRequest[] {
   const ready = verdicts.filter((v) => v.verdict === 'promote');
   const open = verdicts.filter((v) => v.verdict !== 'done');
-  const policyOf = (group: string) => governed.find((g) => g.name === group)!;
-  // `together: true` groups wait for each other and go out in one call.
-  const together = ready.filter((v) => policyOf(v.group).policy.canary.together);
-  const alone = ready.filter((v) => !policyOf(v.group).policy.canary.together);
-  const batches: GroupVerdict[][] = alone.map((v) => [v]);
-  const togetherOpen = open.filter((v) => policyOf(v.group).policy.canary.together);
-  if (together.length > 0 && together.length === togetherOpen.length) batches.push(together);
-  else if (together.length > 0) {
+  // `together: true` groups wait for each other and go out in one call (one per mode).
+  const together = ready.filter((v) => policyOf(v.group).canary.together);
+  const batches: GroupVerdict[][] = ready.filter((v) => !policyOf(v.group).canary.together).map((v) => [v]);
+  if (together.length > 0 && together.length === open.filter((v) => policyOf(v.group).canary.together).length) {
+    batches.push(...byMode(together, (v) => dryRunOf(v.group)).map(([part]) => part));
+  } else {
     for (const v of together) pending.push({ action: 'wait', groups: [v.group], reason: `${v.reason}; waiting for the other groups (together)` });
   }
   return batches.flatMap((batch) => {
     const names = batch.map((v) => v.group).sort();
-    const key = `promote:${names.join(',')}`;
+    const dryRun = dryRunOf(names[0]!);
+    const key = effectKey('promote', names, dryRun);
     pending.push({ action: 'promote', groups: names, reason: batch.map((v) => v.reason).join('; ') });
     if (!isNew(ctx, key)) return [];
     return [{
@@ -320,47 +362,64 @@ function promotions(
       action: 'promote' as const,
       groups: names,
       reason: batch.map((v) => (batch.length > 1 ? `${v.group}: ${v.reason}` : v.reason)).join('; '),
-      dryRun: batch.some((v) => dryRunOf(policyOf(v.group))),
+      dryRun,
       evidence: batch.flatMap((v) => v.evidence),
       decidableAt: decidableAt(batch.flatMap((v) => v.evidence), now, ...batch.map((v) => v.since)),
     }];
   });
 }
 
-/** Manual-health groups: every allocation whose health checks all passed is healthy; any failed, unhealthy. One batch. */
-function healthDecisions(
-  ctx: PromoterContext,
-  governed: (GroupObservation & { policy: Policy })[],
-  dryRunOf: (g: GroupObservation) => boolean,
-  now: number,
-): EffectRequest[] {
-  const healthy: string[] = [];
-  const unhealthy: string[] = [];
-  const evidence: Measurement[] = [];
-  let dryRun = false;
-  for (const g of governed.filter((x) => x.healthCheck === 'manual')) {
-    const track = ctx.groups[g.name]!;
-    const specs = stageChecks(g.policy, 'health');
-    if (specs.length === 0) continue;
-    for (const id of allocsInScope('health', g)) {
-      if (track.healthDecided[id] !== undefined) continue;
-      const phases = specs.map((spec) => {
-        const r = track.checks[checkKey('health', spec.name)];
-        return checkPhase(spec, r && { ...r, measurements: r.measurements.filter((m) => m.allocId === id) }, [id]);
-      });
-      if (phases.includes('failed')) unhealthy.push(id);
-      else if (phases.every((p) => p === 'passed')) healthy.push(id);
-      else continue;
-      dryRun ||= dryRunOf(g);
-      evidence.push(...Object.values(track.checks).flatMap((r) => r.measurements.filter((m) => m.allocId === id).slice(-1)));
-    }
-  }
-  if (healthy.length === 0 && unhealthy.length === 0) return [];
-  const groups = governed.filter((g) => g.healthCheck === 'manual').map((g) => g.name);
-  const reason = [healthy.length ? `healthy: ${healthy.length} passed health checks` : '', unhealthy.length ? `unhealthy: ${unhealthy.length} failed health checks` : '']
-    .filter(Boolean)
-    .join('; ');
-  const key = `set_health:${[...healthy, ...unhealthy].sort().join(',')}`;
-  if (!isNew(ctx, key)) return [];
-  return [{ key, action: 'set_health', groups, reason, dryRun, evidence, decidableAt: decidableAt(evidence, now), healthy, unhealthy }];
+interface HealthVerdict {
+  group: Governed;
+  id: string;
+  healthy: boolean;
+  evidence: Measurement[];
+}
+
+/** Manual-health groups: an allocation whose health checks all passed is healthy; any failed, unhealthy. */
+function healthVerdicts(ctx: PromoterContext, group: Governed): HealthVerdict[] {
+  const track = ctx.groups[group.name]!;
+  const specs = stageChecks(group.policy, 'health');
+  if (group.healthCheck !== 'manual' || specs.length === 0) return [];
+  return allocsInScope('health', group).flatMap((id): HealthVerdict[] => {
+    if (track.healthDecided[id] !== undefined) return [];
+    const own = specs.map((spec) => {
+      const r = track.checks[checkKey('health', spec.name)];
+      return r && { ...r, measurements: r.measurements.filter((m) => m.allocId === id) };
+    });
+    const phases = specs.map((spec, i) => checkPhase(spec, own[i], [id]));
+    if (!phases.includes('failed') && !phases.every((p) => p === 'passed')) return [];
+    const evidence = own.flatMap((r) => r?.measurements.slice(-1) ?? []);
+    return [{ group, id, healthy: !phases.includes('failed'), evidence }];
+  });
+}
+
+/** One allocation-health call per batch (per mode), for the groups whose allocations are in it. */
+function healthDecisions(ctx: PromoterContext, governed: Governed[], dryRunOf: (group: string) => boolean, autoRevertGroups: string[], now: number): EffectRequest[] {
+  const verdicts = governed.flatMap((g) => healthVerdicts(ctx, g));
+  return byMode(verdicts, (v) => dryRunOf(v.group.name)).flatMap(([part, dryRun]) => {
+    const healthy = part.filter((v) => v.healthy).map((v) => v.id);
+    const unhealthy = part.filter((v) => !v.healthy).map((v) => v.id);
+    const key = effectKey('set_health', [...healthy, ...unhealthy], dryRun);
+    if (!isNew(ctx, key)) return [];
+    const groups = [...new Set(part.map((v) => v.group.name))].sort();
+    const evidence = part.flatMap((v) => v.evidence);
+    const reason = [healthy.length ? `healthy: ${healthy.length} passed health checks` : '', unhealthy.length ? `unhealthy: ${unhealthy.length} failed health checks` : '']
+      .filter(Boolean)
+      .join('; ');
+    const failing = part.find((v) => !v.healthy);
+    return [{
+      key,
+      action: 'set_health' as const,
+      groups,
+      reason,
+      dryRun,
+      evidence,
+      decidableAt: decidableAt(evidence, now),
+      healthy,
+      unhealthy,
+      // An unhealthy allocation fails the deployment in Nomad: the policy's rollback applies.
+      ...(failing ? { rollback: failing.group.policy.onFailure.rollback, autoRevertGroups } : {}),
+    }];
+  });
 }

@@ -50,6 +50,8 @@ export interface DeploymentObservation {
 export interface CheckRecord {
   /** Epoch ms when the check's clock started (for initialDelay). */
   startedAt: number;
+  /** Allocation scope: when each allocation came into scope; its own clock for initialDelay. */
+  allocStartedAt?: Record<string, number>;
   measurements: Measurement[];
   phase: CheckPhase;
 }
@@ -66,7 +68,7 @@ export interface GroupTrack {
   /** The canaries that were healthy then: a replaced canary restarts the bake. */
   canaryIds?: string[];
   promoted: boolean;
-  /** Checks keyed `stage/check` (and `stage/check/allocId` for allocation scope). */
+  /** One record per check and stage, keyed `stage:check`; allocation-scope measurements carry their allocId. */
   checks: Record<string, CheckRecord>;
   /** Allocation IDs whose health this promoter already decided (manual-health groups). */
   healthDecided: Record<string, boolean>;
@@ -106,8 +108,14 @@ export interface PromoterContext {
   history: DecisionRecord[];
   /** Earliest time the reconciler should look again, if a deadline is running. */
   wakeAt?: number;
-  /** When the last piece of evidence arrived (for decision latency). */
-  lastEvidenceAt?: number;
+  /** Time spent paused in Nomad, which does not count toward canary.timeout. */
+  pausedMs: number;
+  pausedSince?: number;
+  /**
+   * A rollback the promoter still owes after failing the deployment (its first attempt did not
+   * get a final answer). Retried as a `revert` effect, even once Nomad calls the deployment failed.
+   */
+  rollbackDue?: { groups: string[]; reason: string };
   warnings: string[];
   updatedAt: number;
 }

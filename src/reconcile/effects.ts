@@ -12,17 +12,28 @@ import { isNomadError, mayHaveBeenApplied } from '../nomad/errors.js';
 import type { EffectRequest } from '../machine/plan.js';
 import type { DecisionRecord, Outcome } from '../machine/types.js';
 
+/** A decision taken on the way; `skipped` ones are shown in history but not counted in metrics. */
+export type FollowUp = Omit<DecisionRecord, 'evidence'> & { skipped?: boolean };
+
 export interface EffectResult {
   /** `skipped`: Nomad is already where the effect would take it; nothing was written. */
   outcome: Outcome | 'skipped';
   message?: string;
   /** The error was transient: worth retrying soon. */
   transient?: boolean;
+  /** A final error that trying again cannot change: the effect is settled. */
+  settled?: boolean;
   /** When Nomad acknowledged the write (epoch ms). */
   ackAt?: number;
-  /** Decisions taken on the way (the revert after a fail). */
-  followUps: Omit<DecisionRecord, 'evidence'>[];
+  /** set_health: the allocations whose health is now set. */
+  allocIds?: string[];
+  /** Decisions taken on the way (the rollback after a fail). */
+  followUps: FollowUp[];
+  /** The rollback after a fail could not be finished: still owed, retried as a revert effect. */
+  rollbackDue?: { groups: string[]; reason: string };
 }
+
+const NOT_APPLIED = Symbol('not applied');
 
 export class EffectRunner {
   constructor(
@@ -34,6 +45,8 @@ export class EffectRunner {
     const ref: DeploymentRef = { id: d.ID, namespace: d.Namespace };
     if (effect.dryRun) return this.dryRun(effect);
     try {
+      // A revert follows a failed (terminal) deployment: no deployment pre-check.
+      if (effect.action === 'revert') return await this.revertEffect(effect, d, signal);
       const fresh = (await this.api.readDeployment(ref, { signal })).body;
       if (!isActiveDeployment(fresh.Status)) return skipped(`deployment is ${fresh.Status}`);
       switch (effect.action) {
@@ -42,9 +55,9 @@ export class EffectRunner {
         case 'fail':
           return await this.fail(effect, fresh, ref, signal);
         case 'set_health':
-          return await this.setHealth(effect, ref, signal);
+          return await this.setHealth(effect, fresh, ref, signal);
         default:
-          return { outcome: 'error', message: `unsupported effect ${effect.action}`, followUps: [] };
+          return { outcome: 'error', message: `unsupported effect ${effect.action}`, settled: true, followUps: [] };
       }
     } catch (err) {
       return { outcome: 'error', message: errorText(err), transient: isTransient(err), followUps: [] };
@@ -52,11 +65,11 @@ export class EffectRunner {
   }
 
   private dryRun(effect: EffectRequest): EffectResult {
-    const followUps: EffectResult['followUps'] = [];
-    if (effect.action === 'fail' && explicitRevertPlanned(effect)) {
+    const followUps: FollowUp[] = [];
+    if (effect.rollback && explicitRevertPlanned(effect)) {
       followUps.push({ at: this.now(), action: 'revert', groups: effect.groups, outcome: 'dry_run', reason: `rollback: ${effect.rollback}: would revert to the latest stable version` });
     }
-    return { outcome: 'dry_run', followUps };
+    return { outcome: 'dry_run', followUps, ...(effect.healthy ? { allocIds: [...effect.healthy, ...(effect.unhealthy ?? [])] } : {}) };
   }
 
   private async promote(effect: EffectRequest, fresh: Deployment, ref: DeploymentRef, signal?: AbortSignal): Promise<EffectResult> {
@@ -72,12 +85,13 @@ export class EffectRunner {
     return { outcome: 'ok', ackAt: this.now(), followUps: [] };
   }
 
-  private async setHealth(effect: EffectRequest, ref: DeploymentRef, signal?: AbortSignal): Promise<EffectResult> {
+  private async setHealth(effect: EffectRequest, fresh: Deployment, ref: DeploymentRef, signal?: AbortSignal): Promise<EffectResult> {
     const allocs = (await this.api.deploymentAllocations(ref, { signal })).body;
     const unset = new Set(allocs.filter((a) => a.DeploymentStatus?.Healthy == null).map((a) => a.ID));
     const healthy = (effect.healthy ?? []).filter((id) => unset.has(id));
     const unhealthy = (effect.unhealthy ?? []).filter((id) => unset.has(id));
-    if (healthy.length === 0 && unhealthy.length === 0) return skipped('health already set in Nomad');
+    const allocIds = [...(effect.healthy ?? []), ...(effect.unhealthy ?? [])];
+    if (healthy.length === 0 && unhealthy.length === 0) return { ...skipped('health already set in Nomad'), allocIds };
     await write(
       async () => void (await this.api.setAllocationHealth(ref, { healthy, unhealthy }, signal)),
       async () => {
@@ -86,7 +100,11 @@ export class EffectRunner {
         return [...healthy, ...unhealthy].every((id) => set.has(id)) ? undefined : NOT_APPLIED;
       },
     );
-    return { outcome: 'ok', ackAt: this.now(), followUps: [] };
+    const ackAt = this.now();
+    if (unhealthy.length === 0) return { outcome: 'ok', ackAt, allocIds, followUps: [] };
+    // An unhealthy allocation fails the deployment in Nomad; Nomad's description says whether it rolled back.
+    const after = (await this.api.readDeployment(ref, { signal })).body;
+    return { outcome: 'ok', ackAt, allocIds, ...(await this.rollback(effect, fresh, revertedIn(after.StatusDescription), signal)) };
   }
 
   private async fail(effect: EffectRequest, fresh: Deployment, ref: DeploymentRef, signal?: AbortSignal): Promise<EffectResult> {
@@ -96,40 +114,57 @@ export class EffectRunner {
         // Our fail landed if Nomad now says so in its own words; the description names the rollback.
         const now = (await this.api.readDeployment(ref, { signal })).body;
         if (now.Status !== 'failed' || !now.StatusDescription.startsWith('Deployment marked as failed')) return NOT_APPLIED;
-        const version = /rolling back to job version (\d+)/.exec(now.StatusDescription);
-        return version ? Number(version[1]) : null;
+        return revertedIn(now.StatusDescription);
       },
     );
-    const ackAt = this.now();
-    const followUps: EffectResult['followUps'] = [];
-    if (reverted !== null) {
-      followUps.push({ at: ackAt, action: 'revert', groups: effect.groups, outcome: 'ok', reason: `Nomad auto_revert rolled back to job version ${reverted}` });
-    } else if (explicitRevertPlanned(effect)) {
-      followUps.push(await this.revert(effect, fresh, signal));
+    return { outcome: 'ok', ackAt: this.now(), ...(await this.rollback(effect, fresh, reverted, signal)) };
+  }
+
+  /** After the deployment failed: record Nomad's own revert, or revert as the policy says. */
+  private async rollback(effect: EffectRequest, d: Deployment, nomadReverted: number | null, signal?: AbortSignal): Promise<Pick<EffectResult, 'followUps' | 'rollbackDue'>> {
+    if (nomadReverted !== null) {
+      return { followUps: [{ at: this.now(), action: 'revert', groups: effect.groups, outcome: 'ok', reason: `Nomad auto_revert rolled back to job version ${nomadReverted}` }] };
     }
-    return { outcome: 'ok', ackAt, followUps };
+    if (!explicitRevertPlanned(effect)) return { followUps: [] };
+    const reason = `rollback: ${effect.rollback}: revert to the latest stable version`;
+    const result = await this.revertEffect({ ...effect, action: 'revert', reason }, d, signal);
+    const followUp: FollowUp = {
+      at: this.now(),
+      action: 'revert',
+      groups: effect.groups,
+      outcome: result.outcome === 'skipped' ? 'ok' : result.outcome,
+      reason: result.message ?? reason,
+      ...(result.outcome === 'skipped' ? { skipped: true } : {}),
+    };
+    // A revert that got no final answer is owed: the machine retries it as its own effect.
+    const owed = result.outcome === 'error' && !result.settled;
+    return { followUps: [followUp], ...(owed ? { rollbackDue: { groups: effect.groups, reason } } : {}) };
   }
 
   /** Revert to the latest stable version before this deployment's, refusing if the job moved on. */
-  private async revert(effect: EffectRequest, d: Deployment, signal?: AbortSignal): Promise<Omit<DecisionRecord, 'evidence'>> {
-    const base = { action: 'revert' as const, groups: effect.groups };
+  private async revertEffect(effect: EffectRequest, d: Deployment, signal?: AbortSignal): Promise<EffectResult> {
     try {
       const { Versions } = (await this.api.jobVersions(d.JobID, d.Namespace, { signal })).body;
       const current = Versions[0]?.Version;
       if (current !== d.JobVersion) {
-        return { ...base, at: this.now(), outcome: 'ok', reason: `not reverting: job is at version ${current}, newer than deployment version ${d.JobVersion}` };
+        return skipped(`not reverting: job is at version ${current}, not the failed version ${d.JobVersion} (rolled back already, or a newer submission)`);
       }
       const stable = Versions.find((v) => v.Stable && (v.Version ?? 0) < d.JobVersion);
-      if (!stable) return { ...base, at: this.now(), outcome: 'error', reason: 'no stable job version to revert to' };
+      if (!stable) return { outcome: 'error', message: 'no stable job version to revert to', settled: true, followUps: [] };
       await this.api.revertJob(d.JobID, d.Namespace, stable.Version!, d.JobVersion, signal);
-      return { ...base, at: this.now(), outcome: 'ok', reason: `reverted to stable job version ${stable.Version}` };
+      return { outcome: 'ok', message: `reverted to stable job version ${stable.Version}`, ackAt: this.now(), followUps: [] };
     } catch (err) {
-      return { ...base, at: this.now(), outcome: 'error', reason: `revert failed: ${errorText(err)}` };
+      const transient = isTransient(err);
+      return { outcome: 'error', message: `revert failed: ${errorText(err)}`, transient, settled: !transient, followUps: [] };
     }
   }
 }
 
-const NOT_APPLIED = Symbol('not applied');
+/** The job version Nomad's failure description says it rolled back to, if it did. */
+function revertedIn(description: string): number | null {
+  const m = /rolling back to job version (\d+)/.exec(description);
+  return m ? Number(m[1]) : null;
+}
 
 /**
  * Sends a write; if its answer is lost in a way that leaves it unclear whether Nomad applied it,

@@ -35,7 +35,7 @@ export function scheduleMeasurements(context: PromoterContext, observation: Depl
     const track = context.groups[group.name];
     if (!group.policy || !track) continue;
     const governed = group as GroupObservation & { policy: Policy };
-    for (const stage of activeStages(group, track)) {
+    for (const stage of activeStages(group, track, group.policy)) {
       for (const spec of stageChecks(group.policy, stage)) {
         const record = track.checks[checkKey(stage, spec.name)];
         if (!record) continue;
@@ -47,7 +47,7 @@ export function scheduleMeasurements(context: PromoterContext, observation: Depl
         for (const allocId of allocsInScope(stage, group)) {
           if (stage === 'health' && track.healthDecided[allocId] !== undefined) continue;
           const mine = record.measurements.filter((m) => m.allocId === allocId);
-          const due = nextMeasurementDue(spec, mine, record.startedAt);
+          const due = nextMeasurementDue(spec, mine, record.allocStartedAt?.[allocId] ?? record.startedAt);
           if (due !== undefined) out.push({ group: governed, stage, spec, allocId, due });
         }
       }

@@ -4,6 +4,8 @@
  * added meanwhile), failures back off per key, and keys can be re-queued after a delay.
  */
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface QueueOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -47,6 +49,8 @@ export class WorkQueue {
   addAfter(key: string, delayMs: number): void {
     if (this.shuttingDown) return;
     if (delayMs <= 0) return this.add(key);
+    // setTimeout fires at once for delays above 2^31-1 ms (24.8 days): wake up then and look again.
+    delayMs = Math.min(delayMs, MAX_TIMER_MS);
     const at = Date.now() + delayMs;
     const existing = this.delayed.get(key);
     if (existing && existing.at <= at) return;
@@ -71,10 +75,6 @@ export class WorkQueue {
   /** The key succeeded: its backoff starts over. */
   forget(key: string): void {
     this.failures.delete(key);
-  }
-
-  failureCount(key: string): number {
-    return this.failures.get(key) ?? 0;
   }
 
   /** Next key to process, or undefined once shut down. The caller must call done(key). */

@@ -67,7 +67,7 @@ export class Reconciler {
     if (stored && stored.value === 'done') return {};
 
     const log = this.deps.logger.child({ deploymentId: d.ID, namespace: d.Namespace, job: d.JobID });
-    const job = await this.deps.jobs.get(d.Namespace, d.JobID, d.JobVersion, signal);
+    const job = await this.deps.jobs.get(d.Namespace, d.JobID, d.JobCreateIndex, d.JobVersion, signal);
     const { observation, selections } = observeDeployment(d, job, cache.allocationsOf(d), this.deps.select, this.deps.dryRun);
     if (!stored) this.reportSelections(log, d, selections, observation);
 
@@ -85,7 +85,7 @@ export class Reconciler {
     let retry = false;
     for (const effect of stepped.effects) {
       const result = await this.deps.effects.run(effect, d, signal);
-      retry ||= result.outcome === 'error' && result.transient === true;
+      retry ||= (result.outcome === 'error' && result.transient === true) || result.rollbackDue !== undefined;
       this.reportEffect(log, d, effect, result);
       snapshot = step(snapshot, {
         type: 'effect.result',
@@ -95,8 +95,13 @@ export class Reconciler {
         groups: effect.groups,
         outcome: result.outcome === 'skipped' ? 'ok' : result.outcome,
         ...(result.message ? { message: result.message } : {}),
+        ...(result.settled ? { settled: true } : {}),
+        ...(result.allocIds ? { allocIds: result.allocIds } : {}),
+        ...(result.rollbackDue ? { rollbackDue: result.rollbackDue } : {}),
         followUps: result.followUps,
       }).snapshot;
+      // Saved after every effect: a crash loses at most the effect in flight, never one already acknowledged.
+      await store.put(id, persistDeployment(snapshot));
     }
     await store.put(id, persistDeployment(snapshot));
     for (const g of observation.groups) {
@@ -149,7 +154,7 @@ export class Reconciler {
     for (const f of result.followUps) {
       for (const group of f.groups) {
         log.info({ group, action: f.action, outcome: f.outcome, reason: f.reason }, 'decision');
-        if (f.outcome !== 'pending') this.deps.recorder.decision({ namespace: d.Namespace, job: d.JobID, group }, f.action, f.outcome);
+        if (f.outcome !== 'pending' && !f.skipped) this.deps.recorder.decision({ namespace: d.Namespace, job: d.JobID, group }, f.action, f.outcome);
       }
     }
     if (result.outcome === 'ok' && result.ackAt !== undefined) {

@@ -34,6 +34,7 @@ export type WatchedTable = 'deployments' | 'allocations';
 export class Watcher {
   private readonly abort = new AbortController();
   private readonly synced = new Set<WatchedTable>();
+  private readonly held = new Set<string>();
   private loops: Promise<void>[] = [];
   private resyncTimer?: NodeJS.Timeout;
   /** Whether the last attempt of each table failed: readiness drops while Nomad is unreachable. */
@@ -57,6 +58,18 @@ export class Watcher {
     ];
     this.resyncTimer = setInterval(() => this.options.onChange(cache.allDeployments().map((d) => d.ID)), this.options.resyncMs);
     this.resyncTimer.unref();
+  }
+
+  /**
+   * Hands changed deployment IDs on, but only once both tables were listed: a deployment
+   * reconciled before its allocations are known would look like one with no canaries.
+   */
+  private changed(ids: string[]): void {
+    for (const id of ids) this.held.add(id);
+    if (this.synced.size < 2 || this.held.size === 0) return;
+    const all = [...this.held];
+    this.held.clear();
+    this.options.onChange(all);
   }
 
   /** Both tables listed in full at least once, and neither is currently failing. */
@@ -103,7 +116,7 @@ export class Watcher {
         index = stepped.nextIndex;
         const ids = apply(result.body);
         this.synced.add(table);
-        if (ids.length > 0) this.options.onChange(ids);
+        this.changed(ids);
       } catch (err) {
         if (signal.aborted) return;
         this.failing.add(table);

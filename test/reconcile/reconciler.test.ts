@@ -21,6 +21,8 @@ interface World {
   store: SnapshotStore;
   recorder: Recorder;
   clock: { now: number };
+  /** The watch catching up: the cache sees Nomad's current state. */
+  sync: () => void;
   reconciler: (opts?: { dryRun?: boolean; store?: SnapshotStore }) => Reconciler;
 }
 
@@ -46,6 +48,7 @@ function world(policies: Policy[], opts: { autoRevert?: boolean } = {}): World {
     store,
     recorder,
     clock,
+    sync,
     reconciler: (o = {}) =>
       new Reconciler({
         cache,
@@ -168,6 +171,21 @@ describe('Reconciler', () => {
     expect(w.nomad.writes().map((c) => c.method)).toEqual(['fail', 'revertJob']);
     const history = (await w.store.get('d-1'))!.context.history;
     expect(history.map((h) => [h.action, h.outcome])).toEqual([['fail', 'ok'], ['revert', 'ok']]);
+  });
+
+  test('a revert that hits a transient error is owed and retried until it lands, after the deployment failed', async () => {
+    const timeout = policy({ canary: { bakeMs: 3_600_000, timeoutMs: 60_000, onTimeout: 'fail' }, onFailure: { rollback: 'revert' } });
+    const w = world([timeout]);
+    w.nomad.failures.set('revertJob', [new NomadError({ status: 500, method: 'POST', route: '/v1/job/:id/revert', text: 'No cluster leader' })]);
+    w.clock.now = T0 + 60_000;
+    const r = w.reconciler();
+    expect((await r.reconcile('d-1')).retry).toBe(true);
+    w.sync();
+    await r.reconcile('d-1');
+    expect(w.nomad.writes().map((c) => c.method)).toEqual(['fail', 'revertJob', 'revertJob']);
+    const stored = (await w.store.get('d-1'))!;
+    expect(stored.context.history.map((h) => [h.action, h.outcome])).toEqual([['fail', 'ok'], ['revert', 'error'], ['revert', 'ok']]);
+    expect(stored.value).toBe('done');
   });
 
   test('a deployment that vanished from Nomad is forgotten', async () => {
