@@ -65,6 +65,15 @@ describe('against the simulator', () => {
   });
   afterAll(() => h.close());
 
+  test('run: a --listen address already in use is a clear start-up error (exit 1)', async () => {
+    const first = await h.startDaemon();
+    const port = new URL(first.url).port;
+    const second = await run(['run', '--policies', h.policiesDir, '--listen', `127.0.0.1:${port}`], { NOMAD_ADDR: h.sim.url });
+    expect(second.code).toBe(1);
+    expect(second.out).toMatch(/"level":"fatal".*cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+    expect(await first.process.stop('SIGTERM')).toBe(0);
+  });
+
   test('explain prints what the daemon would decide and why, and writes nothing', async () => {
     await stableV0(h.sim, 'web-explain');
     await h.sim.register(webJob('web-explain', 'v1'));
