@@ -81,6 +81,7 @@ export class Reconciler {
     const stepped = step(snapshot, { type: 'observe', now, observation, measurements });
     snapshot = stepped.snapshot;
     this.reportPending(log, before.pending, snapshot.context.pending);
+    await store.put(id, persistDeployment(snapshot));
 
     let retry = false;
     for (const effect of stepped.effects) {
@@ -103,7 +104,6 @@ export class Reconciler {
       // Saved after every effect: a crash loses at most the effect in flight, never one already acknowledged.
       await store.put(id, persistDeployment(snapshot));
     }
-    await store.put(id, persistDeployment(snapshot));
     for (const g of observation.groups) {
       if (g.policy) this.deps.recorder.autoPromoteConflict({ namespace: d.Namespace, job: d.JobID, group: g.name }, g.autoPromote && snapshot.value !== 'done');
     }
