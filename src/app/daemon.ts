@@ -64,13 +64,6 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
   }
   recorder.policyReload('ok');
   logger.info({ policies: policies.current.map((p) => p.name), dir: config.policies }, 'policies loaded');
-  policies.onChange((result) => {
-    recorder.policyReload(result.ok ? 'ok' : 'error');
-    if (result.ok) logger.info({ policies: policies.current.map((p) => p.name) }, 'policies reloaded');
-    else for (const e of result.errors) logger.error({ error: formatPolicyError(e) }, 'invalid policy edit rejected; keeping the last valid set');
-    if (result.ok) for (const d of cache.allDeployments()) queue.add(d.ID);
-  });
-  await policies.watch();
 
   // Reads and writes of reconciles: one connection, closed when idle, so that in steady state only the two long-polls stay open.
   const api = new HttpNomadClient(config.nomad, { observe, keepAlive: true, idleTimeoutMs: 2000 });
@@ -87,6 +80,18 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
   const queue = new WorkQueue();
   const abort = new AbortController();
   const now = () => Date.now();
+
+  policies.onChange((result) => {
+    recorder.policyReload(result.ok ? 'ok' : 'error');
+    if (!result.ok) {
+      for (const e of result.errors) logger.error({ error: formatPolicyError(e) }, 'invalid policy edit rejected; keeping the last valid set');
+      return;
+    }
+    logger.info({ policies: policies.current.map((p) => p.name) }, 'policies reloaded');
+    // Level-triggered: every deployment is looked at again under the new set.
+    for (const d of cache.allDeployments()) queue.add(d.ID);
+  });
+  await policies.watch();
 
   const reconciler = new Reconciler({
     cache,
