@@ -98,7 +98,11 @@ describe('canary analysis against a real Prometheus', () => {
     expect(s.history.map((x) => [x.action, x.outcome])).toEqual([['promote', 'ok']]);
     expect(s.history[0]!.reason).toMatch(/analysis passed \(error-rate\)/);
     const metrics = await (await fetch(`${daemonUrl}/metrics`)).text();
-    expect(metrics).toMatch(/nomad_promoter_check_measurements_total\{namespace="default",job="shop-good",group="web",check="error-rate",result="pass"\} [3-9]/);
+    // count 3: three measurements taken (a no-data one while Prometheus warms up counts, being
+    // tolerated), at least one of them a pass.
+    const taken = [...metrics.matchAll(/nomad_promoter_check_measurements_total\{namespace="default",job="shop-good",group="web",check="error-rate",result="(\w+)"\} (\d+)/g)];
+    expect(taken.filter((x) => x[1] !== 'error').reduce((sum, x) => sum + Number(x[2]), 0)).toBeGreaterThanOrEqual(3);
+    expect(metrics).toMatch(/job="shop-good",group="web",check="error-rate",result="pass"\} [1-9]/);
     expect(metrics).toContain('nomad_promoter_check_value{namespace="default",job="shop-good",group="web",check="error-rate"} 0');
   }, 60_000);
 
