@@ -21,7 +21,7 @@ import type { DeploymentRef, NomadApi, QueryOptions, QueryResult } from './api.j
 import { DEFAULT_NAMESPACE, type NomadConnectionConfig } from './config.js';
 import { isTransientNomadError, mayHaveBeenApplied, NomadError } from './errors.js';
 import { blockingIndexParam, blockingTimeoutMs } from './index-tracker.js';
-import { abortReason, HttpTransport, type AttemptResponse, type HttpMethod, type RequestSample } from './transport.js';
+import { abortReason, HttpTransport, type AttemptRequest, type AttemptResponse, type HttpMethod, type RequestSample } from './transport.js';
 
 export type { RequestSample } from './transport.js';
 
@@ -70,15 +70,8 @@ export const ROUTES = {
   jobs: '/v1/jobs',
 } as const;
 
-interface CallSpec {
-  method: HttpMethod;
-  route: string;
-  path: string;
-  query: URLSearchParams;
-  body?: unknown;
-  timeoutMs: number;
-  signal?: AbortSignal | undefined;
-}
+/** One call: the attempt's request, repeated by the retry loop. */
+type CallSpec = AttemptRequest;
 
 export class HttpNomadClient implements NomadApi {
   private readonly transport: HttpTransport;

@@ -2,7 +2,7 @@
  * The simulator's internal model. Times are epoch milliseconds of the simulated clock;
  * serializers (serialize.ts) turn them into Nomad's JSON shapes (UnixNano, RFC3339Nano, ns).
  */
-import type { DeploymentState } from '../../domain/nomad.js';
+import type { Deployment as WireDeployment, DeploymentState } from '../../domain/nomad.js';
 
 export type HealthMode = 'checks' | 'task_states' | 'manual';
 
@@ -67,22 +67,14 @@ export interface GroupDeploymentState extends Omit<DeploymentState, 'ProgressDea
   PlacedCanaries: string[];
 }
 
-export interface Deployment {
-  ID: string;
-  Namespace: string;
-  JobID: string;
-  JobVersion: number;
-  JobModifyIndex: number;
-  JobSpecModifyIndex: number;
-  JobCreateIndex: number;
+/** A deployment as the model keeps it: the wire fields, with per-group state and times in ms. */
+export interface Deployment
+  extends Pick<WireDeployment, 'ID' | 'Namespace' | 'JobID' | 'JobVersion' | 'JobModifyIndex' | 'JobSpecModifyIndex' | 'JobCreateIndex' | 'StatusDescription' | 'CreateIndex' | 'ModifyIndex'> {
   EvalPriority: number;
   Status: string;
-  StatusDescription: string;
   groups: Map<string, GroupDeploymentState>;
   /** Once the progress deadline has been hit, any later failure is described as a deadline failure (as Nomad does). */
   deadlineHit: boolean;
-  CreateIndex: number;
-  ModifyIndex: number;
   createTimeMs: number;
   modifyTimeMs: number;
 }
