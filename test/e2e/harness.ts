@@ -28,12 +28,15 @@ export interface SimState {
  * through the control API (never faulted, never in the request log).
  */
 export class SimControl {
+  /** Sent as X-Nomad-Token when the simulator has ACLs on. */
+  token?: string;
+
   constructor(readonly url: string) {}
 
   async send(method: string, path: string, body?: unknown): Promise<unknown> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const req = httpRequest(`${this.url}${path}`, { method, agent: false, headers: { connection: 'close', ...(payload ? { 'content-type': 'application/json' } : {}) } }, (res) => {
+      const req = httpRequest(`${this.url}${path}`, { method, agent: false, headers: { connection: 'close', ...(payload ? { 'content-type': 'application/json' } : {}), ...(this.token ? { 'x-nomad-token': this.token } : {}) } }, (res) => {
         let text = '';
         res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve({ status: res.statusCode ?? 0, text }));
       });
