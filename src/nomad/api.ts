@@ -80,4 +80,30 @@ export interface NomadApi {
   ): Promise<JobRegisterResponse>;
   /** PUT /v1/jobs (used by demo and tests). */
   registerJob(job: Job, signal?: AbortSignal): Promise<JobRegisterResponse>;
+
+  /** GET /v1/vars?prefix=: metadata of the variables under a path prefix (all pages). */
+  listVariables(prefix: string, namespace: string, signal?: AbortSignal): Promise<VariableMetadata[]>;
+  /** GET /v1/var/:path; undefined when it does not exist (404). */
+  readVariable(path: string, namespace: string, signal?: AbortSignal): Promise<Variable | undefined>;
+  /**
+   * PUT /v1/var/:path. With `cas`, Nomad writes only if the variable's ModifyIndex is still
+   * `cas` (0: only if it does not exist); a conflict rejects with a NomadError of status 409.
+   */
+  writeVariable(path: string, namespace: string, items: Record<string, string>, cas?: number, signal?: AbortSignal): Promise<Variable>;
+  /** DELETE /v1/var/:path (no error when it does not exist). */
+  deleteVariable(path: string, namespace: string, signal?: AbortSignal): Promise<void>;
+}
+
+/** A Nomad Variable (1.4+): string items at a path, with Raft indexes for check-and-set. */
+export interface VariableMetadata {
+  Namespace: string;
+  Path: string;
+  CreateIndex: number;
+  ModifyIndex: number;
+  CreateTime?: number;
+  ModifyTime?: number;
+}
+
+export interface Variable extends VariableMetadata {
+  Items: Record<string, string>;
 }

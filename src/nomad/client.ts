@@ -17,7 +17,7 @@ import type {
   JobVersionsResponse,
   ServiceCheckResult,
 } from '../domain/nomad.js';
-import type { DeploymentRef, NomadApi, QueryOptions, QueryResult } from './api.js';
+import type { DeploymentRef, NomadApi, QueryOptions, QueryResult, Variable, VariableMetadata } from './api.js';
 import { DEFAULT_NAMESPACE, type NomadConnectionConfig } from './config.js';
 import { isTransientNomadError, mayHaveBeenApplied, NomadError } from './errors.js';
 import { blockingIndexParam, blockingTimeoutMs } from './index-tracker.js';
@@ -68,6 +68,8 @@ export const ROUTES = {
   jobVersions: '/v1/job/:id/versions',
   jobRevert: '/v1/job/:id/revert',
   jobs: '/v1/jobs',
+  variables: '/v1/vars',
+  variable: '/v1/var/:path',
 } as const;
 
 /** One call: the attempt's request, repeated by the retry loop. */
@@ -251,6 +253,71 @@ export class HttpNomadClient implements NomadApi {
     return this.write(ROUTES.jobs, '/v1/jobs', namespace, { Job: job }, signal, 'PUT');
   }
 
+  // ---- variables ----
+
+  /**
+   * Every page of `GET /v1/vars?prefix=`, following X-Nomad-NextToken (Nomad sorts by path).
+   * Metadata only: Nomad never lists Items.
+   */
+  async listVariables(prefix: string, namespace: string, signal?: AbortSignal): Promise<VariableMetadata[]> {
+    const all: VariableMetadata[] = [];
+    const seen = new Set<string>();
+    let token: string | undefined;
+    for (;;) {
+      const extra = new URLSearchParams({ prefix });
+      const page = await this.query<VariableMetadata[] | null>(
+        ROUTES.variables,
+        '/v1/vars',
+        { ...(signal ? { signal } : {}), ...(token !== undefined ? { nextToken: token } : {}) },
+        namespace,
+        extra,
+      );
+      all.push(...(page.body ?? []));
+      if (!page.nextToken) return all;
+      if (seen.has(page.nextToken)) {
+        throw new NomadError({
+          status: 200,
+          method: 'GET',
+          route: ROUTES.variables,
+          text: 'pagination loop: the same next token came back twice',
+          transient: false,
+        });
+      }
+      seen.add(page.nextToken);
+      token = page.nextToken;
+    }
+  }
+
+  /**
+   * `GET /v1/var/:path`. Undefined only for Nomad's own `404 variable not found`: any other 404
+   * (a Nomad older than 1.4, a proxy, a wrong base path) is an error, not an absent variable.
+   */
+  async readVariable(path: string, namespace: string, signal?: AbortSignal): Promise<Variable | undefined> {
+    try {
+      const res = await this.query<Variable | null>(ROUTES.variable, `/v1/var/${encPath(path)}`, signal ? { signal } : {}, namespace);
+      return res.body ?? undefined;
+    } catch (err) {
+      if (err instanceof NomadError && err.status === 404 && /variable not found/i.test(err.text)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * `PUT /v1/var/:path[?cas=N]`. A cas conflict is Nomad's 409 (body: the current variable, or
+   * an empty one when absent), surfaced as a final NomadError of status 409.
+   */
+  writeVariable(path: string, namespace: string, items: Record<string, string>, cas?: number, signal?: AbortSignal): Promise<Variable> {
+    const extra = new URLSearchParams();
+    if (cas !== undefined) extra.set('cas', String(cas));
+    const body = { Namespace: namespace, Path: path, Items: items };
+    return this.write<Variable>(ROUTES.variable, `/v1/var/${encPath(path)}`, namespace, body, signal, 'PUT', extra);
+  }
+
+  /** `DELETE /v1/var/:path`: Nomad answers 204 whether or not the variable existed. */
+  async deleteVariable(path: string, namespace: string, signal?: AbortSignal): Promise<void> {
+    await this.write<null>(ROUTES.variable, `/v1/var/${encPath(path)}`, namespace, undefined, signal, 'DELETE');
+  }
+
   // ---- plumbing ----
 
   private namespaceOf(opts: QueryOptions | undefined): string {
@@ -301,12 +368,15 @@ export class HttpNomadClient implements NomadApi {
     body: unknown,
     signal: AbortSignal | undefined,
     method: HttpMethod = 'POST',
+    extra?: URLSearchParams,
   ): Promise<T> {
+    const query = this.baseQuery(namespace);
+    extra?.forEach((v, k) => query.set(k, v));
     const res = await this.call({
       method,
       route,
       path,
-      query: this.baseQuery(namespace),
+      query,
       body,
       timeoutMs: this.requestTimeoutMs,
       signal,
@@ -376,6 +446,11 @@ export class HttpNomadClient implements NomadApi {
 
 function enc(id: string): string {
   return encodeURIComponent(id);
+}
+
+/** A variable path (`a/b/c`): each segment encoded, the slashes kept. */
+function encPath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
 }
 
 function headerValue(res: AttemptResponse, name: string): string | undefined {

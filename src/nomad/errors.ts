@@ -106,6 +106,14 @@ const FINAL_TEXTS: readonly RegExp[] = [
   /DeploymentID must be specified/i,
   /Deployment ID does not match/i,
   /Request body is empty/i,
+  // Variables: Validate() errors reach HTTP as plain 500s.
+  /variables are limited to \d+KiB in total size/i,
+  /invalid path "/i,
+  /variable requires path/i,
+  /is a reserved (top-level )?directory path/i,
+  /only paths at "nomad\/jobs"/i,
+  /can not target wildcard/i,
+  /empty variables are invalid/i,
 ];
 
 /** Classify an HTTP answer from its status and Nomad's text. Status 0 is a network failure. */

@@ -12,7 +12,7 @@ import { gunzip } from 'node:zlib';
 import type { NomadConnectionConfig } from './config.js';
 import { isErrorLike, isTransientNetworkCode, NomadError } from './errors.js';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 /** One measured HTTP attempt, for `nomad_promoter_nomad_requests_total` and its histogram. */
 export interface RequestSample {

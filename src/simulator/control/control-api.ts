@@ -131,7 +131,7 @@ function state(ctx: ApiContext): void {
   sendJson(ctx.res, 200, {
     clock: clockState(ctx),
     index: store.latestIndex(),
-    tables: { jobs: store.index('jobs'), job_version: store.index('job_version'), deployment: store.index('deployment'), allocs: store.index('allocs') },
+    tables: { jobs: store.index('jobs'), job_version: store.index('job_version'), deployment: store.index('deployment'), allocs: store.index('allocs'), variables: store.index('variables') },
     jobs: [...store.jobs.values()],
     deployments: [...store.deployments.values()].map(deploymentToApi),
     allocations: [...store.allocs.values()].map((a) => ({
@@ -140,6 +140,7 @@ function state(ctx: ApiContext): void {
       AppHealthy: a.appHealthy,
       App: cluster.ctx.apps?.describe(a.ID) ?? null,
     })),
+    variables: [...store.variables.values()],
   });
 }
 

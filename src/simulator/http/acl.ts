@@ -19,6 +19,12 @@ export type Capability =
   | 'unblock-deployment'
   | 'revert-job'
   | 'stable-job'
+  // Nomad's `variables` block (read/write/list/destroy per path), simplified to token-wide
+  // capabilities per namespace: any path of the namespace.
+  | 'variables-read'
+  | 'variables-write'
+  | 'variables-list'
+  | 'variables-destroy'
   | 'management';
 
 /** Capabilities keyed by namespace; "*" applies to every namespace. */

@@ -47,6 +47,6 @@ export function sendText(res: ServerResponse, status: number, message: string, h
 }
 
 /** A status with no body (Go's WriteHeader alone), e.g. 404 for an unknown path. */
-export function sendEmpty(res: ServerResponse, status: number): void {
-  write(res, status, '', []);
+export function sendEmpty(res: ServerResponse, status: number, headers: HeaderList = []): void {
+  write(res, status, '', headers);
 }

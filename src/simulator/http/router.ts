@@ -51,14 +51,18 @@ export interface Match {
 export class Router {
   private readonly routes: Compiled[] = [];
 
-  add(pattern: string, methods: Partial<Record<string, Handler>>): this {
+  /**
+   * `rest`: the last `:param` takes the rest of the path, slashes included (a variable's path in
+   * `/v1/var/:path`, as Nomad's handler trims the prefix off the whole path).
+   */
+  add(pattern: string, methods: Partial<Record<string, Handler>>, opts: { rest?: boolean } = {}): this {
     const names: string[] = [];
-    const source = pattern
-      .split('/')
-      .map((seg) => {
+    const segments = pattern.split('/');
+    const source = segments
+      .map((seg, i) => {
         if (!seg.startsWith(':')) return seg.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
         names.push(seg.slice(1));
-        return '([^/]*)';
+        return opts.rest && i === segments.length - 1 ? '(.*)' : '([^/]*)';
       })
       .join('/');
     this.routes.push({ pattern, methods, regex: new RegExp(`^${source}$`), names });

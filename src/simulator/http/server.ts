@@ -15,6 +15,7 @@ import { addAllocationRoutes } from './api-allocations.js';
 import { addDeploymentActions } from './api-deployment-actions.js';
 import { addDeploymentRead, addDeploymentReads } from './api-deployments.js';
 import { addJobRoutes } from './api-jobs.js';
+import { addVariableRoutes } from './api-variables.js';
 import { firstValues } from './query.js';
 import { sendEmpty, sendJson, sendText } from './respond.js';
 import { Router, badPathEscape } from './router.js';
@@ -37,6 +38,7 @@ function apiRouter(): Router {
   addDeploymentRead(router);
   addAllocationRoutes(router);
   addJobRoutes(router);
+  addVariableRoutes(router);
   router.add('/v1/status/leader', { GET: (ctx) => sendJson(ctx.res, 200, '127.0.0.1:4647') });
   return router;
 }

@@ -4,9 +4,9 @@
  * takes the next raft index and stamps the tables it touched; watchers (blocking queries) are
  * woken once per burst of writes.
  */
-import type { Alloc, Deployment, JobVersion } from './types.js';
+import type { Alloc, Deployment, JobVersion, SimVariable } from './types.js';
 
-export type Table = 'jobs' | 'job_version' | 'deployment' | 'allocs';
+export type Table = 'jobs' | 'job_version' | 'deployment' | 'allocs' | 'variables';
 
 /** Nomad keeps this many versions of a job. */
 export const JOB_TRACKED_VERSIONS = 6;
@@ -23,7 +23,7 @@ export function jobKey(namespace: string, id: string): string {
 
 export class StateStore {
   private raftIndex = 0;
-  private readonly tableIndex: Record<Table, number> = { jobs: 0, job_version: 0, deployment: 0, allocs: 0 };
+  private readonly tableIndex: Record<Table, number> = { jobs: 0, job_version: 0, deployment: 0, allocs: 0, variables: 0 };
   private current: (Txn & { touched: Set<Table> }) | null = null;
   private readonly watchers = new Set<() => void>();
   private notifyScheduled = false;
@@ -34,6 +34,8 @@ export class StateStore {
   /** Read freely; insert through addDeployment / addAlloc, which keep the per-job indexes. */
   readonly deployments = new Map<string, Deployment>();
   readonly allocs = new Map<string, Alloc>();
+  /** Nomad Variables keyed by jobKey(namespace, path); written through model/variables.ts. */
+  readonly variables = new Map<string, SimVariable>();
   /**
    * Per job, in insertion order: every settle pass looks up each job's allocations and
    * deployments, and scanning all of them per job made a pass quadratic in the cluster's size.
@@ -104,6 +106,7 @@ export class StateStore {
       a.AllocModifyIndex = clamp(a.AllocModifyIndex);
       if (a.health) a.health.modifyIndex = clamp(a.health.modifyIndex);
     }
+    for (const v of this.variables.values()) clampObject(v);
     this.scheduleNotify();
   }
 

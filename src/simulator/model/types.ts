@@ -140,3 +140,15 @@ export interface SimNode {
   ID: string;
   Name: string;
 }
+
+/** A Nomad Variable as the state store holds it (decrypted: the simulator does not encrypt). */
+export interface SimVariable {
+  Namespace: string;
+  Path: string;
+  CreateIndex: number;
+  /** Unix nanoseconds, as Nomad reports them. */
+  CreateTime: number;
+  ModifyIndex: number;
+  ModifyTime: number;
+  Items: Record<string, string>;
+}
