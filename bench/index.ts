@@ -80,7 +80,7 @@ async function decisionLatency(deployments: number): Promise<Row[]> {
   for (let i = 0; i < deployments; i++) await put(job(i, 'v0'));
   await new Promise((r) => setTimeout(r, 1500));
   const daemon = await startDaemon(
-    { policies: dir, listen: { host: '127.0.0.1', port: 0 }, dryRun: false, namespace: '*', logLevel: 'silent', watchWaitMs: 60_000, resyncMs: 300_000, nomad },
+    { policies: dir, listen: { host: '127.0.0.1', port: 0 }, dryRun: false, namespace: '*', logLevel: 'silent', watchWaitMs: 60_000, resyncMs: 300_000, state: { kind: 'memory' }, nomad },
     { logger: pino({ level: 'silent' }) },
   );
   const started = Date.now();

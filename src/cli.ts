@@ -29,6 +29,10 @@ Options (flag / environment; the flag wins):
   --log-level LEVEL        PROMOTER_LOG_LEVEL        fatal|error|warn|info|debug|trace|silent (default: info)
   --watch-wait DURATION                              blocking query wait (default: 5m)
   --resync-interval DURATION                         reconcile every deployment at least this often (default: 5m)
+  --state memory|nomad     PROMOTER_STATE            where decisions and measurements are kept: process
+                                                     memory, or Nomad Variables to survive restarts (default: memory)
+  --state-namespace NS     PROMOTER_STATE_NAMESPACE  namespace of those variables (default: --namespace, else default)
+  --state-path PATH        PROMOTER_STATE_PATH       variable path prefix (default: nomad-promoter/deployments)
 
 Nomad connection: NOMAD_ADDR (default http://127.0.0.1:4646), NOMAD_TOKEN, NOMAD_REGION,
 NOMAD_CACERT, NOMAD_CAPATH, NOMAD_CLIENT_CERT, NOMAD_CLIENT_KEY, NOMAD_TLS_SERVER_NAME,
@@ -43,6 +47,9 @@ Policies reload when their files change and on SIGHUP. SIGTERM/SIGINT stop clean
       'log-level': { type: 'string' },
       'watch-wait': { type: 'string' },
       'resync-interval': { type: 'string' },
+      state: { type: 'string' },
+      'state-namespace': { type: 'string' },
+      'state-path': { type: 'string' },
     },
     allowPositionals: false,
     run: async (values) => (await import('./app/run-command.js')).runCommand(values),

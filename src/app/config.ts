@@ -14,6 +14,9 @@ export interface RunFlags {
   'log-level'?: string;
   'watch-wait'?: string;
   'resync-interval'?: string;
+  state?: string;
+  'state-namespace'?: string;
+  'state-path'?: string;
 }
 
 export interface RunConfig {
@@ -28,6 +31,8 @@ export interface RunConfig {
   watchWaitMs: number;
   /** Every deployment is reconciled again at least this often. */
   resyncMs: number;
+  /** Where machine snapshots live: process memory, or Nomad Variables (survives restarts). */
+  state: { kind: 'memory' } | { kind: 'nomad'; namespace: string; path: string };
   nomad: NomadConnectionConfig;
 }
 
@@ -38,7 +43,11 @@ export const RUN_DEFAULTS = {
   logLevel: 'info',
   watchWait: '5m',
   resyncInterval: '5m',
+  state: 'memory',
+  statePath: 'nomad-promoter/deployments',
 } as const;
+
+const VARIABLE_PATH = /^[a-zA-Z0-9\-_~/]{1,100}$/;
 
 const MAX_INTERVAL_MS = 24 * 3_600_000;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -82,6 +91,15 @@ export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { con
   const watchWaitMs = duration('watch-wait', flags['watch-wait'] ?? RUN_DEFAULTS.watchWait);
   const resyncMs = duration('resync-interval', flags['resync-interval'] ?? RUN_DEFAULTS.resyncInterval);
 
+  const stateKind = flags.state ?? env.PROMOTER_STATE ?? RUN_DEFAULTS.state;
+  const statePath = flags['state-path'] ?? env.PROMOTER_STATE_PATH ?? RUN_DEFAULTS.statePath;
+  const watched = flags.namespace ?? env.NOMAD_NAMESPACE;
+  const stateNamespace = flags['state-namespace'] ?? env.PROMOTER_STATE_NAMESPACE ?? (watched && watched !== '*' ? watched : 'default');
+  if (stateKind !== 'memory' && stateKind !== 'nomad') errors.push(`--state / PROMOTER_STATE: "${stateKind}" is not memory or nomad`);
+  if (!VARIABLE_PATH.test(statePath) || statePath.startsWith('/') || statePath.endsWith('/')) {
+    errors.push(`--state-path / PROMOTER_STATE_PATH: "${statePath}" is not a Nomad Variables path (letters, digits, - _ ~ /, no leading or trailing /)`);
+  }
+
   if (errors.length > 0 || !nomad.config || !listen) return { errors, warnings: nomad.warnings };
   return {
     errors: [],
@@ -95,6 +113,7 @@ export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { con
       logLevel,
       watchWaitMs,
       resyncMs,
+      state: stateKind === 'nomad' ? { kind: 'nomad', namespace: stateNamespace, path: statePath } : { kind: 'memory' },
       nomad: nomad.config,
     },
   };

@@ -17,6 +17,8 @@ import { createMeasurer } from './measurer.js';
 import { StatusServer } from '../server/http.js';
 import { Recorder } from '../server/metrics.js';
 import { MemorySnapshotStore } from '../store/memory.js';
+import { NomadVariablesStore } from '../store/nomad-variables.js';
+import type { SnapshotStore } from '../store/store.js';
 import { ClusterCache } from '../watch/cache.js';
 import { Watcher } from '../watch/watcher.js';
 import type { RunConfig } from './config.js';
@@ -76,7 +78,11 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
   const deploymentsApi = new HttpNomadClient(config.nomad, { observe, retries: 0 });
   const allocationsApi = new HttpNomadClient(config.nomad, { observe, retries: 0 });
   const cache = new ClusterCache();
-  const store = new MemorySnapshotStore();
+  const store = await openStore(config, api, logger).catch((err: unknown) => {
+    for (const client of [api, deploymentsApi, allocationsApi]) client.close();
+    policies.close();
+    throw err;
+  });
   const queue = new WorkQueue();
   const abort = new AbortController();
   const now = () => Date.now();
@@ -184,6 +190,24 @@ async function work(queue: WorkQueue, reconciler: Reconciler, recorder: Recorder
     } finally {
       queue.done(id);
     }
+  }
+}
+
+/** Memory, or Nomad Variables loaded once before the first reconcile (exit 3 if they cannot be read). */
+async function openStore(config: RunConfig, api: HttpNomadClient, logger: Logger): Promise<SnapshotStore> {
+  if (config.state.kind === 'memory') return new MemorySnapshotStore();
+  const { namespace, path } = config.state;
+  const store = new NomadVariablesStore(api, {
+    namespace,
+    prefix: path,
+    onUnreadable: (variable, reason) => logger.error({ variable, reason }, 'stored snapshot unreadable; that deployment starts over'),
+  });
+  try {
+    const loaded = await store.load();
+    logger.info({ namespace, path, loaded }, 'snapshots loaded from Nomad Variables');
+    return store;
+  } catch (err) {
+    throw new StartupError(`cannot read snapshots from Nomad Variables ${namespace}/${path}: ${err instanceof Error ? err.message : String(err)}`, 3);
   }
 }
 

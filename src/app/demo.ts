@@ -119,6 +119,7 @@ export async function demoCommand(flags: Record<string, string | boolean | undef
       logLevel: 'info',
       watchWaitMs: 30_000,
       resyncMs: 60_000,
+      state: { kind: 'memory' },
       nomad,
     };
     const daemon = await startDaemon(config, { logger: createLogger('info', narrator(print)) });

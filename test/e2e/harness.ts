@@ -72,7 +72,7 @@ export class SimControl {
   }
 
   async writesTo(deploymentId: string): Promise<SimRequest[]> {
-    return (await this.requests()).filter((r) => r.method !== 'GET' && r.path.endsWith(`/${deploymentId}`));
+    return (await this.requests()).filter((r) => r.method !== 'GET' && r.path.startsWith('/v1/deployment/') && r.path.endsWith(`/${deploymentId}`));
   }
 }
 

@@ -3,7 +3,7 @@
  * reconciler's effects (expected-actions lists). Not a simulator: it moves nothing by itself.
  */
 import type { AllocationStub, Deployment, DeploymentUpdateResponse, Job } from '../../src/domain/nomad.js';
-import type { DeploymentRef, NomadApi, QueryResult } from '../../src/nomad/api.js';
+import type { DeploymentRef, NomadApi, QueryResult, Variable } from '../../src/nomad/api.js';
 import { NomadError } from '../../src/nomad/errors.js';
 
 export interface Call {
@@ -12,6 +12,7 @@ export interface Call {
 }
 
 const WRITES = new Set(['promote', 'fail', 'pause', 'setAllocationHealth', 'unblock', 'revertJob', 'registerJob']);
+let nextIndex = 100;
 
 export class FakeNomad implements NomadApi {
   calls: Call[] = [];
@@ -23,6 +24,7 @@ export class FakeNomad implements NomadApi {
   /** Methods whose next write is applied, but whose answer is lost (connection reset). */
   lostAnswers = new Set<string>();
   revertedJobVersion: number | null = null;
+  variables = new Map<string, Variable>();
 
   writes(): Call[] {
     return this.calls.filter((c) => WRITES.has(c.method));
@@ -120,6 +122,31 @@ export class FakeNomad implements NomadApi {
   async revertJob(jobId: string, namespace: string, version: number, enforcePriorVersion?: number) {
     this.record('revertJob', jobId, namespace, version, enforcePriorVersion);
     return { EvalID: '', EvalCreateIndex: 0, JobModifyIndex: 12 };
+  }
+  async listVariables(prefix: string, namespace: string) {
+    this.record('listVariables', prefix);
+    return [...this.variables.values()].filter((v) => v.Namespace === namespace && v.Path.startsWith(prefix)).map(({ Items: _items, ...meta }) => meta);
+  }
+  async readVariable(path: string, namespace: string) {
+    this.record('readVariable', path);
+    const v = this.variables.get(`${namespace}/${path}`);
+    return v && structuredClone(v);
+  }
+  async writeVariable(path: string, namespace: string, items: Record<string, string>, cas?: number) {
+    this.record('writeVariable', path, cas);
+    const key = `${namespace}/${path}`;
+    const current = this.variables.get(key);
+    if (cas !== undefined && (current?.ModifyIndex ?? 0) !== cas) {
+      throw new NomadError({ status: 409, method: 'PUT', route: '/v1/var/:path', text: JSON.stringify(current ?? {}) });
+    }
+    const index = ++nextIndex;
+    const v: Variable = { Namespace: namespace, Path: path, CreateIndex: current?.CreateIndex ?? index, ModifyIndex: index, Items: items };
+    this.variables.set(key, v);
+    return structuredClone(v);
+  }
+  async deleteVariable(path: string, namespace: string) {
+    this.record('deleteVariable', path);
+    this.variables.delete(`${namespace}/${path}`);
   }
   async registerJob(job: Job) {
     this.record('registerJob', job.ID);

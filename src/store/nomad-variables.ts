@@ -1,0 +1,108 @@
+/**
+ * Machine snapshots kept in Nomad Variables, so that a restarted (or rescheduled) promoter
+ * picks up every deployment where it left off: measurements, owed rollbacks, decisions.
+ *
+ * One variable per deployment at `<prefix>/<deploymentId>`. Reads are served from memory,
+ * loaded once at start; every change is written through to Nomad with check-and-set, and an
+ * unchanged snapshot is not written again. A write that fails leaves memory untouched, so the
+ * reconcile that made it fails and is retried: its effects are idempotent, nothing is lost.
+ */
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { StoredSnapshot } from '../machine/machine.js';
+import type { NomadApi } from '../nomad/api.js';
+import { isNomadError } from '../nomad/errors.js';
+import type { SnapshotStore } from './store.js';
+
+/** Nomad refuses variables above 64 KiB; large snapshots are gzipped below that. */
+const PLAIN_LIMIT = 48 * 1024;
+
+interface Entry {
+  raw: string;
+  modifyIndex: number;
+}
+
+export interface NomadVariablesStoreOptions {
+  namespace: string;
+  /** Path prefix, without trailing slash (default `nomad-promoter/deployments`). */
+  prefix?: string;
+  /** Told about variables that cannot be read back (bad JSON): they are skipped, not fatal. */
+  onUnreadable?: (path: string, reason: string) => void;
+}
+
+export class NomadVariablesStore implements SnapshotStore {
+  private readonly entries = new Map<string, Entry>();
+  private readonly namespace: string;
+  private readonly prefix: string;
+
+  constructor(
+    private readonly api: NomadApi,
+    private readonly options: NomadVariablesStoreOptions,
+  ) {
+    this.namespace = options.namespace;
+    this.prefix = options.prefix ?? 'nomad-promoter/deployments';
+  }
+
+  /** Reads every stored snapshot; call once before the reconcilers start. */
+  async load(signal?: AbortSignal): Promise<number> {
+    for (const meta of await this.api.listVariables(`${this.prefix}/`, this.namespace, signal)) {
+      const variable = await this.api.readVariable(meta.Path, this.namespace, signal);
+      if (!variable) continue;
+      try {
+        const raw = decode(variable.Items);
+        JSON.parse(raw);
+        this.entries.set(meta.Path.slice(this.prefix.length + 1), { raw, modifyIndex: variable.ModifyIndex });
+      } catch (err) {
+        this.options.onUnreadable?.(meta.Path, err instanceof Error ? err.message : String(err));
+      }
+    }
+    return this.entries.size;
+  }
+
+  async get(deploymentId: string): Promise<StoredSnapshot | undefined> {
+    const entry = this.entries.get(deploymentId);
+    return entry && (JSON.parse(entry.raw) as StoredSnapshot);
+  }
+
+  async put(deploymentId: string, snapshot: StoredSnapshot): Promise<void> {
+    const raw = JSON.stringify(snapshot);
+    const known = this.entries.get(deploymentId);
+    if (known?.raw === raw) return;
+    const path = this.path(deploymentId);
+    let written;
+    try {
+      written = await this.api.writeVariable(path, this.namespace, encode(raw), known?.modifyIndex ?? 0);
+    } catch (err) {
+      if (!(isNomadError(err) && err.status === 409)) throw err;
+      // Someone wrote it since we read it (a previous run of this promoter, a restore): ours is
+      // the newer decision for this deployment, written against the index Nomad has now.
+      const current = await this.api.readVariable(path, this.namespace);
+      written = await this.api.writeVariable(path, this.namespace, encode(raw), current?.ModifyIndex ?? 0);
+    }
+    this.entries.set(deploymentId, { raw, modifyIndex: written.ModifyIndex });
+  }
+
+  async delete(deploymentId: string): Promise<void> {
+    if (!this.entries.has(deploymentId)) return;
+    await this.api.deleteVariable(this.path(deploymentId), this.namespace);
+    this.entries.delete(deploymentId);
+  }
+
+  async list(): Promise<StoredSnapshot[]> {
+    return [...this.entries.values()].map((e) => JSON.parse(e.raw) as StoredSnapshot);
+  }
+
+  private path(deploymentId: string): string {
+    return `${this.prefix}/${deploymentId}`;
+  }
+}
+
+function encode(raw: string): Record<string, string> {
+  if (raw.length <= PLAIN_LIMIT) return { snapshot: raw };
+  return { snapshotGzip: gzipSync(raw).toString('base64') };
+}
+
+function decode(items: Record<string, string>): string {
+  if (items.snapshot !== undefined) return items.snapshot;
+  if (items.snapshotGzip !== undefined) return gunzipSync(Buffer.from(items.snapshotGzip, 'base64')).toString('utf8');
+  throw new Error('no snapshot item');
+}
