@@ -122,38 +122,39 @@ export class HttpNomadClient implements NomadApi {
    * can never miss a change made while the pages were being read.
    */
   async listAllDeployments(opts: QueryOptions = {}): Promise<QueryResult<Deployment[]>> {
-    const all: Deployment[] = [];
-    let token = opts.nextToken;
-    let index = Number.POSITIVE_INFINITY;
-    let knownLeader = true;
-    let lastContactMs = 0;
-    const seen = new Set<string>();
-    for (let first = true; ; first = false) {
-      const { index: blockOn, waitMs, nextToken: _ignored, ...rest } = opts;
-      const page = await this.listDeployments({
+    const { index: blockOn, waitMs, nextToken: startAt, ...rest } = opts;
+    const pages = await this.allPages(ROUTES.deployments, startAt, (token, first) =>
+      this.listDeployments({
         ...rest,
         ...(first && blockOn !== undefined ? { index: blockOn } : {}),
         ...(first && waitMs !== undefined ? { waitMs } : {}),
         ...(token !== undefined ? { nextToken: token } : {}),
-      });
-      all.push(...page.body);
-      index = Math.min(index, page.index);
-      knownLeader &&= page.knownLeader;
-      lastContactMs = Math.max(lastContactMs, page.lastContactMs);
-      if (!page.nextToken) break;
-      if (seen.has(page.nextToken)) {
-        throw new NomadError({
-          status: 200,
-          method: 'GET',
-          route: ROUTES.deployments,
-          text: 'pagination loop: the same next token came back twice',
-          transient: false,
-        });
+      }),
+    );
+    const index = Math.min(...pages.map((p) => p.index));
+    return {
+      body: pages.flatMap((p) => p.body),
+      index: Number.isFinite(index) ? index : 0,
+      knownLeader: pages.every((p) => p.knownLeader),
+      lastContactMs: Math.max(...pages.map((p) => p.lastContactMs)),
+    };
+  }
+
+  /** Follows X-Nomad-NextToken from `startAt` until the last page; a token seen twice is a loop, never followed. */
+  private async allPages<T>(route: string, startAt: string | undefined, page: (token: string | undefined, first: boolean) => Promise<QueryResult<T>>): Promise<QueryResult<T>[]> {
+    const pages: QueryResult<T>[] = [];
+    const seen = new Set<string>();
+    let token = startAt;
+    for (;;) {
+      const next = await page(token, pages.length === 0);
+      pages.push(next);
+      if (!next.nextToken) return pages;
+      if (seen.has(next.nextToken)) {
+        throw new NomadError({ status: 200, method: 'GET', route, text: 'pagination loop: the same next token came back twice', transient: false });
       }
-      seen.add(page.nextToken);
-      token = page.nextToken;
+      seen.add(next.nextToken);
+      token = next.nextToken;
     }
-    return { body: all, index: Number.isFinite(index) ? index : 0, knownLeader, lastContactMs };
   }
 
   readDeployment(ref: DeploymentRef, opts?: QueryOptions): Promise<QueryResult<Deployment>> {
@@ -260,32 +261,16 @@ export class HttpNomadClient implements NomadApi {
    * Metadata only: Nomad never lists Items.
    */
   async listVariables(prefix: string, namespace: string, signal?: AbortSignal): Promise<VariableMetadata[]> {
-    const all: VariableMetadata[] = [];
-    const seen = new Set<string>();
-    let token: string | undefined;
-    for (;;) {
-      const extra = new URLSearchParams({ prefix });
-      const page = await this.query<VariableMetadata[] | null>(
+    const pages = await this.allPages(ROUTES.variables, undefined, (token) =>
+      this.query<VariableMetadata[] | null>(
         ROUTES.variables,
         '/v1/vars',
         { ...(signal ? { signal } : {}), ...(token !== undefined ? { nextToken: token } : {}) },
         namespace,
-        extra,
-      );
-      all.push(...(page.body ?? []));
-      if (!page.nextToken) return all;
-      if (seen.has(page.nextToken)) {
-        throw new NomadError({
-          status: 200,
-          method: 'GET',
-          route: ROUTES.variables,
-          text: 'pagination loop: the same next token came back twice',
-          transient: false,
-        });
-      }
-      seen.add(page.nextToken);
-      token = page.nextToken;
-    }
+        new URLSearchParams({ prefix }),
+      ),
+    );
+    return pages.flatMap((p) => p.body ?? []);
   }
 
   /**
