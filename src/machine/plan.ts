@@ -115,7 +115,10 @@ export function activeStages(group: GroupObservation, track: GroupTrack, policy:
  */
 function canariesHealthy(group: GroupObservation, previous: GroupTrack | undefined, now: number): Pick<GroupTrack, 'canariesHealthyAt' | 'canaryIds'> {
   const healthy = group.canaries.filter((a) => a.healthy === true);
-  if (group.desiredCanaries === 0 || healthy.length < group.desiredCanaries || healthy.length < group.canaries.length) return {};
+  // Not all healthy: the bake clock stops, but the last healthy set is kept to tell a replacement.
+  if (group.desiredCanaries === 0 || healthy.length < group.desiredCanaries || healthy.length < group.canaries.length) {
+    return previous?.canaryIds ? { canaryIds: previous.canaryIds } : {};
+  }
   const ids = healthy.map((a) => a.id).sort();
   if (previous?.canariesHealthyAt !== undefined && previous.canaryIds?.join(',') === ids.join(',')) {
     return { canariesHealthyAt: previous.canariesHealthyAt, canaryIds: ids };

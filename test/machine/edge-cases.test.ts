@@ -126,6 +126,17 @@ describe("Nomad's own moves", () => {
     expect(r.snapshot.context.groups['web']!.checks['canary:error-rate']!.phase).toBe('pending');
   });
 
+  test('a canary that crashed and was replaced (seen in between) also starts its analysis over', () => {
+    const pol = policy({ checks: { 'error-rate': errorRate }, canary: { analysis: ['error-rate'], bakeMs: 3_600_000 } });
+    let r = observe(start(), deployment([group('web', { policy: pol, canaries: healthy('c') })]), T0);
+    r = observe(r.snapshot, deployment([group('web', { policy: pol, canaries: healthy('c') })]), T0 + 2, [m('web', 'error-rate', 'pass', T0 + 1), m('web', 'error-rate', 'pass', T0 + 2)]);
+    expect(r.snapshot.context.groups['web']!.checks['canary:error-rate']!.phase).toBe('passed');
+    r = observe(r.snapshot, deployment([group('web', { policy: pol, canaries: [alloc('c1', false, T0 + 5), alloc('c2', true, T0)] })]), T0 + 10);
+    r = observe(r.snapshot, deployment([group('web', { policy: pol, canaries: [alloc('c2', true, T0), alloc('c3', true, T0 + 20)] })]), T0 + 30);
+    expect(r.snapshot.context.groups['web']!.checks['canary:error-rate']!.phase).toBe('pending');
+    expect(r.snapshot.context.groups['web']!.canariesHealthyAt).toBe(T0 + 20);
+  });
+
   test('a rollback still owed after the deployment failed is retried as a revert; the machine waits for it', () => {
     const timeout = policy({ canary: { bakeMs: 3_600_000, timeoutMs: 1000 }, onFailure: { rollback: 'revert' } });
     const obs = deployment([group('web', { policy: timeout, canaries: healthy('c') })]);
