@@ -86,3 +86,46 @@ describe('decision properties', () => {
     );
   });
 });
+
+describe('decision properties with two groups', () => {
+  test("each group is promoted only on its own passed checks, whatever the other group's measurements and modes", () => {
+    const twoGroups = (dryApi: boolean, together: boolean) => {
+      const make = (name: string, dry: boolean) =>
+        policy({ name, mode: dry ? 'dry-run' : 'enforce', checks, canary: { analysis: ['error-rate', 'latency'], bakeMs: 0, together } });
+      return deployment([
+        group('api', { policy: make('api-policy', dryApi), canaries: [alloc('a1', true, T0)] }),
+        group('web', { policy: make('web-policy', false), canaries: [alloc('w1', true, T0)] }),
+      ]);
+    };
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.boolean(),
+        fc.array(fc.record({ group: fc.constantFrom('api', 'web'), check: fc.constantFrom('error-rate', 'latency'), result: fc.constantFrom(...RESULTS) }), { maxLength: 30 }),
+        (dryApi, together, steps) => {
+          const obs = twoGroups(dryApi, together);
+          let s: DeploymentSnapshot = startDeployment({ deploymentId: 'd-1', namespace: 'default', job: 'web-api', jobVersion: 1, now: T0 });
+          s = step(s, { type: 'observe', now: T0, observation: obs, measurements: [] }).snapshot;
+          const seen: (Measurement & { group: string })[] = [];
+          steps.forEach((x, i) => {
+            const now = T0 + (i + 1) * 1000;
+            const m: Measurement = { check: x.check, result: x.result, at: now };
+            seen.push({ ...m, group: x.group });
+            const r = step(s, { type: 'observe', now, observation: obs, measurements: [{ group: x.group, stage: 'canary', measurement: m }] });
+            s = r.snapshot;
+            for (const effect of r.effects.filter((e) => e.action === 'promote')) {
+              for (const g of effect.groups) {
+                for (const [name, spec] of Object.entries(checks)) {
+                  expect(assessCheck(spec, seen.filter((y) => y.group === g && y.check === name)).phase).toBe('passed');
+                }
+                expect(effect.dryRun).toBe(g === 'api' && dryApi);
+              }
+              s = step(s, { type: 'effect.result', now, key: effect.key, action: 'promote', groups: effect.groups, outcome: effect.dryRun ? 'dry_run' : 'ok' }).snapshot;
+            }
+          });
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+});
