@@ -1,32 +1,13 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { HttpNomadClient, ROUTES, type HttpNomadClientOptions, type RequestSample } from '../../src/nomad/client.js';
-import { readNomadConfig } from '../../src/nomad/config.js';
+import { ROUTES } from '../../src/nomad/client.js';
 import { NomadError } from '../../src/nomad/errors.js';
-import { json, startFakeNomad, text, type FakeNomad, type Handler } from './fake-nomad.js';
+import { clientFixture, json, text, type Handler } from './fake-nomad.js';
 
 const TOKEN = '9c2e7f10-aaaa-bbbb-cccc-secret0token';
 
-let fake: FakeNomad | undefined;
-let client: HttpNomadClient | undefined;
-
-afterEach(async () => {
-  client?.close();
-  client = undefined;
-  await fake?.close();
-  fake = undefined;
-});
-
-async function setup(
-  handler: Handler,
-  options: HttpNomadClientOptions = {},
-): Promise<{ fake: FakeNomad; client: HttpNomadClient; samples: RequestSample[] }> {
-  fake = await startFakeNomad(handler);
-  const { config, errors } = readNomadConfig({ NOMAD_ADDR: fake.addr, NOMAD_TOKEN: TOKEN });
-  expect(errors).toEqual([]);
-  const samples: RequestSample[] = [];
-  client = new HttpNomadClient(config!, { minRetryDelayMs: 1, maxRetryDelayMs: 5, observe: (s) => samples.push(s), ...options });
-  return { fake, client, samples };
-}
+const fixture = clientFixture();
+afterEach(() => fixture.close());
+const setup = (handler: Handler) => fixture.setup(handler, { NOMAD_TOKEN: TOKEN });
 
 function variable(path: string, modifyIndex = 10, items: Record<string, string> | null = { a: '1' }): Record<string, unknown> {
   return { Namespace: 'apps', Path: path, Lock: null, CreateIndex: 5, CreateTime: 1, ModifyIndex: modifyIndex, ModifyTime: 2, Items: items };

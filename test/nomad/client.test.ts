@@ -1,37 +1,16 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { gzipSync } from 'node:zlib';
-import { HttpNomadClient, type HttpNomadClientOptions, type RequestSample } from '../../src/nomad/client.js';
+import { HttpNomadClient, type RequestSample } from '../../src/nomad/client.js';
 import { readNomadConfig } from '../../src/nomad/config.js';
 import { isAbortError, NomadError } from '../../src/nomad/errors.js';
-import { json, startFakeNomad, text, type FakeNomad, type Handler } from './fake-nomad.js';
+import { clientFixture, json, text, type Handler } from './fake-nomad.js';
 
 const TOKEN = '9c2e7f10-aaaa-bbbb-cccc-secret0token';
 const DEP = { id: '5f1d0f30-82d3-8e5c-5b8e-0d7b2c2c7f1a', namespace: 'apps' };
 
-let fake: FakeNomad | undefined;
-let client: HttpNomadClient | undefined;
-
-afterEach(async () => {
-  client?.close();
-  client = undefined;
-  await fake?.close();
-  fake = undefined;
-});
-
-/** Fast retries so tests do not wait on backoff. */
-const FAST: HttpNomadClientOptions = { minRetryDelayMs: 1, maxRetryDelayMs: 5 };
-
-async function setup(
-  handler: Handler,
-  env: NodeJS.ProcessEnv = {},
-  options: HttpNomadClientOptions = {},
-): Promise<{ fake: FakeNomad; client: HttpNomadClient }> {
-  fake = await startFakeNomad(handler);
-  const { config, errors } = readNomadConfig({ NOMAD_ADDR: fake.addr, ...env });
-  expect(errors).toEqual([]);
-  client = new HttpNomadClient(config!, { ...FAST, ...options });
-  return { fake, client };
-}
+const fixture = clientFixture();
+afterEach(() => fixture.close());
+const setup = fixture.setup;
 
 function deployment(id: string, modifyIndex = 10): Record<string, unknown> {
   return { ID: id, Namespace: 'apps', JobID: 'web', Status: 'running', TaskGroups: {}, CreateIndex: 5, ModifyIndex: modifyIndex };
@@ -361,8 +340,9 @@ describe('retries', () => {
 
   test('a connection refused names the route, not the token', async () => {
     const { config } = readNomadConfig({ NOMAD_ADDR: 'http://127.0.0.1:1', NOMAD_TOKEN: TOKEN });
-    client = new HttpNomadClient(config!, { ...FAST, retries: 1 });
+    const client = new HttpNomadClient(config!, { minRetryDelayMs: 1, maxRetryDelayMs: 5, retries: 1 });
     const err = (await client.readDeployment(DEP).catch((e: unknown) => e)) as NomadError;
+    client.close();
     expect(err).toBeInstanceOf(NomadError);
     expect(err.status).toBe(0);
     expect(err.code).toBe('ECONNREFUSED');

@@ -1,3 +1,5 @@
+import { HttpNomadClient, type HttpNomadClientOptions, type RequestSample } from '../../src/nomad/client.js';
+import { readNomadConfig } from '../../src/nomad/config.js';
 /**
  * A small local HTTP(S) server for client tests: records every request it receives and answers
  * through a handler the test provides. Not a simulator: each test scripts its own answers.
@@ -171,5 +173,33 @@ export function makePki(dir: string): Pki {
     namedServerKey: p('named.key'),
     clientCert: p('client.pem'),
     clientKey: p('client.key'),
+  };
+}
+
+/**
+ * A fake Nomad and a client with fast retries, one pair per test: `setup` starts them, `close`
+ * (from afterEach) stops both. `samples` collects the client's observe() calls.
+ */
+export function clientFixture(): {
+  setup(handler: Handler, env?: NodeJS.ProcessEnv, options?: HttpNomadClientOptions): Promise<{ fake: FakeNomad; client: HttpNomadClient; samples: RequestSample[] }>;
+  close(): Promise<void>;
+} {
+  let fake: FakeNomad | undefined;
+  let client: HttpNomadClient | undefined;
+  return {
+    async setup(handler, env = {}, options = {}) {
+      fake = await startFakeNomad(handler);
+      const { config, errors } = readNomadConfig({ NOMAD_ADDR: fake.addr, ...env });
+      if (!config) throw new Error(`bad test config: ${errors.join('; ')}`);
+      const samples: RequestSample[] = [];
+      client = new HttpNomadClient(config, { minRetryDelayMs: 1, maxRetryDelayMs: 5, observe: (x) => samples.push(x), ...options });
+      return { fake, client, samples };
+    },
+    async close() {
+      client?.close();
+      client = undefined;
+      await fake?.close();
+      fake = undefined;
+    },
   };
 }
