@@ -11,29 +11,38 @@ export interface ListDiff<T> {
   removed: T[];
 }
 
-function versionKey(namespace: string, job: string, version: number): string {
-  return `${namespace}\u0000${job}\u0000${version}`;
+function jobKey(namespace: string, job: string): string {
+  return `${namespace}\u0000${job}`;
+}
+
+/** Items grouped by namespace/job, so that per-job lookups never scan the whole cluster. */
+function byJob<T>(items: Iterable<T>, key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
 }
 
 export class ClusterCache {
   private readonly deployments = new Map<string, Deployment>();
   private readonly allocs = new Map<string, AllocationStub>();
-  /** Allocation IDs by namespace/job/version: list stubs carry no DeploymentID. */
-  private readonly allocsByVersion = new Map<string, Set<string>>();
+  /** List stubs carry no DeploymentID: allocations are found by namespace/job (and version). */
+  private allocsByJob = new Map<string, AllocationStub[]>();
+  private deploymentsByJob = new Map<string, Deployment[]>();
 
   replaceDeployments(list: Deployment[]): ListDiff<Deployment> {
-    return replace(this.deployments, list);
+    const diff = replace(this.deployments, list);
+    this.deploymentsByJob = byJob(this.deployments.values(), (d) => jobKey(d.Namespace, d.JobID));
+    return diff;
   }
 
   replaceAllocations(list: AllocationStub[]): ListDiff<AllocationStub> {
     const diff = replace(this.allocs, list);
-    this.allocsByVersion.clear();
-    for (const a of this.allocs.values()) {
-      const key = versionKey(a.Namespace, a.JobID, a.JobVersion);
-      let ids = this.allocsByVersion.get(key);
-      if (!ids) this.allocsByVersion.set(key, (ids = new Set()));
-      ids.add(a.ID);
-    }
+    this.allocsByJob = byJob(this.allocs.values(), (a) => jobKey(a.Namespace, a.JobID));
     return diff;
   }
 
@@ -47,18 +56,17 @@ export class ClusterCache {
 
   /** Allocations of a deployment: same namespace, job and job version. */
   allocationsOf(d: Pick<Deployment, 'Namespace' | 'JobID' | 'JobVersion'>): AllocationStub[] {
-    const ids = this.allocsByVersion.get(versionKey(d.Namespace, d.JobID, d.JobVersion)) ?? new Set<string>();
-    return [...ids].map((id) => this.allocs.get(id)!).filter(Boolean);
+    return this.allocationsOfJob(d.Namespace, d.JobID).filter((a) => a.JobVersion === d.JobVersion);
   }
 
   /** Every allocation of a job, all versions. */
   allocationsOfJob(namespace: string, job: string): AllocationStub[] {
-    return [...this.allocs.values()].filter((a) => a.Namespace === namespace && a.JobID === job);
+    return this.allocsByJob.get(jobKey(namespace, job)) ?? [];
   }
 
   /** Deployments an allocation belongs to (normally one). */
   deploymentsOfAlloc(a: Pick<AllocationStub, 'Namespace' | 'JobID' | 'JobVersion'>): Deployment[] {
-    return this.allDeployments().filter((d) => d.Namespace === a.Namespace && d.JobID === a.JobID && d.JobVersion === a.JobVersion);
+    return (this.deploymentsByJob.get(jobKey(a.Namespace, a.JobID)) ?? []).filter((d) => d.JobVersion === a.JobVersion);
   }
 }
 
