@@ -77,10 +77,14 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
 
   const deploymentsApi = new HttpNomadClient(config.nomad, { observe, retries: 0 });
   const allocationsApi = new HttpNomadClient(config.nomad, { observe, retries: 0 });
+  /** Releases what start-up acquired, on a failed start and at stop. */
+  const release = () => {
+    policies.close();
+    for (const client of [api, deploymentsApi, allocationsApi]) client.close();
+  };
   const cache = new ClusterCache();
   const store = await openStore(config, api, logger).catch((err: unknown) => {
-    for (const client of [api, deploymentsApi, allocationsApi]) client.close();
-    policies.close();
+    release();
     throw err;
   });
   const queue = new WorkQueue();
@@ -134,8 +138,7 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
     notReadyReason: () => (watcher.ready ? undefined : 'waiting for a full list of deployments and allocations from Nomad'),
   });
   const address = await server.listen(config.listen.host, config.listen.port).catch((err: unknown) => {
-    for (const client of [api, deploymentsApi, allocationsApi]) client.close();
-    policies.close();
+    release();
     throw new StartupError(`cannot listen on ${config.listen.host}:${config.listen.port}: ${err instanceof Error ? err.message : String(err)}`, 1);
   });
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
@@ -152,10 +155,9 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
       logger.info('stopping: no new work; abandoning in-flight requests');
       queue.shutDown();
       abort.abort();
-      policies.close();
       await watcher.stop();
       await Promise.allSettled(workers);
-      for (const client of [api, deploymentsApi, allocationsApi]) client.close();
+      release();
       await server.close();
       logger.info('stopped');
       resolveStopped();
