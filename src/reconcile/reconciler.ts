@@ -70,6 +70,9 @@ export class Reconciler {
     const job = await this.deps.jobs.get(d.Namespace, d.JobID, d.JobCreateIndex, d.JobVersion, signal);
     const { observation, selections } = observeDeployment(d, job, cache.allocationsOf(d), this.deps.select, this.deps.dryRun);
     if (!stored) this.reportSelections(log, d, selections, observation);
+    for (const g of observation.groups) {
+      if (g.policy) this.deps.recorder.groupTracked({ namespace: d.Namespace, job: d.JobID, group: g.name }, Object.keys(g.policy.checks));
+    }
 
     let snapshot: DeploymentSnapshot =
       stored && stored.machineVersion === MACHINE_VERSION

@@ -2,6 +2,10 @@
  * The daemon's metrics behind a domain facade: callers say what happened
  * (`recorder.decision(...)`), never touch prom-client. A private registry per recorder keeps
  * tests independent. Names and labels are the public contract of docs/interfaces.md.
+ *
+ * Nomad's names are exported as `nomad_namespace`, `nomad_job`, `task_group`: Prometheus and its
+ * service discovery put `job` and `namespace` on every target, and a scrape would rename ours
+ * to `exported_job`.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MeasurementResult } from '../domain/analysis.js';
@@ -13,11 +17,26 @@ export interface GroupLabels {
   group: string;
 }
 
+type GroupLabelName = 'nomad_namespace' | 'nomad_job' | 'task_group';
+const GROUP_LABELS: GroupLabelName[] = ['nomad_namespace', 'nomad_job', 'task_group'];
+
+function groupLabels(l: GroupLabels): Record<GroupLabelName, string> {
+  return { nomad_namespace: l.namespace, nomad_job: l.job, task_group: l.group };
+}
+
+export type DecisionSource = 'policy' | 'human';
+
+/** The series a dashboard reads for a governed group, created at 0 so `increase()` sees the first event. */
+const INITIAL_DECISIONS: { action: EffectAction; outcome: Outcome }[] = (['promote', 'fail'] as const).flatMap((action) =>
+  (['ok', 'error', 'dry_run'] as const).map((outcome) => ({ action, outcome })),
+);
+const MEASUREMENT_RESULTS: MeasurementResult[] = ['pass', 'fail', 'inconclusive', 'error'];
+
 export class Recorder {
   readonly registry = new Registry();
-  private readonly decisions: Counter<'namespace' | 'job' | 'group' | 'action' | 'outcome'>;
-  private readonly measurements: Counter<'namespace' | 'job' | 'group' | 'check' | 'result'>;
-  private readonly checkValues: Gauge<'namespace' | 'job' | 'group' | 'check'>;
+  private readonly decisions: Counter<GroupLabelName | 'action' | 'outcome' | 'source'>;
+  private readonly measurements: Counter<GroupLabelName | 'check' | 'result'>;
+  private readonly checkValues: Gauge<GroupLabelName | 'check'>;
   private readonly deployments: Gauge<'state'>;
   private readonly nomadRequests: Counter<'endpoint' | 'code'>;
   private readonly nomadDuration: Histogram<'endpoint'>;
@@ -25,28 +44,28 @@ export class Recorder {
   private readonly watchErrors: Counter;
   private readonly watchResets: Counter<'table'>;
   private readonly policyReloads: Counter<'result'>;
-  private readonly policyTies: Counter<'namespace' | 'job' | 'group'>;
-  private readonly autoPromoteConflicts: Gauge<'namespace' | 'job' | 'group'>;
+  private readonly policyTies: Counter<GroupLabelName>;
+  private readonly autoPromoteConflicts: Gauge<GroupLabelName>;
   private readonly reconcileErrors: Counter;
 
   constructor(version: string, options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     this.decisions = new Counter({
       name: 'nomad_promoter_decisions_total',
-      help: 'Decisions taken, by action and outcome (ok, error, dry_run).',
-      labelNames: ['namespace', 'job', 'group', 'action', 'outcome'],
+      help: 'Decisions taken, by action, outcome (ok, error, dry_run) and source (policy, human).',
+      labelNames: [...GROUP_LABELS, 'action', 'outcome', 'source'],
       registers,
     });
     this.measurements = new Counter({
       name: 'nomad_promoter_check_measurements_total',
       help: 'Check measurements taken, by result (pass, fail, inconclusive, error).',
-      labelNames: ['namespace', 'job', 'group', 'check', 'result'],
+      labelNames: [...GROUP_LABELS, 'check', 'result'],
       registers,
     });
     this.checkValues = new Gauge({
       name: 'nomad_promoter_check_value',
       help: 'The last numeric value a check measured.',
-      labelNames: ['namespace', 'job', 'group', 'check'],
+      labelNames: [...GROUP_LABELS, 'check'],
       registers,
     });
     this.deployments = new Gauge({
@@ -95,13 +114,13 @@ export class Recorder {
     this.policyTies = new Counter({
       name: 'nomad_promoter_policy_ties_total',
       help: 'Selections where several policies of the same priority matched a group.',
-      labelNames: ['namespace', 'job', 'group'],
+      labelNames: GROUP_LABELS,
       registers,
     });
     this.autoPromoteConflicts = new Gauge({
       name: 'nomad_promoter_auto_promote_conflicts',
       help: 'Governed groups whose job also has Nomad auto_promote (1 while the deployment is tracked).',
-      labelNames: ['namespace', 'job', 'group'],
+      labelNames: GROUP_LABELS,
       registers,
     });
     this.reconcileErrors = new Counter({
@@ -126,13 +145,23 @@ export class Recorder {
     }
   }
 
-  decision(labels: GroupLabels, action: EffectAction, outcome: Outcome): void {
-    this.decisions.inc({ ...labels, action, outcome });
+  /** A governed group is tracked: its decision and measurement counters exist from now on, at 0 until counted. */
+  groupTracked(labels: GroupLabels, checks: readonly string[]): void {
+    const group = groupLabels(labels);
+    for (const d of INITIAL_DECISIONS) this.decisions.inc({ ...group, ...d, source: 'policy' }, 0);
+    for (const check of checks) {
+      for (const result of MEASUREMENT_RESULTS) this.measurements.inc({ ...group, check, result }, 0);
+    }
+  }
+
+  decision(labels: GroupLabels, action: EffectAction, outcome: Outcome, source: DecisionSource = 'policy'): void {
+    this.decisions.inc({ ...groupLabels(labels), action, outcome, source });
   }
 
   measurement(labels: GroupLabels, check: string, result: MeasurementResult, value?: number): void {
-    this.measurements.inc({ ...labels, check, result });
-    if (value !== undefined && Number.isFinite(value)) this.checkValues.set({ ...labels, check }, value);
+    const group = groupLabels(labels);
+    this.measurements.inc({ ...group, check, result });
+    if (value !== undefined && Number.isFinite(value)) this.checkValues.set({ ...group, check }, value);
   }
 
   nomadRequest(endpoint: string, code: string, seconds: number): void {
@@ -157,12 +186,13 @@ export class Recorder {
   }
 
   policyTie(labels: GroupLabels): void {
-    this.policyTies.inc(labels);
+    this.policyTies.inc(groupLabels(labels));
   }
 
   autoPromoteConflict(labels: GroupLabels, active: boolean): void {
-    if (active) this.autoPromoteConflicts.set(labels, 1);
-    else this.autoPromoteConflicts.remove(labels);
+    const group = groupLabels(labels);
+    if (active) this.autoPromoteConflicts.set(group, 1);
+    else this.autoPromoteConflicts.remove(group);
   }
 
   reconcileError(): void {

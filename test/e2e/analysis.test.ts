@@ -100,10 +100,10 @@ describe('canary analysis against a real Prometheus', () => {
     const metrics = await (await fetch(`${daemonUrl}/metrics`)).text();
     // count 3: three measurements taken (a no-data one while Prometheus warms up counts, being
     // tolerated), at least one of them a pass.
-    const taken = [...metrics.matchAll(/nomad_promoter_check_measurements_total\{namespace="default",job="shop-good",group="web",check="error-rate",result="(\w+)"\} (\d+)/g)];
+    const taken = [...metrics.matchAll(/nomad_promoter_check_measurements_total\{nomad_namespace="default",nomad_job="shop-good",task_group="web",check="error-rate",result="(\w+)"\} (\d+)/g)];
     expect(taken.filter((x) => x[1] !== 'error').reduce((sum, x) => sum + Number(x[2]), 0)).toBeGreaterThanOrEqual(3);
-    expect(metrics).toMatch(/job="shop-good",group="web",check="error-rate",result="pass"\} [1-9]/);
-    expect(metrics).toContain('nomad_promoter_check_value{namespace="default",job="shop-good",group="web",check="error-rate"} 0');
+    expect(metrics).toMatch(/nomad_job="shop-good",task_group="web",check="error-rate",result="pass"\} [1-9]/);
+    expect(metrics).toContain('nomad_promoter_check_value{nomad_namespace="default",nomad_job="shop-good",task_group="web",check="error-rate"} 0');
   }, 60_000);
 
   test('a bad canary (20 % 5xx) fails the deployment, and Nomad auto_revert rolls the job back', async () => {
@@ -149,7 +149,7 @@ describe('canary analysis against a real Prometheus', () => {
     expect(await h.sim.writesTo(d.ID)).toEqual([]);
     expect((await h.sim.requests()).filter((r) => r.method !== 'GET' && r.path.includes('dry-bad'))).toEqual([]);
     const metrics = await (await fetch(`${daemonUrl}/metrics`)).text();
-    expect(metrics).toContain('nomad_promoter_decisions_total{namespace="default",job="dry-bad",group="web",action="fail",outcome="dry_run"} 1');
+    expect(metrics).toContain('nomad_promoter_decisions_total{nomad_namespace="default",nomad_job="dry-bad",task_group="web",action="fail",outcome="dry_run",source="policy"} 1');
   }, 60_000);
 
   test('a manual-health group: healthy allocations are marked healthy, a broken one unhealthy', async () => {
@@ -187,7 +187,7 @@ describe('canary analysis against a real Prometheus', () => {
     expect(await h.sim.writesTo(d.ID)).toEqual([]);
     expect((await status(d.ID)).history).toEqual([]);
     const metrics = await (await fetch(`${daemonUrl}/metrics`)).text();
-    expect(metrics).toMatch(/job="hold-app",group="web",check="error-rate",result="error"\} [2-9]/);
+    expect(metrics).toMatch(/nomad_job="hold-app",task_group="web",check="error-rate",result="error"\} [2-9]/);
     expect(metrics).toContain('nomad_promoter_deployments{state="holding"} 1');
   }, 60_000);
 });

@@ -77,8 +77,10 @@ describe('canary promotion', () => {
     expect(list.find((x) => x.id === other.ID)?.state).toBe('ignored');
 
     const metrics = await (await fetch(`${daemon.url}/metrics`)).text();
-    expect(metrics).toContain('nomad_promoter_decisions_total{namespace="default",job="web-good",group="web",action="promote",outcome="ok"} 1');
-    expect(metrics).not.toContain('job="other-svc",group="web",action=');
+    expect(metrics).toContain('nomad_promoter_decisions_total{nomad_namespace="default",nomad_job="web-good",task_group="web",action="promote",outcome="ok",source="policy"} 1');
+    expect(metrics).not.toContain('nomad_job="other-svc",task_group="web",action=');
+    // Governed but never promoted: the series exists at 0, so increase() sees a first promotion.
+    expect(metrics).toContain('nomad_promoter_decisions_total{nomad_namespace="default",nomad_job="web-bad",task_group="web",action="promote",outcome="ok",source="policy"} 0');
     expect(execFileSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' })).toBe('');
 
     expect(await daemon.process.stop('SIGTERM')).toBe(0);

@@ -42,9 +42,31 @@ describe('metrics', () => {
 
   test('values carry the contract labels', async () => {
     const text = await exercised().metrics();
-    expect(text).toContain('nomad_promoter_check_value{namespace="default",job="web",group="api",check="error-rate"} 0.002');
+    expect(text).toContain('nomad_promoter_check_value{nomad_namespace="default",nomad_job="web",task_group="api",check="error-rate"} 0.002');
+    expect(text).toContain('nomad_promoter_decisions_total{nomad_namespace="default",nomad_job="web",task_group="api",action="promote",outcome="ok",source="policy"} 1');
+    expect(text).not.toMatch(/[{,](job|namespace|group)="/);
     expect(text).toContain('nomad_promoter_deployments{state="baking"} 2');
     expect(text).toContain('nomad_promoter_build_info{version="1.2.3"} 1');
     expect(text).toContain('nomad_promoter_nomad_requests_total{endpoint="/v1/deployment/promote/:id",code="200"} 1');
+  });
+
+  test('a tracked group has its promote and fail decisions and its checks\' measurements at 0 before the first event', async () => {
+    const r = new Recorder('1.2.3', { defaultMetrics: false });
+    const labels = { namespace: 'prod', job: 'web', group: 'api' };
+    r.groupTracked(labels, ['error-rate']);
+    const group = 'nomad_namespace="prod",nomad_job="web",task_group="api"';
+    let text = await r.metrics();
+    for (const outcome of ['ok', 'error', 'dry_run']) {
+      expect(text).toContain(`nomad_promoter_decisions_total{${group},action="promote",outcome="${outcome}",source="policy"} 0`);
+      expect(text).toContain(`nomad_promoter_decisions_total{${group},action="fail",outcome="${outcome}",source="policy"} 0`);
+    }
+    for (const result of ['pass', 'fail', 'inconclusive', 'error']) {
+      expect(text).toContain(`nomad_promoter_check_measurements_total{${group},check="error-rate",result="${result}"} 0`);
+    }
+    r.decision(labels, 'promote', 'ok');
+    r.groupTracked(labels, ['error-rate']);
+    text = await r.metrics();
+    // Tracking again on the next pass keeps the count.
+    expect(text).toContain(`nomad_promoter_decisions_total{${group},action="promote",outcome="ok",source="policy"} 1`);
   });
 });

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, test, expect } from '@jest/globals';
 import { documentedMetrics } from './lib/docs-tables.js';
 import type { DocumentedMetric } from './lib/docs-tables.js';
-import { metricNames, withoutGrafanaVariables } from './lib/promql.js';
+import { labelNames, metricNames, withoutGrafanaVariables } from './lib/promql.js';
 import { dashboardQueries, datasourceRefs } from './lib/dashboard.js';
 
 const documented = documentedMetrics(path.resolve('docs/metrics.md'));
@@ -34,9 +34,9 @@ describe('docs/metrics.md', () => {
   test('documents every metric of the interfaces contract, with its labels', () => {
     const byName = new Map(documented.map((m) => [m.name, m]));
     const contract: [string, string, string[]][] = [
-      ['nomad_promoter_decisions_total', 'counter', ['namespace', 'job', 'group', 'action', 'outcome']],
-      ['nomad_promoter_check_measurements_total', 'counter', ['namespace', 'job', 'group', 'check', 'result']],
-      ['nomad_promoter_check_value', 'gauge', ['namespace', 'job', 'group', 'check']],
+      ['nomad_promoter_decisions_total', 'counter', ['nomad_namespace', 'nomad_job', 'task_group', 'action', 'outcome', 'source']],
+      ['nomad_promoter_check_measurements_total', 'counter', ['nomad_namespace', 'nomad_job', 'task_group', 'check', 'result']],
+      ['nomad_promoter_check_value', 'gauge', ['nomad_namespace', 'nomad_job', 'task_group', 'check']],
       ['nomad_promoter_deployments', 'gauge', ['state']],
       ['nomad_promoter_nomad_requests_total', 'counter', ['endpoint', 'code']],
       ['nomad_promoter_nomad_request_duration_seconds', 'histogram', ['endpoint']],
@@ -48,6 +48,13 @@ describe('docs/metrics.md', () => {
     for (const [name, type, labels] of contract) {
       expect(byName.get(name)).toEqual({ name, type, labels });
     }
+  });
+
+  test('no metric has a label that Prometheus or its service discovery puts on every target', () => {
+    // A scrape renames such a label to exported_<name>, and queries on the documented name find nothing.
+    const targetLabels = ['job', 'instance', 'namespace', 'pod', 'service', 'container', 'node'];
+    const clashes = documented.flatMap((m) => m.labels.filter((l) => targetLabels.includes(l)).map((l) => `${m.name}: ${l}`));
+    expect(clashes).toEqual([]);
   });
 });
 
@@ -69,6 +76,18 @@ describe('Grafana dashboard', () => {
     ]) {
       expect(queried).toContain(m);
     }
+  });
+
+  test('filters, groups and names series only by documented labels or the scrape target\'s instance', () => {
+    const known = new Set(['instance', 'le', ...documented.flatMap((m) => m.labels)]);
+    const templating = (dashboard as { templating: { list: { name: string; definition?: string }[] } }).templating.list;
+    const used = [
+      ...dashboardQueries(dashboard).flatMap((q) => labelNames(q.expr).map((l) => `${q.where}: ${l}`)),
+      ...templating.flatMap((v) => [...(v.definition ?? '').matchAll(/^label_values\(.*,\s*(\w+)\)$/g)].map((m) => `variable $${v.name}: ${m[1]}`)),
+      ...[...JSON.stringify(dashboard).matchAll(/\{\{(\w+)\}\}/g)].map((m) => `legend: ${m[1]}`),
+    ];
+    expect(used.filter((u) => !known.has(u.slice(u.lastIndexOf(' ') + 1)))).toEqual([]);
+    expect(used.length).toBeGreaterThan(20);
   });
 
   test('takes its Prometheus data source from a variable', () => {
@@ -119,5 +138,10 @@ describe('PromQL metric extraction', () => {
     ['f:recorded:rate5m * 1e3 + Inf', ['f:recorded:rate5m']],
   ])('%s', (expr, names) => {
     expect(metricNames(expr).sort()).toEqual([...names].sort());
+  });
+
+  test('label names come from matchers and grouping lists, not from matched values', () => {
+    expect(labelNames('sum by (nomad_job) (x{task_group=~"a=b", code!="5"}) / on(instance) y').sort())
+      .toEqual(['code', 'instance', 'nomad_job', 'task_group']);
   });
 });

@@ -51,3 +51,16 @@ export function variableQueryExprs(query: string): string[] {
   const metrics = /^metrics\(/.test(q);
   return metrics ? [] : [q];
 }
+
+/** Label names an expression filters on (`{name="..."}`) or groups by (`by (name)`, `on (name)`...). */
+export function labelNames(expr: string): string[] {
+  const text = withoutGrafanaVariables(expr).replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  const names = new Set<string>();
+  for (const selector of text.matchAll(/\{([^}]*)\}/g)) {
+    for (const m of (selector[1] ?? '').matchAll(/([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)/g)) names.add(m[1] ?? '');
+  }
+  for (const list of text.matchAll(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g)) {
+    for (const m of (list[1] ?? '').matchAll(/[A-Za-z_]\w*/g)) names.add(m[0]);
+  }
+  return [...names];
+}
