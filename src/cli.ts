@@ -138,7 +138,19 @@ ${lines.join('\n')}
 Run 'nomad-promoter COMMAND --help' for a command's options.`;
 }
 
+/**
+ * The reader of our output went away (`validate policies/ | head -1`): nobody reads what is left,
+ * so stop quietly instead of dying on the write error.
+ */
+function stopWhenOutputClosed(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(EXIT.ok);
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  stopWhenOutputClosed();
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${topUsage()}\n`);

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startProcess } from '../support/processes.js';
+import { spawn } from 'node:child_process';
+import { BIN, startProcess } from '../support/processes.js';
 import { eventually, stableV0, startHarness, webJob, type Harness } from './harness.js';
 
 async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string; err: string }> {
@@ -33,6 +34,18 @@ describe('exit codes', () => {
     expect(bad.code).toBe(1);
     expect(bad.out).toMatch(/^test\/fixtures\/policies\/broken\/bad-check-name\.yaml:3:3: /m);
     expect(bad.out).toMatch(/^test\/fixtures\/policies\/broken\/bad-duration\.yaml:\d+:\d+: /m);
+  });
+
+  test('output piped into a reader that has gone (`| head -1`): a quiet exit, no EPIPE stack trace', async () => {
+    for (const args of [['validate', 'test/fixtures/policies/broken'], ['--help']]) {
+      const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      // Closed before the command writes its first line, as `head` does after its first.
+      child.stdout.destroy();
+      let err = '';
+      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect({ args, err, code }).toEqual({ args, err: '', code: 0 });
+    }
   });
 
   test('run: invalid policies exit 1, an unreachable Nomad exits 3, bad config exits 1', async () => {
