@@ -13,7 +13,7 @@ import { selectPolicy } from '../policy/select.js';
 import { JobSpecCache } from '../reconcile/job-specs.js';
 import { observeDeployment } from '../reconcile/observe.js';
 import { Recorder } from '../server/metrics.js';
-import { detailView } from '../server/status.js';
+import { detailView, measurementView } from '../server/status.js';
 import { persistDeployment } from '../machine/machine.js';
 import { ClusterCache } from '../watch/cache.js';
 import { EXIT } from '../cli.js';
@@ -55,7 +55,8 @@ export async function explainCommand(id: string, flags: Record<string, string | 
     cache.replaceDeployments([d]);
     cache.replaceAllocations(allocs);
     const job = await new JobSpecCache(api).get(d.Namespace, d.JobID, d.JobCreateIndex, d.JobVersion);
-    const { observation, selections } = observeDeployment(d, job, allocs, (t) => selectPolicy(loaded.policies, t), true);
+    // Each policy's own mode, as the daemon runs it: explain shows effects and never carries them out.
+    const { observation, selections } = observeDeployment(d, job, allocs, (t) => selectPolicy(loaded.policies, t), false);
 
     const prometheusAddr = (flags['prometheus-addr'] as string | undefined) ?? process.env.PROMOTER_PROMETHEUS_ADDR;
     const logger = createLogger('silent');
@@ -67,7 +68,7 @@ export async function explainCommand(id: string, flags: Record<string, string | 
     const result = step(snapshot, { type: 'observe', now, observation, measurements });
 
     if (flags.json) {
-      out(JSON.stringify({ ...detailView(persistDeployment(result.snapshot)), selections: Object.fromEntries(Object.entries(selections).map(([g, s]) => [g, { policy: s.policy?.name ?? null, reason: s.reason }])), measurements, wouldDo: result.effects.map(({ action, groups, reason }) => ({ action, groups, reason })) }, null, 2));
+      out(JSON.stringify({ ...detailView(persistDeployment(result.snapshot)), selections: Object.fromEntries(Object.entries(selections).map(([g, s]) => [g, { policy: s.policy?.name ?? null, reason: s.reason }])), measurements: measurements.map((m) => ({ ...m, measurement: measurementView(m.measurement) })), wouldDo: result.effects.map(({ action, groups, reason }) => ({ action, groups, reason })) }, null, 2));
       return EXIT.ok;
     }
     out(`Deployment ${d.ID} (namespace ${d.Namespace}, job ${d.JobID} version ${d.JobVersion}): ${d.Status}${d.StatusDescription ? `: ${d.StatusDescription}` : ''}`);

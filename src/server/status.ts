@@ -3,6 +3,7 @@
  * Pure: the HTTP layer only serialises what this returns.
  */
 import type { StoredSnapshot } from '../machine/machine.js';
+import type { Measurement } from '../domain/analysis.js';
 import type { CheckRecord, DecisionRecord, PendingDecision } from '../machine/types.js';
 
 export interface CheckStatus {
@@ -28,11 +29,17 @@ export interface DeploymentStatusView {
   updatedAt: string;
 }
 
+export type MeasurementView = Omit<Measurement, 'at'> & { at: string };
+
 export interface DeploymentDetailView extends DeploymentStatusView {
-  history: (Omit<DecisionRecord, 'at'> & { at: string })[];
+  history: (Omit<DecisionRecord, 'at' | 'evidence'> & { at: string; evidence: MeasurementView[] })[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+export function measurementView(m: Measurement): MeasurementView {
+  return { ...m, at: iso(m.at) };
+}
 
 function checkStatus(key: string, r: CheckRecord): CheckStatus {
   const [stage = '', check = ''] = key.split(':');
@@ -75,5 +82,5 @@ export function statusView(s: StoredSnapshot): DeploymentStatusView {
 }
 
 export function detailView(s: StoredSnapshot): DeploymentDetailView {
-  return { ...statusView(s), history: s.context.history.map((h) => ({ ...h, at: iso(h.at) })) };
+  return { ...statusView(s), history: s.context.history.map((h) => ({ ...h, at: iso(h.at), evidence: h.evidence.map(measurementView) })) };
 }

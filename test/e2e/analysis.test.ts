@@ -80,7 +80,7 @@ const deploymentOf = (job: string, version: number) => async () => {
   return d && d.JobVersion === version ? d : undefined;
 };
 
-async function status(id: string): Promise<{ state: string; pending: { action: string; reason: string }[]; history: { action: string; outcome: string; reason: string }[] }> {
+async function status(id: string): Promise<{ state: string; pending: { action: string; reason: string }[]; history: { action: string; outcome: string; reason: string; evidence: { at: unknown }[] }[] }> {
   return (await fetch(`${daemonUrl}/v1/deployments/${id}`)).json() as never;
 }
 
@@ -97,6 +97,10 @@ describe('canary analysis against a real Prometheus', () => {
     const s = await status(d.ID);
     expect(s.history.map((x) => [x.action, x.outcome])).toEqual([['promote', 'ok']]);
     expect(s.history[0]!.reason).toMatch(/analysis passed \(error-rate\)/);
+    // The measurements behind the decision carry RFC 3339 times, as every time in the status API.
+    const evidence = s.history[0]!.evidence;
+    expect(evidence.length).toBeGreaterThan(0);
+    for (const m of evidence) expect(m.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const metrics = await (await fetch(`${daemonUrl}/metrics`)).text();
     // count 3: three measurements taken (a no-data one while Prometheus warms up counts, being
     // tolerated), at least one of them a pass.

@@ -100,6 +100,11 @@ describe('against the simulator', () => {
     expect(r.out).toContain('group web: policy web-bake (enforce)');
     expect(r.out).toContain('canaries: 2/2 healthy');
     expect(r.out).toMatch(/would wait \(web\): baking until /);
+    const json = await run(['explain', d.ID, '--policies', h.policiesDir, '--json'], { NOMAD_ADDR: h.sim.url });
+    expect(json.code).toBe(0);
+    const view = JSON.parse(json.out) as { groups: Record<string, { policy: string; mode: string }>; updatedAt: string };
+    expect(view.groups['web']).toMatchObject({ policy: 'web-bake', mode: 'enforce' });
+    expect(view.updatedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(await h.sim.writesTo(d.ID)).toEqual([]);
   });
 
