@@ -2,6 +2,7 @@
  * The daemon's settings: defaults, then environment, then flags (flag wins), then one
  * validation pass that reports every error at once. Secrets stay inside `nomad`.
  */
+import { parseHttpUrl } from '../domain/http-url.js';
 import { readNomadConfig, type NomadConnectionConfig } from '../nomad/config.js';
 import { parseDuration } from '../policy/duration.js';
 
@@ -76,9 +77,8 @@ export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { con
   const dryRun = flags['dry-run'] ?? (dryRunEnv === 'true' || dryRunEnv === '1');
 
   const prometheusAddr = flags['prometheus-addr'] ?? env.PROMOTER_PROMETHEUS_ADDR;
-  if (prometheusAddr !== undefined && !/^https?:\/\/[^/]+/.test(prometheusAddr)) {
-    errors.push(`--prometheus-addr / PROMOTER_PROMETHEUS_ADDR: "${prometheusAddr}" is not an http(s) URL`);
-  }
+  const prometheusUrl = prometheusAddr === undefined ? undefined : parseHttpUrl(prometheusAddr);
+  if (prometheusUrl && !prometheusUrl.ok) errors.push(`--prometheus-addr / PROMOTER_PROMETHEUS_ADDR: ${prometheusUrl.problem}`);
 
   const logLevel = flags['log-level'] ?? env.PROMOTER_LOG_LEVEL ?? RUN_DEFAULTS.logLevel;
   if (!LOG_LEVELS.includes(logLevel)) errors.push(`--log-level / PROMOTER_LOG_LEVEL: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);

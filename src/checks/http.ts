@@ -4,6 +4,7 @@
  * expression judges it (`response.status == 200`). Only "no usable answer" is an error.
  * See README.md in this folder.
  */
+import { parseHttpUrl } from '../domain/http-url.js';
 import type { Observation } from '../domain/analysis.js';
 import type { HttpSource } from '../domain/policy.js';
 import { deadline, formatMs } from './deadline.js';
@@ -36,17 +37,10 @@ const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 async function request(source: HttpSource, ctx: ObserveContext, maxBodyBytes: number): Promise<Observation> {
   const headerValues = Object.values(source.headers);
   const secrets = [...(ctx.secrets ?? []), ...headerValues.map((v) => v.trim()), ...headerValues];
-  let parsed: URL;
-  try {
-    parsed = new URL(source.url);
-  } catch {
-    return { kind: 'error', message: 'invalid URL' };
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    return { kind: 'error', message: `unsupported URL scheme ${JSON.stringify(parsed.protocol)}` };
-  }
-  secrets.push(...urlSecrets(parsed));
-  const { url, authorization } = splitCredentials(parsed);
+  const parsed = parseHttpUrl(source.url);
+  if (!parsed.ok) return { kind: 'error', message: `http.url: ${parsed.problem}` };
+  secrets.push(...urlSecrets(parsed.url));
+  const { url, authorization } = splitCredentials(parsed.url);
 
   // Checked here rather than left to fetch, whose error would quote the (secret) value.
   const headers = new Headers();

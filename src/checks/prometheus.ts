@@ -3,6 +3,7 @@
  * docs/policy.md "Expressions": `result` and `results`. See README.md in this folder for the
  * reading of multi-series, NaN and error answers.
  */
+import { parseHttpUrl } from '../domain/http-url.js';
 import type { Observation } from '../domain/analysis.js';
 import type { PrometheusSource } from '../domain/policy.js';
 import { abortable, deadline, formatMs } from './deadline.js';
@@ -40,15 +41,9 @@ async function queryPrometheus(source: PrometheusSource, ctx: ObserveContext, de
   if (!address) {
     return { kind: 'error', message: 'no Prometheus address: set prometheus.address in the check or --prometheus-addr' };
   }
-  let base: URL;
-  try {
-    base = new URL(address);
-  } catch {
-    return { kind: 'error', message: 'invalid Prometheus address (not a URL)' };
-  }
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-    return { kind: 'error', message: 'invalid Prometheus address (not http:// or https://)' };
-  }
+  const parsed = parseHttpUrl(address);
+  if (!parsed.ok) return { kind: 'error', message: `Prometheus address: ${parsed.problem}` };
+  const base = parsed.url;
   secrets.push(...urlSecrets(base));
   const { url, authorization } = splitCredentials(base);
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/api/v1/query`;

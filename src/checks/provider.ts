@@ -6,6 +6,7 @@
  * an unreadable answer) comes back as `{ kind: 'error', message }`, so "the measuring failed" can
  * never be mistaken for "the canary is bad" (docs/architecture.md, "errors are data").
  */
+import { parseHttpUrl } from '../domain/http-url.js';
 import type { Observation } from '../domain/analysis.js';
 import type { CheckSource } from '../domain/policy.js';
 import { httpProvider } from './http.js';
@@ -53,9 +54,8 @@ export interface CheckProviders {
 
 /** Throws for a configuration that cannot work (an unparsable --prometheus-addr): fail at start, not per check. */
 export function providersFor(config: ProvidersConfig): CheckProviders {
-  if (config.prometheusAddress !== undefined && !isHttpUrl(config.prometheusAddress)) {
-    throw new Error('--prometheus-addr must be an http:// or https:// URL');
-  }
+  const prometheus = config.prometheusAddress === undefined ? undefined : parseHttpUrl(config.prometheusAddress);
+  if (prometheus && !prometheus.ok) throw new Error(`--prometheus-addr: ${prometheus.problem}`);
   const byKind = {
     prometheus: neverThrows(prometheusProvider({ defaultAddress: config.prometheusAddress })),
     http: neverThrows(httpProvider()),
@@ -72,10 +72,6 @@ export function providersFor(config: ProvidersConfig): CheckProviders {
     get,
     observe: (source, ctx) => get((source as { kind: string }).kind).observe(source, ctx),
   };
-}
-
-function isHttpUrl(text: string): boolean {
-  return URL.canParse(text) && ['http:', 'https:'].includes(new URL(text).protocol);
 }
 
 /**

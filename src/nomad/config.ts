@@ -3,6 +3,7 @@
  * One pass collects every problem, so an operator fixes them all in one go. Error texts name the
  * variable and never repeat a secret value (token, HTTP auth, key material).
  */
+import { parseHttpUrl } from '../domain/http-url.js';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -137,18 +138,12 @@ function parseAddress(address: string, errors: string[]): Target | undefined {
     }
     return { protocol: 'http', socketPath, host: 'localhost', port: 80, basePath: '' };
   }
-  let url: URL;
-  try {
-    url = new URL(address);
-  } catch {
-    errors.push('NOMAD_ADDR is not a URL: expected http://host:port, https://host:port or unix:///path');
+  const parsed = parseHttpUrl(address);
+  if (!parsed.ok) {
+    errors.push(`NOMAD_ADDR: ${parsed.problem} (or unix:///path for a socket)`);
     return undefined;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    // `127.0.0.1:4646` parses as scheme "127.0.0.1:"; say what is expected rather than echo it.
-    errors.push('NOMAD_ADDR must start with http://, https:// or unix://');
-    return undefined;
-  }
+  const url = parsed.url;
   if (url.username !== '' || url.password !== '') {
     errors.push('NOMAD_ADDR must not hold credentials; use NOMAD_HTTP_AUTH');
     return undefined;

@@ -2,6 +2,7 @@
  * One YAML document -> one Policy, or positioned errors (docs/policy.md). Pure: no I/O.
  * Every problem is reported; a document with any error yields no policy.
  */
+import { parseHttpUrl } from '../domain/http-url.js';
 import { isScalar } from 'yaml';
 import type { Node } from 'yaml';
 import type {
@@ -244,19 +245,9 @@ class PolicyReader {
   url(f: Field | undefined, text: string | undefined): boolean {
     if (!f || text === undefined) return true;
     // Placeholders stand for host names, ports or path parts: check the shape around them.
-    const probe = text.replace(/\{\{[^}]*\}\}/g, 'x');
-    let url: URL;
-    try {
-      url = new URL(probe);
-    } catch {
-      this.bad(f, `invalid URL "${text}" (expected http://host[:port]/path)`);
-      return false;
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      this.bad(f, `URL must start with http:// or https:// (got "${text}")`);
-      return false;
-    }
-    return true;
+    const parsed = parseHttpUrl(text.replace(/\{\{[^}]*\}\}/g, 'x'));
+    if (!parsed.ok) this.bad(f, `"${text}": ${parsed.problem}`);
+    return parsed.ok;
   }
 
   source(check: Map<string, Field>, path: string, scope: CheckScope | undefined, at: Node): CheckSource | undefined {

@@ -131,8 +131,8 @@ describe('http provider', () => {
   });
 
   test.each([
-    { name: 'not a URL', extra: { url: 'nope' }, message: 'invalid URL' },
-    { name: 'not http', extra: { url: 'file:///etc/passwd' }, message: 'unsupported URL scheme "file:"' },
+    { name: 'not a URL', extra: { url: 'nope' }, message: 'http.url: not a URL (expected http://host[:port][/path])' },
+    { name: 'not http', extra: { url: 'file:///etc/passwd' }, message: 'http.url: not http:// or https://' },
     { name: 'GET with a body', extra: { body: 'x' }, message: 'a GET request cannot carry a body' },
   ])('$name -> error', async ({ extra, message }) => {
     expect(await provider.observe(source('/json', extra), {})).toEqual({ kind: 'error', message });

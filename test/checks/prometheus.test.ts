@@ -254,7 +254,7 @@ describe('what a real Prometheus cannot show', () => {
     const none = await prometheusProvider().observe({ kind: 'prometheus', query: 'vector(1)', timeoutMs: 1000 }, {});
     expect(none).toEqual({ kind: 'error', message: expect.stringContaining('--prometheus-addr') });
     const noScheme = await prometheusProvider().observe({ kind: 'prometheus', address: 'prometheus:9090', query: 'vector(1)', timeoutMs: 1000 }, {});
-    expect(noScheme).toEqual({ kind: 'error', message: 'invalid Prometheus address (not http:// or https://)' });
+    expect(noScheme).toEqual({ kind: 'error', message: 'Prometheus address: not http:// or https://' });
     const source: PrometheusSource = { kind: 'prometheus', query: 'vector(7)', timeoutMs: 5000 };
     expect(data(await prometheusProvider({ defaultAddress: prom.url }).observe(source, {})).value).toBe(7);
   });

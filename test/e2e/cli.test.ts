@@ -57,6 +57,10 @@ describe('exit codes', () => {
     expect(badConfig.code).toBe(1);
     expect(badConfig.err).toContain('--listen / PROMOTER_LISTEN: "nowhere" is not HOST:PORT');
     expect(badConfig.err).toContain('PROMOTER_LOG_LEVEL: "loud"');
+    const badUrl = await run(['run', '--policies', 'policies', '--listen', '127.0.0.1:0', '--prometheus-addr', 'http://exa mple:9090'], { NOMAD_ADDR: 'http://127.0.0.1:9' });
+    expect(badUrl.code).toBe(1);
+    expect(badUrl.err).toContain('--prometheus-addr / PROMOTER_PROMETHEUS_ADDR: not a URL');
+    expect(badUrl.out + badUrl.err).not.toMatch(/^\s+at /m);
   });
 });
 

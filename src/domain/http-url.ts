@@ -1,0 +1,14 @@
+/**
+ * The one rule for every http(s) URL the promoter takes: NOMAD_ADDR, --prometheus-addr, a
+ * check's prometheus.address and http.url, at configuration time and when a check runs.
+ * The problem never quotes the text: a URL may carry credentials or a token in its query.
+ */
+export type HttpUrl = { ok: true; url: URL } | { ok: false; problem: string };
+
+export function parseHttpUrl(text: string): HttpUrl {
+  const url = URL.parse(text);
+  if (!url) return { ok: false, problem: 'not a URL (expected http://host[:port][/path])' };
+  // `127.0.0.1:9090` parses with the scheme "127.0.0.1:": say what is expected rather than echo it.
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, problem: 'not http:// or https://' };
+  return { ok: true, url };
+}
