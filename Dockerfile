@@ -18,9 +18,7 @@ COPY package.json package-lock.json ./
 # cached until the lockfile changes.
 RUN npm ci --ignore-scripts
 COPY . .
-# policies/ holds the example policies; git keeps no empty directory, so make sure it exists
-# for the runtime stage's COPY.
-RUN npm run build && mkdir -p policies
+RUN npm run build
 
 # --- prod-deps: production dependencies only, no install scripts ----------------------------
 FROM ${NODE_IMAGE} AS prod-deps
@@ -52,8 +50,8 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/bin ./bin
 COPY --from=build /app/dist ./dist
-# Example policies, for reference and `validate`; the daemon reads PROMOTER_POLICIES below.
-COPY --from=build /app/policies ./policies
+# Example policies, for reference and `validate`; the daemon reads only PROMOTER_POLICIES below.
+COPY --from=build /app/examples/policies ./examples/policies
 COPY --from=prod-deps /out/etc/nomad-promoter /etc/nomad-promoter
 
 # Writes: the daemon keeps its state in memory and logs to stdout; it writes no file. The only

@@ -91,7 +91,7 @@ step "stage build"
 cp "$WORK/context/package.json" "$WORK/context/package-lock.json" "$B/"   # Dockerfile: COPY package.json package-lock.json ./
 (cd "$B" && npm ci --ignore-scripts --no-audit --no-fund)                  # Dockerfile: RUN npm ci --ignore-scripts
 cp -a "$WORK/context/." "$B/"                                             # Dockerfile: COPY . .
-(cd "$B" && npm run build && mkdir -p policies)                           # Dockerfile: RUN npm run build && mkdir -p policies
+(cd "$B" && npm run build)                                                # Dockerfile: RUN npm run build
 
 # --- stage prod-deps ----------------------------------------------------------------------
 P="$WORK/stages/prod-deps"
@@ -112,7 +112,7 @@ cp -a "$P/app/node_modules" "$A/node_modules"                                 # 
 cp -a "$B/package.json" "$A/package.json"                                     # Dockerfile: COPY --from=build /app/package.json ./package.json
 cp -a "$B/bin" "$A/bin"                                                       # Dockerfile: COPY --from=build /app/bin ./bin
 cp -a "$B/dist" "$A/dist"                                                     # Dockerfile: COPY --from=build /app/dist ./dist
-cp -a "$B/policies" "$A/policies"                                             # Dockerfile: COPY --from=build /app/policies ./policies
+mkdir -p "$A/examples" && cp -a "$B/examples/policies" "$A/examples/policies"   # Dockerfile: COPY --from=build /app/examples/policies ./examples/policies
 mkdir -p "$R/etc" && cp -a "$P/out/etc/nomad-promoter" "$R/etc/nomad-promoter"   # Dockerfile: COPY --from=prod-deps /out/etc/nomad-promoter /etc/nomad-promoter
 # COPY without --chown gives root-owned files; the runtime user may read, never write.
 chown -R 0:0 "$R"
@@ -141,8 +141,8 @@ help_out=$("${as_image_user[@]}" "${entrypoint[@]}" --help) || fail "nomad-promo
 printf '%s\n' "$help_out"
 grep -q 'run' <<<"$help_out" || fail "--help does not mention the run command"
 
-step "nomad-promoter validate policies/ (uid $RUN_UID)"
-"${as_image_user[@]}" "${entrypoint[@]}" validate policies/ || fail "nomad-promoter validate policies/ exited $?"
+step "nomad-promoter validate examples/policies/ (uid $RUN_UID)"
+"${as_image_user[@]}" "${entrypoint[@]}" validate examples/policies/ || fail "nomad-promoter validate examples/policies/ exited $?"
 
 # --- the daemon as the image runs it ----------------------------------------------------------
 step "nomad-promoter run (uid $RUN_UID) against a stub Nomad: HEALTHCHECK, /readyz, SIGTERM"

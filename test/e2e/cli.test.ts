@@ -28,7 +28,7 @@ describe('exit codes', () => {
   });
 
   test('validate: 0 for the example policies, 1 with file:line:col errors for broken ones', async () => {
-    const ok = await run(['validate', 'policies']);
+    const ok = await run(['validate', 'examples/policies']);
     expect(ok.code).toBe(0);
     const bad = await run(['validate', 'test/fixtures/policies/broken/bad-check-name.yaml', 'test/fixtures/policies/broken/bad-duration.yaml']);
     expect(bad.code).toBe(1);

@@ -1,4 +1,4 @@
-/** The example policies in policies/: each loads cleanly and does what its comments say. */
+/** The example policies in examples/policies/: each loads cleanly and does what its comments say. */
 import { describe, expect, test } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
 import { toMeasurement, type Evaluate } from '../../src/analysis/measure.js';
@@ -10,7 +10,7 @@ import type { SelectionTarget } from '../../src/policy/select.js';
 import { renderTemplate } from '../../src/policy/template.js';
 import type { TemplateVars } from '../../src/policy/template.js';
 
-const dir = fileURLToPath(new URL('../../policies/', import.meta.url));
+const dir = fileURLToPath(new URL('../../examples/policies/', import.meta.url));
 
 async function load(file: string): Promise<Policy> {
   const r = await loadPolicies([`${dir}${file}`]);
@@ -59,6 +59,11 @@ function target(job: string, namespace = 'prod'): SelectionTarget {
 const base = { namespace: 'prod', job: 'checkout-api', group: 'api' };
 
 describe('example policies', () => {
+  test('the default policy directory ships without any: `run` from a checkout acts on nothing the user did not write', async () => {
+    const shipped = await loadPolicies([fileURLToPath(new URL('../../policies/', import.meta.url))]);
+    expect(shipped).toMatchObject({ errors: [], policies: [] });
+  });
+
   test('all examples load together, and none matches every job', async () => {
     const r = await loadPolicies([dir]);
     expect(r.errors.map(formatPolicyError)).toEqual([]);

@@ -4,7 +4,7 @@ import { loadPolicies } from '../../src/policy/load.js';
 import { runValidate } from '../../src/policy/validate-command.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/policies/', import.meta.url));
-const examples = fileURLToPath(new URL('../../policies/', import.meta.url));
+const examples = fileURLToPath(new URL('../../examples/policies/', import.meta.url));
 
 async function validate(paths: string[]): Promise<{ code: number; lines: string[] }> {
   const lines: string[] = [];

@@ -33,7 +33,7 @@ describe('Dockerfile', () => {
     const copies = finalStage.filter((s) => s.keyword === 'COPY').map((s) => s.args);
     expect(copies).toContain('--from=prod-deps /app/node_modules ./node_modules');
     expect(copies.filter((c) => c.includes('node_modules'))).toHaveLength(1);
-    for (const part of ['package.json', 'bin', 'dist', 'policies']) {
+    for (const part of ['package.json', 'bin', 'dist', 'examples/policies']) {
       expect(copies).toContainEqual(expect.stringMatching(new RegExp(`^--from=build /app/${part} `)));
     }
   });
@@ -53,7 +53,7 @@ describe('Dockerfile', () => {
   test('.dockerignore keeps local builds and modules out of the context, sources in', () => {
     const ignored = fs.readFileSync(path.resolve('.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
     for (const p of ['node_modules', 'dist', '.git']) expect(ignored).toContain(p);
-    for (const p of ['src', 'bin', 'policies', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) {
+    for (const p of ['src', 'bin', 'examples', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) {
       expect(ignored).not.toContain(p);
     }
   });

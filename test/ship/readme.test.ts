@@ -30,6 +30,12 @@ describe('README', () => {
     expect(dedented).toContain('name: checkout-canary');
     expect(validatePolicyText(dedented)).toEqual(expect.objectContaining({ status: 0 }));
   });
+
+  (cliBuilt ? test : test.skip)('quick start verbatim in a fresh checkout: policies/checkout.yaml, then `validate policies/` exits 0', () => {
+    expect(readme).toContain('3. A policy, `policies/checkout.yaml`');
+    expect(readme).toContain('./bin/nomad-promoter validate policies/');
+    expect(validatePolicyText(dedented, { file: 'checkout.yaml', into: 'policies' })).toEqual({ status: 0, output: '1 policy valid (1 file)\n' });
+  });
 });
 
 describe('relative links in the shipping docs', () => {

@@ -6,10 +6,12 @@ import { spawnSync } from 'node:child_process';
 
 export const cliBuilt = fs.existsSync(path.resolve('dist/cli.js'));
 
-export function validatePolicyText(text: string): { status: number | null; output: string } {
+/** `into`: a directory whose files are there too, as when a user adds a file to it. */
+export function validatePolicyText(text: string, options: { file?: string; into?: string } = {}): { status: number | null; output: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ship-policy-'));
   try {
-    fs.writeFileSync(path.join(dir, 'policy.yaml'), text);
+    if (options.into) fs.cpSync(path.resolve(options.into), dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, options.file ?? 'policy.yaml'), text);
     const run = spawnSync(process.execPath, [path.resolve('bin/nomad-promoter'), 'validate', dir], { encoding: 'utf8' });
     return { status: run.status, output: `${run.stdout}${run.stderr}` };
   } finally {
