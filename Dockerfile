@@ -7,8 +7,10 @@
 # .ci/image-steps.sh rehearses these steps without a Docker engine; each of its steps quotes
 # the line below that it mirrors, and test/ship checks that the quotes still match.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
-ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot
+# Node.js 24, an LTS line in support (README "Node.js versions"); build and runtime on the same
+# major and the same Debian release.
+ARG NODE_IMAGE=node:24-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 
 # --- build: all dependencies, TypeScript compiled to dist/ ---------------------------------
 FROM ${NODE_IMAGE} AS build
@@ -28,7 +30,7 @@ RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 # Empty mount point for the operator's policies (distroless has no shell to mkdir in).
 RUN mkdir -p /out/etc/nomad-promoter/policies
 
-# --- runtime: distroless Node.js 20, no shell, no package manager, non-root -----------------
+# --- runtime: distroless Node.js 24, no shell, no package manager, non-root -----------------
 FROM ${RUNTIME_IMAGE}
 # Re-declared to use the global value inside this stage (for the base.name label).
 ARG RUNTIME_IMAGE

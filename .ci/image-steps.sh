@@ -32,7 +32,8 @@ fail() { printf 'image-steps: FAILED: %s\n' "$*" >&2; exit 1; }
 
 [[ "$(id -u)" == 0 ]] || fail "run as root: the layout is made root-owned and run as uid $RUN_UID"
 node_major=$(node -p 'process.versions.node.split(".")[0]')
-[[ "$node_major" == 20 ]] || echo "image-steps: warning: node $node_major here, the image uses Node.js 20"
+image_major=$(sed -n 's/^ARG NODE_IMAGE=node:\([0-9]*\)-.*/\1/p' "$repo/Dockerfile")
+[[ "$node_major" == "$image_major" ]] || echo "image-steps: warning: node $node_major here, the image uses Node.js $image_major"
 
 # --- build context ------------------------------------------------------------------------
 step "copy the build context, honouring .dockerignore"

@@ -21,9 +21,19 @@ const ENV_DEFAULTS: Record<string, string> = Object.fromEntries(
 );
 
 describe('Dockerfile', () => {
-  test('builds on node:20-bookworm-slim and ships on distroless nodejs20 :nonroot', () => {
-    expect(texts).toContain('ARG NODE_IMAGE=node:20-bookworm-slim');
-    expect(texts).toContain('ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot');
+  test('runs a Node.js LTS line still in support, one the README lists as supported, on the same major in build and runtime', () => {
+    // Node.js 20 left maintenance on 2026-04-30; 22 is supported until 2027-04-30, 24 until 2028-04-30.
+    const build = /^ARG NODE_IMAGE=node:(\d+)-bookworm-slim$/m.exec(texts.join('\n'))?.[1];
+    const runtime = /^ARG RUNTIME_IMAGE=gcr\.io\/distroless\/nodejs(\d+)-debian12:nonroot$/m.exec(texts.join('\n'))?.[1];
+    expect(['22', '24']).toContain(build);
+    expect(runtime).toBe(build);
+    const readme = fs.readFileSync(path.resolve('README.md'), 'utf8');
+    expect(readme).toMatch(new RegExp(`## Node\\.js versions[\\s\\S]*the container image runs Node\\.js ${build}`));
+  });
+
+  test('builds on node:24-bookworm-slim and ships on distroless nodejs24 :nonroot', () => {
+    expect(texts).toContain('ARG NODE_IMAGE=node:24-bookworm-slim');
+    expect(texts).toContain('ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot');
     expect(stages.map((s) => s.args)).toEqual(['${NODE_IMAGE} AS build', '${NODE_IMAGE} AS prod-deps', '${RUNTIME_IMAGE}']);
   });
 
