@@ -83,6 +83,14 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
     for (const client of [api, deploymentsApi, allocationsApi]) client.close();
   };
   const cache = new ClusterCache();
+  let measurer: ReturnType<typeof createMeasurer>;
+  try {
+    measurer = createMeasurer({ api, cache, recorder, logger, prometheusAddr: config.prometheusAddr }, options.env);
+  } catch (err) {
+    // Invalid configuration (config validation lets nothing through; this guards the wiring).
+    release();
+    throw new StartupError(err instanceof Error ? err.message : String(err), 1);
+  }
   const store = await openStore(config, api, logger).catch((err: unknown) => {
     release();
     throw err;
@@ -109,7 +117,7 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
     select: (target) => selectPolicy(policies.current, target),
     store,
     effects: new EffectRunner(api, now),
-    measurer: createMeasurer({ api, cache, recorder, logger, prometheusAddr: config.prometheusAddr }, options.env),
+    measurer,
     recorder,
     logger,
     now,
