@@ -135,6 +135,13 @@ export class Recorder {
       registers,
     });
     buildInfo.set({ version }, 1);
+    const leader = new Gauge({
+      name: 'nomad_promoter_leader',
+      help: '1 on the replica that holds the leader lock, or runs alone; else 0.',
+      registers,
+    });
+    // One daemon acts alone: there is no leader lock to lose.
+    leader.set(1);
     if (options.defaultMetrics !== false) {
       collectDefaultMetrics({ register: this.registry });
       // prom-client names these gauges with a `_total` suffix, which promtool rejects; the same

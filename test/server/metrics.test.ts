@@ -47,6 +47,7 @@ describe('metrics', () => {
     expect(text).not.toMatch(/[{,](job|namespace|group)="/);
     expect(text).toContain('nomad_promoter_deployments{state="baking"} 2');
     expect(text).toContain('nomad_promoter_build_info{version="1.2.3"} 1');
+    expect(text).toContain('nomad_promoter_leader 1');
     expect(text).toContain('nomad_promoter_nomad_requests_total{endpoint="/v1/deployment/promote/:id",code="200"} 1');
   });
 

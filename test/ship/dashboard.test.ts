@@ -44,6 +44,7 @@ describe('docs/metrics.md', () => {
       ['nomad_promoter_watch_errors_total', 'counter', []],
       ['nomad_promoter_policy_reloads_total', 'counter', ['result']],
       ['nomad_promoter_build_info', 'gauge', ['version']],
+      ['nomad_promoter_leader', 'gauge', []],
     ];
     for (const [name, type, labels] of contract) {
       expect(byName.get(name)).toEqual({ name, type, labels });
