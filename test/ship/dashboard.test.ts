@@ -91,6 +91,13 @@ describe('Grafana dashboard', () => {
     expect(used.length).toBeGreaterThan(20);
   });
 
+  test('lists namespaces and jobs from a series every governed group has, checks or not', () => {
+    const templating = (dashboard as { templating: { list: { name: string; definition?: string }[] } }).templating.list;
+    for (const name of ['namespace', 'job']) {
+      expect(templating.find((v) => v.name === name)?.definition).toMatch(/^label_values\(nomad_promoter_decisions_total\{/);
+    }
+  });
+
   test('takes its Prometheus data source from a variable', () => {
     const templating = (dashboard as { templating: { list: { name: string; type: string; query: unknown }[] } }).templating.list;
     expect(templating).toContainEqual(expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }));
