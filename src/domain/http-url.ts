@@ -6,7 +6,8 @@
 export type HttpUrl = { ok: true; url: URL } | { ok: false; problem: string };
 
 export function parseHttpUrl(text: string): HttpUrl {
-  const url = URL.parse(text);
+  // URL.canParse, not URL.parse: the latter is missing from Node.js 20 before 20.18.
+  const url = URL.canParse(text) ? new URL(text) : undefined;
   if (!url) return { ok: false, problem: 'not a URL (expected http://host[:port][/path])' };
   // `127.0.0.1:9090` parses with the scheme "127.0.0.1:": say what is expected rather than echo it.
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, problem: 'not http:// or https://' };
