@@ -25,6 +25,7 @@ export class Recorder {
   private readonly watchErrors: Counter;
   private readonly watchResets: Counter<'table'>;
   private readonly policyReloads: Counter<'result'>;
+  private readonly policiesInForce: Gauge;
   private readonly policyTies: Counter<'namespace' | 'job' | 'group'>;
   private readonly autoPromoteConflicts: Gauge<'namespace' | 'job' | 'group'>;
   private readonly reconcileErrors: Counter;
@@ -92,6 +93,11 @@ export class Recorder {
       labelNames: ['result'],
       registers,
     });
+    this.policiesInForce = new Gauge({
+      name: 'nomad_promoter_policies',
+      help: 'Policies in force after the last valid load (0: no deployment is governed).',
+      registers,
+    });
     this.policyTies = new Counter({
       name: 'nomad_promoter_policy_ties_total',
       help: 'Selections where several policies of the same priority matched a group.',
@@ -154,6 +160,10 @@ export class Recorder {
 
   policyReload(result: 'ok' | 'error'): void {
     this.policyReloads.inc({ result });
+  }
+
+  policiesLoaded(count: number): void {
+    this.policiesInForce.set(count);
   }
 
   policyTie(labels: GroupLabels): void {

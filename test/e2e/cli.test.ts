@@ -106,3 +106,22 @@ describe('against the simulator', () => {
     expect(await daemon.process.stop('SIGTERM')).toBe(0);
   });
 });
+
+describe('an empty policy set', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({});
+  });
+  afterAll(() => h.close());
+
+  test('is accepted with a warning and nomad_promoter_policies 0; a policy added later sets it to 1', async () => {
+    const daemon = await h.startDaemon();
+    await daemon.process.waitForLine(/"level":"warn".*no policy loaded: every deployment is ignored/);
+    const gauge = async () => /^nomad_promoter_policies (\d+)$/m.exec(await (await fetch(`${daemon.url}/metrics`)).text())?.[1];
+    expect(await gauge()).toBe('0');
+    await writeFile(join(h.policiesDir, 'web.yaml'), 'name: web-bake\nmatch:\n  jobs: ["web-*"]\n');
+    await daemon.process.waitForLine(/"policies reloaded"/);
+    await eventually(async () => (await gauge()) === '1', 'gauge counts the added policy');
+    expect(await daemon.process.stop('SIGTERM')).toBe(0);
+  });
+});
