@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { compileCondition, evaluateCondition, renameNamespace } from '../../src/policy/cel.js';
+import { compileCondition, evaluateCondition, renameIdentifiers } from '../../src/policy/cel.js';
 import type { CelContext, CompiledCondition } from '../../src/policy/cel.js';
 
 const PROM: CelContext = { provider: 'prometheus', scope: 'deployment' };
@@ -133,12 +133,43 @@ describe('variables per provider', () => {
   });
 });
 
-describe('renameNamespace', () => {
+describe('renameIdentifiers', () => {
   test('renames the identifier only: not fields, strings or comments', () => {
     const src = `namespace == "namespace" && response.body.namespace == 'x' // namespace\n|| r"namespace" == namespace`;
-    const out = renameNamespace(src);
+    const out = renameIdentifiers(src);
     expect(out.length).toBe(src.length);
     expect(out).toBe(`__nspace_ == "namespace" && response.body.namespace == 'x' // namespace\n|| r"namespace" == __nspace_`);
+  });
+});
+
+describe('matches is RE2', () => {
+  const NOMAD_VARS = (output: string) => ({ ...BASE, alloc: { id: 'a', name: 'n', node: 'x' }, checks: [{ name: 'c', status: 'success', mode: 'healthiness', output }] });
+
+  test('a pattern that makes a backtracking engine run for minutes answers at once', () => {
+    // JavaScript's RegExp takes minutes on this input (exponential backtracking); RE2 is linear.
+    expect(run("checks.all(c, c.output.matches('^(a|a)*$'))", NOMAD, NOMAD_VARS(`${'a'.repeat(30)}b`))).toEqual({ ok: true, value: false });
+    expect(run("checks.all(c, c.output.matches('^(a|a)*$'))", NOMAD, NOMAD_VARS('a'.repeat(30)))).toEqual({ ok: true, value: true });
+  });
+
+  test('partial match as in CEL, RE2 syntax', () => {
+    expect(run('checks.exists(c, c.output.matches("ok"))', NOMAD, NOMAD_VARS('all ok here'))).toEqual({ ok: true, value: true });
+    expect(run('checks.exists(c, c.output.matches("^ok$"))', NOMAD, NOMAD_VARS('all ok here'))).toEqual({ ok: true, value: false });
+    expect(run('checks.exists(c, c.output.matches("(?i)OK"))', NOMAD, NOMAD_VARS('ok'))).toEqual({ ok: true, value: true });
+  });
+
+  test('a pattern RE2 does not support is an evaluation error naming matches and the pattern', () => {
+    const r = run('checks.exists(c, c.output.matches("(?<=a)b"))', NOMAD, NOMAD_VARS('ab'));
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.error).toMatch(/^CEL evaluation error: .*invalid regular expression "\(\?<=a\)b"/);
+    expect(!r.ok && r.error).not.toContain('__re2m_');
+  });
+
+  test('only method calls are renamed: a field named matches stays a field', () => {
+    const src = `x.matches("a") && response.body.matches == 1 && "y.matches(" == x.matches ("b")`;
+    const out = renameIdentifiers(src);
+    expect(out.length).toBe(src.length);
+    expect(out).toBe(`x.__re2m_("a") && response.body.matches == 1 && "y.matches(" == x.__re2m_ ("b")`);
+    expect(compileCondition('response.body.matches == 1', HTTP)).toMatchObject({ ok: true });
   });
 });
 
