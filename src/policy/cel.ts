@@ -14,6 +14,8 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { RE2JS } from 're2js';
 import type { CheckScope, CheckSource } from '../domain/policy.js';
+import { estimatedSteps, largestCollection, MAX_COMPREHENSION_DEPTH, MAX_EVALUATION_STEPS, MAX_EXPRESSION_NODES, shapeOf } from './cel-cost.js';
+import type { ExpressionShape } from './cel-cost.js';
 
 export type CelProvider = CheckSource['kind'];
 
@@ -26,6 +28,8 @@ export interface CompiledCondition extends CelContext {
   expression: string;
   /** @internal evaluates against already-converted variables; may throw. */
   readonly run: (vars: Record<string, unknown>) => unknown;
+  /** @internal size and comprehension nesting, for the cost estimate before each run. */
+  readonly shape: ExpressionShape;
 }
 
 export type CompileResult =
@@ -104,7 +108,7 @@ const NUMERIC_OPS: Record<string, (a: number, b: number) => number> = {
 };
 
 function baseEnvironment(): Environment {
-  const env = new Environment({ homogeneousAggregateLiterals: false })
+  const env = new Environment({ homogeneousAggregateLiterals: false, limits: { maxAstNodes: MAX_EXPRESSION_NODES } })
     .registerType('PromSample', { ctor: PromSample, fields: { labels: 'map<string, string>', value: 'double' } })
     .registerType('HttpResponse', {
       ctor: HttpResponse,
@@ -286,8 +290,13 @@ function compileUncached(expression: string, ctx: CelContext): CompileResult {
   if (checked.type !== 'bool' && checked.type !== 'dyn') {
     return { ok: false, error: `CEL expression must be a bool, but its type is ${checked.type}` };
   }
+  const shape = shapeOf(parsed.ast);
+  if (shape.depth > MAX_COMPREHENSION_DEPTH) {
+    const error = `CEL expression too costly: comprehensions nested ${shape.depth} deep (at most ${MAX_COMPREHENSION_DEPTH})`;
+    return { ok: false, error, offset: shape.deepestAt };
+  }
   const run = (vars: Record<string, unknown>): unknown => parsed(vars);
-  return { ok: true, condition: { ...ctx, expression, run } };
+  return { ok: true, condition: { ...ctx, expression, run, shape } };
 }
 
 function str(v: unknown): string {
@@ -352,6 +361,11 @@ function toCel(vars: Record<string, unknown>, ctx: CelContext): Record<string, u
  * (missing variable, missing map key, division by zero, a dyn that is not a bool) is returned.
  */
 export function evaluateCondition(compiled: CompiledCondition, vars: Record<string, unknown>): EvaluationResult {
+  const longest = largestCollection(vars);
+  const steps = estimatedSteps(compiled.shape, longest);
+  if (steps > MAX_EVALUATION_STEPS) {
+    return { ok: false, error: `CEL expression too costly for this input: about ${steps.toExponential(1)} steps over lists of up to ${longest} items (at most ${MAX_EVALUATION_STEPS.toExponential(0)}); not evaluated` };
+  }
   try {
     const value = compiled.run(toCel(vars, compiled));
     if (typeof value !== 'boolean') {

@@ -173,6 +173,40 @@ describe('matches is RE2', () => {
   });
 });
 
+describe('cost bounds', () => {
+  const nested = (depth: number) => {
+    const vars = ['a', 'b', 'c', 'd', 'e'].slice(0, depth);
+    let body = `${vars.join(' + ')} > 1e300`;
+    for (const v of [...vars].reverse()) body = `results.map(r, r.value).exists(${v}, ${body})`;
+    return body;
+  };
+  const samples = (n: number) => Array.from({ length: n }, (_, i) => ({ labels: {}, value: i }));
+
+  test('comprehensions nested 4 deep are rejected at load, pointing at the innermost', () => {
+    const expr = nested(4);
+    const r = compileCondition(expr, PROM);
+    expect(r).toEqual({ ok: false, error: 'CEL expression too costly: comprehensions nested 4 deep (at most 3)', offset: expr.lastIndexOf('results.map') });
+    expect(compileCondition(nested(3), PROM)).toMatchObject({ ok: true });
+  });
+
+  test('an expression of more than 1000 nodes is rejected at load', () => {
+    const r = compileCondition(Array.from({ length: 600 }, () => 'result').join(' + ') + ' > 0.0', PROM);
+    expect(r).toMatchObject({ ok: false, error: expect.stringContaining('maxAstNodes (1000)') });
+  });
+
+  test('over the step budget for the actual input: an error result, not evaluated', () => {
+    const c = compiled(nested(3), PROM);
+    expect(evaluateCondition(c, { ...BASE, result: 0, results: samples(20) })).toEqual({ ok: true, value: false });
+    const r = evaluateCondition(c, { ...BASE, result: 0, results: samples(300) });
+    expect(r).toMatchObject({ ok: false, error: expect.stringMatching(/^CEL expression too costly for this input: about .* steps over lists of up to 300 items \(at most 1e\+7\); not evaluated$/) });
+  });
+
+  test('a single comprehension over a large list stays within the budget', () => {
+    const c = compiled('results.all(r, r.value >= 0.0)', PROM);
+    expect(evaluateCondition(c, { ...BASE, result: 0, results: samples(100_000) })).toEqual({ ok: true, value: true });
+  });
+});
+
 describe('evaluateCondition never throws', () => {
   test('runtime errors are results', () => {
     const vars = { ...BASE, results: [] };
