@@ -66,6 +66,12 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
   }
   recorder.policyReload('ok');
   logger.info({ policies: policies.current.map((p) => p.name), dir: config.policies }, 'policies loaded');
+  /** An empty set is valid (all policies may be removed on purpose) but makes every deployment `ignored`: say so. */
+  const countPolicies = () => {
+    recorder.policiesLoaded(policies.current.length);
+    if (policies.current.length === 0) logger.warn({ dir: config.policies }, 'no policy loaded: every deployment is ignored');
+  };
+  countPolicies();
 
   // Reads and writes of reconciles: one connection, closed when idle, so that in steady state only the two long-polls stay open.
   const api = new HttpNomadClient(config.nomad, { observe, keepAlive: true, idleTimeoutMs: 2000 });
@@ -106,6 +112,7 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
       return;
     }
     logger.info({ policies: policies.current.map((p) => p.name) }, 'policies reloaded');
+    countPolicies();
     // Level-triggered: every deployment is looked at again under the new set.
     for (const d of cache.allDeployments()) queue.add(d.ID);
   });

@@ -3,7 +3,7 @@
  * so nothing a template may have filled from PROMOTER_VAR_* (headers, URL credentials, values the
  * daemon lists) may appear in it, even when a library echoes its input in an error.
  */
-import { redactValues } from '../policy/template.js';
+import { basicAuthorization, credentialSecrets, redactValues } from '../domain/redact.js';
 
 const MAX_MESSAGE_LENGTH = 1000;
 
@@ -39,10 +39,12 @@ function reasonOf(err: unknown, depth = 0): string {
   return typeof e.name === 'string' ? e.name : String(err);
 }
 
-/** Secrets a URL may carry: its password and its query values (a token in `?key=`). */
+/** Secrets a URL may carry: its credentials in every form sent, and its query values (a token in `?key=`). */
 export function urlSecrets(url: URL): string[] {
   const out: string[] = [];
-  if (url.password) out.push(decodeURIComponent(url.password), url.password);
+  if (url.username || url.password) {
+    out.push(url.password, ...credentialSecrets(decodeURIComponent(url.username), decodeURIComponent(url.password)));
+  }
   for (const value of url.searchParams.values()) out.push(value);
   return out;
 }
@@ -58,5 +60,5 @@ export function splitCredentials(url: URL): { url: URL; authorization?: string }
   const clean = new URL(url.href);
   clean.username = '';
   clean.password = '';
-  return { url: clean, authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` };
+  return { url: clean, authorization: basicAuthorization(user, pass) };
 }

@@ -9,6 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { gunzip } from 'node:zlib';
+import { basicAuthorization, credentialSecrets, redactValues } from '../domain/redact.js';
 import type { NomadConnectionConfig } from './config.js';
 import { isErrorLike, isTransientNetworkCode, NomadError } from './errors.js';
 
@@ -77,7 +78,8 @@ export class HttpTransport {
       this.agent = new http.Agent(common);
     }
     // Scrubbed from any text Nomad or a proxy sends back, in case one ever echoes them.
-    this.secrets = [config.token, config.httpAuth?.password].filter((s): s is string => !!s && s.length >= 4);
+    const auth = config.httpAuth;
+    this.secrets = [config.token ?? '', ...(auth ? credentialSecrets(auth.username, auth.password) : [])];
   }
 
   /** Destroys the agent and its sockets; requests in flight fail. */
@@ -98,7 +100,7 @@ export class HttpTransport {
     if (config.token) headers['x-nomad-token'] = config.token;
     if (config.httpAuth) {
       const { username, password } = config.httpAuth;
-      headers.authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+      headers.authorization = basicAuthorization(username, password);
     }
     let payload: Buffer | undefined;
     if (req.body !== undefined) {
@@ -200,9 +202,7 @@ export class HttpTransport {
   }
 
   private scrub(text: string): string {
-    let out = text;
-    for (const s of this.secrets) out = out.split(s).join('[redacted]');
-    return out;
+    return redactValues(text, this.secrets);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * CEL `pass`/`fail` expressions (docs/policy.md "Expressions"), on @marcbachmann/cel-js.
  *
- * Two adjustments make the contract's forms work:
+ * Three adjustments make the contract's forms work:
  * - `namespace` is a reserved word in CEL, so the parser refuses it as an identifier. Before
  *   parsing, the identifier `namespace` (not a field such as `x.namespace`, not inside a string
  *   or comment) is renamed to a same-length internal name, so positions do not move, and the
@@ -9,9 +9,13 @@
  * - `result` is a double and users write `result < 1` or `result == 0`. CEL orders int against
  *   double already; equality and arithmetic between int and double are added as operator
  *   overloads that compare and compute numerically (`result == 0` holds for 0.0).
+ * - `matches` runs RE2 (linear time), not JavaScript's RegExp (see MATCHES_ALIAS).
  */
 import { Environment } from '@marcbachmann/cel-js';
+import { RE2JS } from 're2js';
 import type { CheckScope, CheckSource } from '../domain/policy.js';
+import { estimatedSteps, largestCollection, MAX_COMPREHENSION_DEPTH, MAX_EVALUATION_STEPS, MAX_EXPRESSION_NODES, shapeOf } from './cel-cost.js';
+import type { ExpressionShape } from './cel-cost.js';
 
 export type CelProvider = CheckSource['kind'];
 
@@ -24,6 +28,8 @@ export interface CompiledCondition extends CelContext {
   expression: string;
   /** @internal evaluates against already-converted variables; may throw. */
   readonly run: (vars: Record<string, unknown>) => unknown;
+  /** @internal size and comprehension nesting, for the cost estimate before each run. */
+  readonly shape: ExpressionShape;
 }
 
 export type CompileResult =
@@ -35,6 +41,34 @@ export type EvaluationResult = { ok: true; value: boolean } | { ok: false; error
 
 /** Same length as `namespace`, so error offsets still point into the user's text. */
 const NAMESPACE_ALIAS = '__nspace_';
+/**
+ * The library's built-in `matches` uses JavaScript's backtracking RegExp, which can run for
+ * minutes on a pattern such as `^(a|a)*$`, and cannot be replaced; calls of `.matches(...)` are
+ * renamed to this same-length function, which runs RE2 (as the CEL spec says) in linear time.
+ */
+const MATCHES_ALIAS = '__re2m_';
+const ALIASES: [alias: string, name: string][] = [
+  [NAMESPACE_ALIAS, 'namespace'],
+  [MATCHES_ALIAS, 'matches'],
+];
+
+const patterns = new Map<string, RE2JS>();
+const PATTERN_CACHE_LIMIT = 500;
+
+/** CEL `matches`: true when `pattern` (RE2 syntax) matches any part of `text`. */
+function re2Matches(text: string, pattern: string): boolean {
+  let re = patterns.get(pattern);
+  if (!re) {
+    try {
+      re = RE2JS.compile(pattern);
+    } catch (e) {
+      throw new Error(`invalid regular expression "${pattern}": ${(e as Error).message}`);
+    }
+    if (patterns.size >= PATTERN_CACHE_LIMIT) patterns.clear();
+    patterns.set(pattern, re);
+  }
+  return re.matcher(text).find();
+}
 
 class PromSample {
   constructor(
@@ -74,7 +108,7 @@ const NUMERIC_OPS: Record<string, (a: number, b: number) => number> = {
 };
 
 function baseEnvironment(): Environment {
-  const env = new Environment({ homogeneousAggregateLiterals: false })
+  const env = new Environment({ homogeneousAggregateLiterals: false, limits: { maxAstNodes: MAX_EXPRESSION_NODES } })
     .registerType('PromSample', { ctor: PromSample, fields: { labels: 'map<string, string>', value: 'double' } })
     .registerType('HttpResponse', {
       ctor: HttpResponse,
@@ -85,6 +119,7 @@ function baseEnvironment(): Environment {
       fields: { name: 'string', status: 'string', mode: 'string', output: 'string' },
     })
     .registerType('Alloc', { ctor: AllocInfo, fields: { id: 'string', name: 'string', node: 'string' } });
+  env.registerFunction(`string.${MATCHES_ALIAS}(string): bool`, re2Matches);
   // Registering `double == int` also provides `int == double` and both `!=` forms.
   env.registerOperator('double == int', (a: number, b: bigint) => a === Number(b));
   for (const [op, f] of Object.entries(NUMERIC_OPS)) {
@@ -131,10 +166,20 @@ function environmentFor(ctx: CelContext): Environment {
 }
 
 const IDENT_START = /[A-Za-z_]/;
+const CALL = /\s*\(/y;
+
+/** Whether an argument list starts at `at` (after optional spaces). */
+function isCallAt(expr: string, at: number): boolean {
+  CALL.lastIndex = at;
+  return CALL.test(expr);
+}
 const IDENT_PART = /[A-Za-z0-9_]/;
 
-/** Renames the identifier `namespace` to the internal alias; strings, comments and fields stay. */
-export function renameNamespace(expr: string): string {
+/**
+ * Renames the identifier `namespace` and the method call `.matches(` to their internal aliases;
+ * strings, comments and fields (`x.namespace`, `x.matches`) stay.
+ */
+export function renameIdentifiers(expr: string): string {
   let out = '';
   let i = 0;
   let lastSignificant = '';
@@ -175,7 +220,10 @@ export function renameNamespace(expr: string): string {
       let j = i + 1;
       while (j < expr.length && IDENT_PART.test(expr[j] as string)) j++;
       const word = expr.slice(i, j);
-      out += word === 'namespace' && lastSignificant !== '.' ? NAMESPACE_ALIAS : word;
+      const afterDot = lastSignificant === '.';
+      if (word === 'namespace' && !afterDot) out += NAMESPACE_ALIAS;
+      else if (word === 'matches' && afterDot && isCallAt(expr, j)) out += MATCHES_ALIAS;
+      else out += word;
       i = j;
       lastSignificant = 'a';
       continue;
@@ -191,7 +239,7 @@ function describeError(e: unknown): string {
   const err = e as { summary?: unknown; message?: unknown };
   const text =
     typeof err?.summary === 'string' ? err.summary : String(err?.message ?? e).split('\n')[0] ?? String(e);
-  return text.split(NAMESPACE_ALIAS).join('namespace');
+  return ALIASES.reduce((t, [alias, name]) => t.split(alias).join(name), text);
 }
 
 function errorOffset(e: unknown): number | undefined {
@@ -228,7 +276,7 @@ function compileUncached(expression: string, ctx: CelContext): CompileResult {
   const env = environmentFor(ctx);
   let parsed: ReturnType<Environment['parse']>;
   try {
-    parsed = env.parse(renameNamespace(expression));
+    parsed = env.parse(renameIdentifiers(expression));
   } catch (e) {
     return { ok: false, error: `CEL syntax error: ${describeError(e)}`, offset: errorOffset(e) };
   }
@@ -242,8 +290,13 @@ function compileUncached(expression: string, ctx: CelContext): CompileResult {
   if (checked.type !== 'bool' && checked.type !== 'dyn') {
     return { ok: false, error: `CEL expression must be a bool, but its type is ${checked.type}` };
   }
+  const shape = shapeOf(parsed.ast);
+  if (shape.depth > MAX_COMPREHENSION_DEPTH) {
+    const error = `CEL expression too costly: comprehensions nested ${shape.depth} deep (at most ${MAX_COMPREHENSION_DEPTH})`;
+    return { ok: false, error, offset: shape.deepestAt };
+  }
   const run = (vars: Record<string, unknown>): unknown => parsed(vars);
-  return { ok: true, condition: { ...ctx, expression, run } };
+  return { ok: true, condition: { ...ctx, expression, run, shape } };
 }
 
 function str(v: unknown): string {
@@ -308,6 +361,11 @@ function toCel(vars: Record<string, unknown>, ctx: CelContext): Record<string, u
  * (missing variable, missing map key, division by zero, a dyn that is not a bool) is returned.
  */
 export function evaluateCondition(compiled: CompiledCondition, vars: Record<string, unknown>): EvaluationResult {
+  const longest = largestCollection(vars);
+  const steps = estimatedSteps(compiled.shape, longest);
+  if (steps > MAX_EVALUATION_STEPS) {
+    return { ok: false, error: `CEL expression too costly for this input: about ${steps.toExponential(1)} steps over lists of up to ${longest} items (at most ${MAX_EVALUATION_STEPS.toExponential(0)}); not evaluated` };
+  }
   try {
     const value = compiled.run(toCel(vars, compiled));
     if (typeof value !== 'boolean') {

@@ -5,8 +5,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isNode, isScalar, LineCounter, parseAllDocuments, visit } from 'yaml';
-import type { Document, Node } from 'yaml';
+import { LineCounter, parseAllDocuments } from 'yaml';
 import type { Policy } from '../domain/policy.js';
 import type { PolicyError, PolicyLoadResult } from './errors.js';
 import { readPolicy } from './validate.js';
@@ -23,23 +22,23 @@ interface FileOutcome {
   documents: (DocumentOutcome & { file: string })[];
 }
 
+/** Larger files are rejected unread: parsing and checking them would hold up the daemon. */
+export const MAX_POLICY_FILE_BYTES = 64 * 1024;
+/** Errors reported per file; the rest are counted, so a broken file cannot flood the log. */
+export const MAX_ERRORS_PER_FILE = 20;
+
 function parseFile(text: string, file: string): FileOutcome {
   const lineCounter = new LineCounter();
-  const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false });
+  // Duplicate keys are reported by the reader (DocumentReader.mapping).
+  const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const docs = Array.isArray(parsed) ? parsed : [];
   const errors: PolicyError[] = [];
   const documents: FileOutcome['documents'] = [];
   for (const doc of docs) {
     const reader = new DocumentReader(file, text, lineCounter, doc);
-    // A duplicate key leaves a well-formed tree (the reader keeps the first definition), so it
-    // is reported and the rest of the document is still checked. Other syntax errors make the
-    // tree a guess; checking it would add noise.
-    const syntax = doc.errors.filter((e) => e.code !== 'DUPLICATE_KEY');
-    for (const e of doc.errors) {
-      const at = reader.positionOf(e.pos[0]);
-      reader.errorAt(at, e.code === 'DUPLICATE_KEY' ? duplicateKeyMessage(doc, e.pos[0], reader) : `YAML syntax error: ${e.message}`);
-    }
-    if (syntax.length > 0) {
+    // After a syntax error the tree is a guess; checking it would add noise.
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) reader.errorAt(reader.positionOf(e.pos[0]), `YAML syntax error: ${e.message}`);
       errors.push(...reader.errors);
       continue;
     }
@@ -52,28 +51,16 @@ function parseFile(text: string, file: string): FileOutcome {
   return { errors, documents };
 }
 
-/**
- * `duplicate key "count" (first defined at 4:5): keys must be unique`, for the key that starts at
- * `offset`; the library's own text when the key cannot be found (a key that is no scalar).
- */
-function duplicateKeyMessage(doc: Document.Parsed, offset: number, reader: DocumentReader): string {
-  let message = 'duplicate key: Map keys must be unique';
-  visit(doc, {
-    Map(_, map) {
-      const dup = map.items.find((p) => isNode(p.key) && p.key.range?.[0] === offset);
-      if (!dup || !isScalar(dup.key)) return undefined;
-      const value = dup.key.value;
-      const first = map.items.find((p) => isScalar(p.key) && p.key.value === value);
-      const where = first && first !== dup ? reader.position(first.key as Node) : undefined;
-      message = `duplicate key "${String(value)}"${where ? ` (first defined at ${where.line}:${where.column})` : ''}: keys must be unique`;
-      return visit.BREAK;
-    },
-  });
-  return message;
-}
-
 function byPosition(a: PolicyError, b: PolicyError): number {
   return a.line - b.line || a.column - b.column;
+}
+
+/** The first MAX_ERRORS_PER_FILE errors of one file, then one error counting the rest. */
+function capped(errors: PolicyError[]): PolicyError[] {
+  if (errors.length <= MAX_ERRORS_PER_FILE) return errors;
+  const rest = errors.length - MAX_ERRORS_PER_FILE;
+  const file = errors[0]!.file;
+  return [...errors.slice(0, MAX_ERRORS_PER_FILE), { file, line: 0, column: 0, message: `${rest} more ${rest === 1 ? 'error' : 'errors'} not shown` }];
 }
 
 /** Cross-document checks (duplicate names) and assembly of the result. */
@@ -99,7 +86,7 @@ function assemble(files: { file: string; outcome?: FileOutcome; error?: PolicyEr
       first.set(d.name, where);
       if (d.policy) policies.push(d.policy);
     }
-    errors.push(...fileErrors.sort(byPosition));
+    errors.push(...capped(fileErrors.sort(byPosition)));
   }
   return errors.length > 0
     ? { policies: [], errors, files: files.map((f) => f.file) }
@@ -151,6 +138,12 @@ export async function loadPolicies(paths: string[]): Promise<PolicyLoadResult> {
       if (seen.has(file)) continue;
       seen.add(file);
       try {
+        const size = (await stat(file)).size;
+        if (size > MAX_POLICY_FILE_BYTES) {
+          const message = `file too large (${size} bytes; a policy file may have at most ${MAX_POLICY_FILE_BYTES})`;
+          entries.push({ file, error: { file, line: 0, column: 0, message } });
+          continue;
+        }
         entries.push({ file, outcome: parseFile(await readFile(file, 'utf8'), file) });
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code ?? String(e);

@@ -47,7 +47,9 @@ export class PolicyReloader {
   private currentSet: readonly Policy[] = [];
   private fingerprint: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly watchers: FSWatcher[] = [];
+  private readonly watchers = new Set<FSWatcher>();
+  /** The watch on each watched directory, by path, replaced when the directory is recreated. */
+  private readonly directoryWatchers = new Map<string, FSWatcher>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly listeners = new Set<Listener<ReloadResult>>();
@@ -130,32 +132,50 @@ export class PolicyReloader {
   /**
    * Starts watching the paths: directories for any *.yaml / *.yml change, files through their
    * directory (editors often replace a file rather than write it in place); in both, also for
-   * the `..data` symlink swap of a Kubernetes ConfigMap volume (see `concerns`).
+   * the `..data` symlink swap of a Kubernetes ConfigMap volume (see `concerns`). The parent of
+   * each watched directory is watched too: a watch follows the directory it was opened on, so
+   * when that directory is removed and created again (or appears later) it is opened anew.
    */
   async watch(): Promise<void> {
     for (const p of this.paths) {
-      let dir = p;
-      let only: string | undefined;
-      try {
-        if (!(await stat(p)).isDirectory()) {
-          dir = dirname(p);
-          only = basename(p);
-        }
-      } catch {
-        continue; // missing path: the load reports it
-      }
+      const isDir = await stat(p).then(
+        (info) => info.isDirectory(),
+        () => !POLICY_FILE.test(p), // missing: a directory unless named like a policy file
+      );
       if (this.closed) return;
-      let watcher: FSWatcher;
-      try {
-        watcher = fsWatch(dir, { persistent: false }, (_event, name) => {
-          if (concerns(name?.toString(), only)) this.requestReload();
-        });
-      } catch {
-        continue; // removed meanwhile; SIGHUP still reloads
-      }
-      watcher.on('error', () => watcher.close());
-      this.watchers.push(watcher);
+      const dir = isDir ? p : dirname(p);
+      const only = isDir ? undefined : basename(p);
+      this.watchDirectory(dir, only);
+      this.open(dirname(dir), (name) => {
+        if (name !== undefined && name !== basename(dir)) return;
+        this.watchDirectory(dir, only);
+        this.requestReload();
+      });
     }
+  }
+
+  /** (Re)opens the watch on `dir`; when it does not exist, the parent's watch opens it later. */
+  private watchDirectory(dir: string, only: string | undefined): void {
+    this.directoryWatchers.get(dir)?.close();
+    this.directoryWatchers.delete(dir);
+    const watcher = this.open(dir, (name) => {
+      if (concerns(name, only)) this.requestReload();
+    });
+    if (watcher) this.directoryWatchers.set(dir, watcher);
+  }
+
+  private open(dir: string, onEvent: (name: string | undefined) => void): FSWatcher | undefined {
+    if (this.closed) return undefined;
+    let watcher: FSWatcher;
+    try {
+      watcher = fsWatch(dir, { persistent: false }, (_event, name) => onEvent(name?.toString()));
+    } catch {
+      return undefined; // missing; SIGHUP still reloads
+    }
+    watcher.on('error', () => watcher.close());
+    this.watchers.add(watcher);
+    watcher.on('close', () => this.watchers.delete(watcher));
+    return watcher;
   }
 
   /**
@@ -176,6 +196,7 @@ export class PolicyReloader {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    for (const w of this.watchers.splice(0)) w.close();
+    for (const w of [...this.watchers]) w.close();
+    this.directoryWatchers.clear();
   }
 }

@@ -4,6 +4,7 @@
  * against the check's scope; rendering a name that has no value is an error, never "".
  */
 import type { CheckScope } from '../domain/policy.js';
+import { redactValues } from '../domain/redact.js';
 
 /** Values for rendering. Absent fields are "no value": rendering a name that needs one fails. */
 export interface TemplateVars {
@@ -232,45 +233,6 @@ export function renderTemplate(text: string, vars: TemplateVars): RenderResult {
     out += value;
   }
   return { ok: true, text: out };
-}
-
-export const REDACTED = '[redacted]';
-
-/**
- * Replaces every occurrence of every non-empty value in `values` with `[redacted]`, whatever its
- * length. Occurrences are found in the text as given, all of them (overlapping ones, and values
- * that contain or overlap one another, included), and each run of hidden characters becomes one
- * `[redacted]`: no part of a value is left visible, however the values overlap. `[redacted]`
- * markers already in the text (from an earlier pass) are kept as they are, so that a very short
- * value ("e", "d") does not mangle them.
- */
-export function redactValues(text: string, values: Iterable<string>): string {
-  const wanted = [...new Set(values)].filter((v) => typeof v === 'string' && v !== '');
-  if (wanted.length === 0 || text === '') return text;
-  return text
-    .split(REDACTED)
-    .map((piece) => hide(piece, wanted))
-    .join(REDACTED);
-}
-
-function hide(text: string, values: readonly string[]): string {
-  let hidden: Uint8Array | undefined;
-  for (const v of values) {
-    let markedUntil = 0;
-    for (let i = text.indexOf(v); i >= 0; i = text.indexOf(v, i + 1)) {
-      hidden ??= new Uint8Array(text.length);
-      const end = i + v.length;
-      for (let k = Math.max(i, markedUntil); k < end; k++) hidden[k] = 1;
-      markedUntil = end;
-    }
-  }
-  if (!hidden) return text;
-  let out = '';
-  for (let k = 0; k < text.length; k++) {
-    if (!hidden[k]) out += text[k];
-    else if (k === 0 || !hidden[k - 1]) out += REDACTED;
-  }
-  return out;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * `nomad-promoter validate PATH...`: every error as `file:line:col: message`; exit code 0 when
- * valid, 1 when not, 2 without paths (usage error).
+ * valid, 1 when not or when the paths hold no policy (the daemon would govern nothing), 2 without
+ * paths (usage error).
  */
 import { formatPolicyError, loadPolicies } from './load.js';
 
@@ -18,6 +19,10 @@ export async function runValidate(paths: string[], out: (line: string) => void):
   }
   const n = result.policies.length;
   const fileCount = result.files?.length ?? 0;
+  if (n === 0) {
+    out(`no policy found in ${paths.join(', ')} (${fileCount} ${fileCount === 1 ? 'file' : 'files'}): the daemon would govern no deployment`);
+    return 1;
+  }
   out(`${n} ${n === 1 ? 'policy' : 'policies'} valid (${fileCount} ${fileCount === 1 ? 'file' : 'files'})`);
   return 0;
 }

@@ -108,8 +108,13 @@ export class DocumentReader {
         continue;
       }
       const name = key.value;
-      // A duplicate key: the loader reports it (the YAML parser flags it); the first one counts.
-      if (out.has(name)) continue;
+      // Checked here rather than by the YAML parser, whose check is quadratic in a mapping's size.
+      const first = out.get(name);
+      if (first) {
+        const at = this.position(first.key);
+        this.error(key, `duplicate key "${name}" (first defined at ${at.line}:${at.column}): keys must be unique`);
+        continue;
+      }
       if (allowed && !allowed.includes(name)) {
         const where = path ? ` in ${path}` : '';
         this.error(key, `unknown key "${name}"${where} (${suggestKey(name, allowed)})`);

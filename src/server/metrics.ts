@@ -44,6 +44,7 @@ export class Recorder {
   private readonly watchErrors: Counter;
   private readonly watchResets: Counter<'table'>;
   private readonly policyReloads: Counter<'result'>;
+  private readonly policiesInForce: Gauge;
   private readonly policyTies: Counter<GroupLabelName>;
   private readonly autoPromoteConflicts: Gauge<GroupLabelName>;
   private readonly reconcileErrors: Counter;
@@ -109,6 +110,11 @@ export class Recorder {
       name: 'nomad_promoter_policy_reloads_total',
       help: 'Policy reloads, by result (ok, error).',
       labelNames: ['result'],
+      registers,
+    });
+    this.policiesInForce = new Gauge({
+      name: 'nomad_promoter_policies',
+      help: 'Policies in force after the last valid load (0: no deployment is governed).',
       registers,
     });
     this.policyTies = new Counter({
@@ -190,6 +196,10 @@ export class Recorder {
 
   policyReload(result: 'ok' | 'error'): void {
     this.policyReloads.inc({ result });
+  }
+
+  policiesLoaded(count: number): void {
+    this.policiesInForce.set(count);
   }
 
   policyTie(labels: GroupLabels): void {

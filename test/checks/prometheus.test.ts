@@ -196,6 +196,25 @@ describe('what a real Prometheus cannot show', () => {
     }
   });
 
+  test('credentials of the address, echoed back by a proxy in every form the check sent, are redacted', async () => {
+    const echo = await startServer((req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'error', errorType: 'bad_data', error: `denied: ${req.headers.authorization} for ${req.url}` }));
+    });
+    try {
+      const password = 'p@ss:w0rd';
+      const address = `http://ops:${encodeURIComponent(password)}@127.0.0.1:${echo.port}`;
+      const o = await observe('vector(1)', 1000, address);
+      const token = Buffer.from(`ops:${password}`).toString('base64');
+      expect(echo.requests[0]!.headers.authorization).toBe(`Basic ${token}`);
+      expect(o).toEqual({ kind: 'error', message: expect.stringMatching(/^Prometheus query failed \(HTTP 400, bad_data\): denied: Basic \[redacted\] for \/api\/v1\/query/) });
+      const message = (o as { message: string }).message;
+      for (const form of [password, encodeURIComponent(password), token]) expect(message).not.toContain(form);
+    } finally {
+      await echo.close();
+    }
+  });
+
   test('connection refused -> error', async () => {
     const o = await observe('vector(1)', 1000, `http://127.0.0.1:${await closedPort()}`);
     expect(o).toEqual({ kind: 'error', message: expect.stringContaining('ECONNREFUSED') });

@@ -2,7 +2,10 @@
  * The command line as users meet it: exit codes, validate, explain, hot reload of policies.
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { BIN, startProcess } from '../support/processes.js';
@@ -12,6 +15,16 @@ async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code:
   const p = startProcess(args, env);
   const code = await p.exited;
   return { code, out: p.lines.join('\n'), err: p.stderr() };
+}
+
+/** Deploys version 1 of `job` over a stable version 0 and waits until both canaries are healthy. */
+async function canariesHealthy(h: Harness, job: string) {
+  await stableV0(h.sim, job);
+  await h.sim.register(webJob(job, 'v1'));
+  return eventually(async () => {
+    const x = await h.sim.latest(job);
+    return x?.JobVersion === 1 && x.TaskGroups['web']!.HealthyAllocs === 2 ? x : undefined;
+  }, `canaries of ${job} healthy`);
 }
 
 describe('exit codes', () => {
@@ -92,12 +105,7 @@ describe('against the simulator', () => {
   });
 
   test('explain prints what the daemon would decide and why, and writes nothing', async () => {
-    await stableV0(h.sim, 'web-explain');
-    await h.sim.register(webJob('web-explain', 'v1'));
-    const d = await eventually(async () => {
-      const x = await h.sim.latest('web-explain');
-      return x?.JobVersion === 1 && x.TaskGroups['web']!.HealthyAllocs === 2 ? x : undefined;
-    }, 'canaries healthy');
+    const d = await canariesHealthy(h, 'web-explain');
     const r = await run(['explain', d.ID, '--policies', h.policiesDir], { NOMAD_ADDR: h.sim.url });
     expect(r.code).toBe(0);
     expect(r.out).toContain(`Deployment ${d.ID} (namespace default, job web-explain version 1): running`);
@@ -110,6 +118,34 @@ describe('against the simulator', () => {
     expect(view.groups['web']).toMatchObject({ policy: 'web-bake', mode: 'enforce' });
     expect(view.updatedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(await h.sim.writesTo(d.ID)).toEqual([]);
+  });
+
+  test('explain and explain --json: credentials of a Prometheus address echoed by the server (as Basic) are redacted', async () => {
+    const password = 'pr0m-pass-under-test';
+    const token = Buffer.from(`ops:${password}`).toString('base64');
+    const echo = createServer((req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'error', errorType: 'bad_data', error: `rejected request with authorization ${req.headers.authorization}` }));
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    const dir = await mkdtemp(join(tmpdir(), 'explain-creds-'));
+    try {
+      const port = (echo.address() as AddressInfo).port;
+      await writeFile(
+        join(dir, 'p.yaml'),
+        `name: creds\nmatch:\n  jobs: ["creds-*"]\nchecks:\n  errors:\n    prometheus:\n      address: "http://ops:${password}@127.0.0.1:${port}"\n      query: up\n    pass: "result < 1"\ncanary:\n  analysis: [errors]\n`,
+      );
+      const d = await canariesHealthy(h, 'creds-app');
+      for (const args of [[], ['--json']]) {
+        const r = await run(['explain', d.ID, '--policies', dir, ...args], { NOMAD_ADDR: h.sim.url });
+        const all = `${r.out}\n${r.err}`;
+        expect(all).toContain('rejected request with authorization Basic [redacted]');
+        for (const form of [password, token]) expect(all).not.toContain(form);
+      }
+    } finally {
+      echo.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test('policies reload on file change; an invalid edit is rejected and the last valid set stays', async () => {
@@ -125,6 +161,25 @@ describe('against the simulator', () => {
     await eventually(async () => (await h.sim.latest('fast-app'))?.TaskGroups['web']!.Promoted, 'fast-app promoted under the reloaded policy');
     daemon.process.child.kill('SIGHUP');
     await daemon.process.waitForLine(/SIGHUP: reloading policies/);
+    expect(await daemon.process.stop('SIGTERM')).toBe(0);
+  });
+});
+
+describe('an empty policy set', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({});
+  });
+  afterAll(() => h.close());
+
+  test('is accepted with a warning and nomad_promoter_policies 0; a policy added later sets it to 1', async () => {
+    const daemon = await h.startDaemon();
+    await daemon.process.waitForLine(/"level":"warn".*no policy loaded: every deployment is ignored/);
+    const gauge = async () => /^nomad_promoter_policies (\d+)$/m.exec(await (await fetch(`${daemon.url}/metrics`)).text())?.[1];
+    expect(await gauge()).toBe('0');
+    await writeFile(join(h.policiesDir, 'web.yaml'), 'name: web-bake\nmatch:\n  jobs: ["web-*"]\n');
+    await daemon.process.waitForLine(/"policies reloaded"/);
+    await eventually(async () => (await gauge()) === '1', 'gauge counts the added policy');
     expect(await daemon.process.stop('SIGTERM')).toBe(0);
   });
 });

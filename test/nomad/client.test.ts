@@ -338,6 +338,18 @@ describe('retries', () => {
     expect(err.text).toContain('[redacted]');
   });
 
+  test('NOMAD_HTTP_AUTH echoed back by a server, as the Basic header it became, is scrubbed from the error', async () => {
+    const auth = 'ops:s3cr3t-pw';
+    const { client } = await setup((r, res) => text(res, 403, `bad credentials: ${r.headers.authorization}, ${auth}`), { NOMAD_HTTP_AUTH: auth });
+    const err = (await client.listDeployments().catch((e: unknown) => e)) as NomadError;
+    const token = Buffer.from(auth).toString('base64');
+    expect(err.text).toBe('bad credentials: Basic [redacted], ops:[redacted]');
+    for (const form of ['s3cr3t-pw', token]) {
+      expect(err.message).not.toContain(form);
+      expect(JSON.stringify(err)).not.toContain(form);
+    }
+  });
+
   test('a connection refused names the route, not the token', async () => {
     const { config } = readNomadConfig({ NOMAD_ADDR: 'http://127.0.0.1:1', NOMAD_TOKEN: TOKEN });
     const client = new HttpNomadClient(config!, { minRetryDelayMs: 1, maxRetryDelayMs: 5, retries: 1 });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { compileCondition, evaluateCondition, renameNamespace } from '../../src/policy/cel.js';
+import { compileCondition, evaluateCondition, renameIdentifiers } from '../../src/policy/cel.js';
 import type { CelContext, CompiledCondition } from '../../src/policy/cel.js';
 
 const PROM: CelContext = { provider: 'prometheus', scope: 'deployment' };
@@ -133,12 +133,77 @@ describe('variables per provider', () => {
   });
 });
 
-describe('renameNamespace', () => {
+describe('renameIdentifiers', () => {
   test('renames the identifier only: not fields, strings or comments', () => {
     const src = `namespace == "namespace" && response.body.namespace == 'x' // namespace\n|| r"namespace" == namespace`;
-    const out = renameNamespace(src);
+    const out = renameIdentifiers(src);
     expect(out.length).toBe(src.length);
     expect(out).toBe(`__nspace_ == "namespace" && response.body.namespace == 'x' // namespace\n|| r"namespace" == __nspace_`);
+  });
+});
+
+describe('matches is RE2', () => {
+  const NOMAD_VARS = (output: string) => ({ ...BASE, alloc: { id: 'a', name: 'n', node: 'x' }, checks: [{ name: 'c', status: 'success', mode: 'healthiness', output }] });
+
+  test('a pattern that makes a backtracking engine run for minutes answers at once', () => {
+    // JavaScript's RegExp takes minutes on this input (exponential backtracking); RE2 is linear.
+    expect(run("checks.all(c, c.output.matches('^(a|a)*$'))", NOMAD, NOMAD_VARS(`${'a'.repeat(30)}b`))).toEqual({ ok: true, value: false });
+    expect(run("checks.all(c, c.output.matches('^(a|a)*$'))", NOMAD, NOMAD_VARS('a'.repeat(30)))).toEqual({ ok: true, value: true });
+  });
+
+  test('partial match as in CEL, RE2 syntax', () => {
+    expect(run('checks.exists(c, c.output.matches("ok"))', NOMAD, NOMAD_VARS('all ok here'))).toEqual({ ok: true, value: true });
+    expect(run('checks.exists(c, c.output.matches("^ok$"))', NOMAD, NOMAD_VARS('all ok here'))).toEqual({ ok: true, value: false });
+    expect(run('checks.exists(c, c.output.matches("(?i)OK"))', NOMAD, NOMAD_VARS('ok'))).toEqual({ ok: true, value: true });
+  });
+
+  test('a pattern RE2 does not support is an evaluation error naming matches and the pattern', () => {
+    const r = run('checks.exists(c, c.output.matches("(?<=a)b"))', NOMAD, NOMAD_VARS('ab'));
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.error).toMatch(/^CEL evaluation error: .*invalid regular expression "\(\?<=a\)b"/);
+    expect(!r.ok && r.error).not.toContain('__re2m_');
+  });
+
+  test('only method calls are renamed: a field named matches stays a field', () => {
+    const src = `x.matches("a") && response.body.matches == 1 && "y.matches(" == x.matches ("b")`;
+    const out = renameIdentifiers(src);
+    expect(out.length).toBe(src.length);
+    expect(out).toBe(`x.__re2m_("a") && response.body.matches == 1 && "y.matches(" == x.__re2m_ ("b")`);
+    expect(compileCondition('response.body.matches == 1', HTTP)).toMatchObject({ ok: true });
+  });
+});
+
+describe('cost bounds', () => {
+  const nested = (depth: number) => {
+    const vars = ['a', 'b', 'c', 'd', 'e'].slice(0, depth);
+    let body = `${vars.join(' + ')} > 1e300`;
+    for (const v of [...vars].reverse()) body = `results.map(r, r.value).exists(${v}, ${body})`;
+    return body;
+  };
+  const samples = (n: number) => Array.from({ length: n }, (_, i) => ({ labels: {}, value: i }));
+
+  test('comprehensions nested 4 deep are rejected at load, pointing at the innermost', () => {
+    const expr = nested(4);
+    const r = compileCondition(expr, PROM);
+    expect(r).toEqual({ ok: false, error: 'CEL expression too costly: comprehensions nested 4 deep (at most 3)', offset: expr.lastIndexOf('results.map') });
+    expect(compileCondition(nested(3), PROM)).toMatchObject({ ok: true });
+  });
+
+  test('an expression of more than 1000 nodes is rejected at load', () => {
+    const r = compileCondition(Array.from({ length: 600 }, () => 'result').join(' + ') + ' > 0.0', PROM);
+    expect(r).toMatchObject({ ok: false, error: expect.stringContaining('maxAstNodes (1000)') });
+  });
+
+  test('over the step budget for the actual input: an error result, not evaluated', () => {
+    const c = compiled(nested(3), PROM);
+    expect(evaluateCondition(c, { ...BASE, result: 0, results: samples(20) })).toEqual({ ok: true, value: false });
+    const r = evaluateCondition(c, { ...BASE, result: 0, results: samples(300) });
+    expect(r).toMatchObject({ ok: false, error: expect.stringMatching(/^CEL expression too costly for this input: about .* steps over lists of up to 300 items \(at most 1e\+7\); not evaluated$/) });
+  });
+
+  test('a single comprehension over a large list stays within the budget', () => {
+    const c = compiled('results.all(r, r.value >= 0.0)', PROM);
+    expect(evaluateCondition(c, { ...BASE, result: 0, results: samples(100_000) })).toEqual({ ok: true, value: true });
   });
 });
 

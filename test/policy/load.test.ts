@@ -288,10 +288,14 @@ describe('documents and files', () => {
     ]);
   });
 
-  test('the duplicate value is not read (the first counts); a real syntax error still stops the document', () => {
+  test('the duplicate value is not read (the first counts)', () => {
+    const r = parsePolicies('name: a\npriority: 1\npriority: x\n', 'dup.yaml');
+    expect(r.errors.map(formatPolicyError)).toEqual(['dup.yaml:3:1: duplicate key "priority" (first defined at 2:1): keys must be unique']);
+  });
+
+  test('a real syntax error stops the document: nothing else of it is checked', () => {
     const r = parsePolicies('name: a\npriority: 1\npriority: x\nmatch: {jobs: [x}\n', 'dup.yaml');
     expect(r.errors.map(formatPolicyError)).toEqual([
-      'dup.yaml:3:1: duplicate key "priority" (first defined at 2:1): keys must be unique',
       'dup.yaml:4:17: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]',
       'dup.yaml:4:18: YAML syntax error: Flow map in block collection must be sufficiently indented and end with a }',
     ]);
@@ -353,5 +357,44 @@ describe('loadPolicies', () => {
   test('policy sources name the file', async () => {
     const r = await loadPolicies([join(dir, 'a.yml')]);
     expect(r.policies.map((p) => p.source)).toEqual([`${join(dir, 'a.yml')}:1:1`, `${join(dir, 'a.yml')}:3:1`]);
+  });
+});
+
+describe('limits that keep a broken file from flooding the log or holding up the daemon', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'policy-limits-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  test('a file with thousands of unknown keys: the first 20 errors, then a count of the rest', async () => {
+    const keys = Array.from({ length: 5000 }, (_, i) => `k${i}: v`);
+    const file = join(dir, 'keys.yaml');
+    await writeFile(file, ['name: many', ...keys, ''].join('\n'));
+    const r = await loadPolicies([file]);
+    const lines = r.errors.map(formatPolicyError);
+    expect(lines).toHaveLength(21);
+    expect(lines[0]).toBe(`${file}:2:1: unknown key "k0" (expected one of: name, match, priority, mode, checks, canary, health, rollout, onFailure)`);
+    expect(lines[19]).toMatch(new RegExp(`^${file}:21:1: unknown key "k19" `));
+    expect(lines[20]).toBe(`${file}: 4980 more errors not shown`);
+  });
+
+  test('the limit is per file: each file reports its own first errors', async () => {
+    const bad = (n: string) => ['name: x', ...Array.from({ length: 30 }, (_, i) => `${n}${i}: v`), ''].join('\n');
+    await mkdir(join(dir, 'two'));
+    await writeFile(join(dir, 'two', 'a.yaml'), bad('a'));
+    await writeFile(join(dir, 'two', 'b.yaml'), bad('b').replace('name: x', 'name: y'));
+    const r = await loadPolicies([join(dir, 'two')]);
+    expect(r.errors.filter((e) => e.file.endsWith('a.yaml'))).toHaveLength(21);
+    expect(r.errors.filter((e) => e.file.endsWith('b.yaml'))).toHaveLength(21);
+  });
+
+  test('a file over 64 KiB is rejected unread, with its size', async () => {
+    const file = join(dir, 'huge.yaml');
+    const text = `name: huge\nmatch:\n  jobs: [${'"x", '.repeat(20_000)}"y"]\n`;
+    await writeFile(file, text);
+    const r = await loadPolicies([file]);
+    expect(r.errors.map(formatPolicyError)).toEqual([`${file}: file too large (${Buffer.byteLength(text)} bytes; a policy file may have at most 65536)`]);
+    expect(r.policies).toEqual([]);
   });
 });

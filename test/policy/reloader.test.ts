@@ -83,6 +83,36 @@ describe('PolicyReloader', () => {
     expect(names(reloader).sort()).toEqual(['added', 'first']);
   });
 
+  test('the watched directory removed and created again: files in the new one are still seen', async () => {
+    const policies = join(dir, 'policies');
+    await mkdir(policies);
+    await writeFile(join(policies, 'p.yaml'), 'name: first\n');
+    reloader = new PolicyReloader([policies], { debounceMs: 20 });
+    await reloader.reload();
+    await reloader.watch();
+    await rm(policies, { recursive: true });
+    await mkdir(policies);
+    const recreated = reloadedTo(reloader, ['second']);
+    await writeFile(join(policies, 'p.yaml'), 'name: second\n');
+    await recreated;
+    // The new directory itself is watched, not only its parent: a later edit is seen too.
+    const edited = reloadedTo(reloader, ['third']);
+    await writeFile(join(policies, 'p.yaml'), 'name: third\n');
+    await edited;
+    expect(names(reloader)).toEqual(['third']);
+  });
+
+  test('a directory missing when watching starts is watched once it appears', async () => {
+    const policies = join(dir, 'later');
+    reloader = new PolicyReloader([policies], { debounceMs: 20 });
+    expect((await reloader.reload()).ok).toBe(false);
+    await reloader.watch();
+    await mkdir(policies);
+    const done = reloadedTo(reloader, ['late']);
+    await writeFile(join(policies, 'p.yaml'), 'name: late\n');
+    await done;
+  });
+
   test('a burst of change requests is debounced into one reload', async () => {
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     try {

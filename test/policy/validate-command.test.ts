@@ -1,4 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadPolicies } from '../../src/policy/load.js';
 import { runValidate } from '../../src/policy/validate-command.js';
@@ -45,6 +48,19 @@ describe('runValidate', () => {
     const { code, lines } = await validate([missing]);
     expect(code).toBe(1);
     expect(lines).toEqual([`${missing}: no such file or directory`, '1 error in 1 file']);
+  });
+
+  test('a directory with no policy: exit 1 and a message saying nothing would be governed', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'validate-empty-'));
+    try {
+      await writeFile(join(empty, 'README.txt'), 'not a policy\n');
+      await writeFile(join(empty, 'blank.yaml'), '# nothing yet\n');
+      const { code, lines } = await validate([empty]);
+      expect(code).toBe(1);
+      expect(lines).toEqual([`no policy found in ${empty} (1 file): the daemon would govern no deployment`]);
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
   });
 
   test('no paths: usage error, exit 2', async () => {
