@@ -67,16 +67,17 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
   recorder.policyReload('ok');
   logger.info({ policies: policies.current.map((p) => p.name), dir: config.policies }, 'policies loaded');
 
+  const limits = config.maxResponseBytes ? { maxResponseBytes: config.maxResponseBytes } : {};
   // Reads and writes of reconciles: one connection, closed when idle, so that in steady state only the two long-polls stay open.
-  const api = new HttpNomadClient(config.nomad, { observe, keepAlive: true, idleTimeoutMs: 2000 });
+  const api = new HttpNomadClient(config.nomad, { observe, ...limits, keepAlive: true, idleTimeoutMs: 2000 });
   await checkNomad(api, config.namespace).catch((err: unknown) => {
     policies.close();
     api.close();
     throw err;
   });
 
-  const deploymentsApi = new HttpNomadClient(config.nomad, { observe, retries: 0 });
-  const allocationsApi = new HttpNomadClient(config.nomad, { observe, retries: 0 });
+  const deploymentsApi = new HttpNomadClient(config.nomad, { observe, ...limits, retries: 0 });
+  const allocationsApi = new HttpNomadClient(config.nomad, { observe, ...limits, retries: 0 });
   /** Releases what start-up acquired, on a failed start and at stop. */
   const release = () => {
     policies.close();
