@@ -130,13 +130,15 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
       logger.warn({ table, err, retryInMs }, 'watch failed; backing off');
     },
     onReset: (table) => recorder.watchReset(table),
+    // On the reconcilers' connection: the long-polls' own are busy waiting.
+    probe: (signal) => api.listDeployments({ namespace: config.namespace, perPage: 1, signal }),
     logger,
   });
 
   const server = new StatusServer({
     recorder,
     store,
-    notReadyReason: () => (watcher.ready ? undefined : 'waiting for a full list of deployments and allocations from Nomad'),
+    notReadyReason: () => watcher.notReadyReason,
   });
   const address = await server.listen(config.listen.host, config.listen.port).catch((err: unknown) => {
     release();
