@@ -467,7 +467,8 @@ function parseJson<T>(res: AttemptResponse, method: string, route: string): T {
       method,
       route,
       text: 'response body is not JSON',
-      transient: false,
+      // A cut or garbled answer (a proxy, a server under pressure) says nothing final: ask again.
+      transient: true,
     });
   }
 }
