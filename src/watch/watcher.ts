@@ -24,7 +24,7 @@ export interface WatcherOptions {
   resyncMs: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
-  /** Least time between two requests of one table (default 500 ms). */
+  /** Least time between two requests of one table (default 200 ms), failures or not. */
   minIntervalMs?: number;
   /**
    * Readiness drops once nothing was heard from Nomad for this long (default 30 s): no watch
@@ -131,7 +131,7 @@ export class Watcher {
     const { signal } = this.abort;
     const minBackoff = this.options.minBackoffMs ?? 250;
     const maxBackoff = this.options.maxBackoffMs ?? 30_000;
-    const minInterval = this.options.minIntervalMs ?? 500;
+    const minInterval = this.options.minIntervalMs ?? 200;
     let index = 0;
     let failures = 0;
     let sentAt = -Infinity;

@@ -67,7 +67,9 @@ describe('answers without a usable index', () => {
       for (const route of ['/v1/deployments', '/v1/allocations']) {
         const sent = requests.filter((r) => r.route === route);
         const gaps = sent.slice(1).map((r, i) => r.at - sent[i]!.at);
-        expect(Math.min(...gaps)).toBeGreaterThanOrEqual(480);
+        // The floor is 200 ms between sends; arrivals jitter by the time each request takes to
+        // reach the simulator. A spinning loop would show gaps of a millisecond or two.
+        expect(Math.min(...gaps)).toBeGreaterThanOrEqual(150);
         // Blocking on 1 throughout: a missing or 0 index is never a reason to re-list.
         expect(sent.every((r) => r.query.index === '1')).toBe(true);
       }
