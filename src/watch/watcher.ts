@@ -31,7 +31,7 @@ export interface WatcherOptions {
    * answer and no answer to `probe`, which is sent after half of it without news.
    */
   silenceMs?: number;
-  /** A cheap read on a connection of its own: tells a long wait from a server that hangs. */
+  /** A cheap read on a connection of its own: tells a long wait from a server that hangs. Sent every quarter of `silenceMs` while nothing was heard for half of it. */
   probe?: (signal: AbortSignal) => Promise<unknown>;
   onChange: (deploymentIds: string[]) => void;
   onError: (table: WatchedTable, err: unknown, retryInMs: number) => void;
@@ -75,14 +75,15 @@ export class Watcher {
     this.resyncTimer.unref();
     const { probe } = this.options;
     if (probe) {
-      const half = this.silenceMs / 2;
+      const tick = this.silenceMs / 4;
       this.heartbeatTimer = setInterval(() => {
-        if (this.probing || Date.now() - this.heardAt < half) return;
+        if (this.probing || Date.now() - this.heardAt < this.silenceMs / 2) return;
         this.probing = true;
-        probe(this.abort.signal)
+        // A probe that hangs is given up within a tick, so that the next tick can send another.
+        probe(AbortSignal.any([this.abort.signal, AbortSignal.timeout(tick * 0.9)]))
           .then(() => this.heard(), () => undefined)
           .finally(() => (this.probing = false));
-      }, half);
+      }, tick);
       this.heartbeatTimer.unref();
     }
   }

@@ -76,3 +76,23 @@ describe('answers without a usable index', () => {
     }, 60_000);
   }
 });
+
+describe('a Nomad that accepts and never answers', () => {
+  test('/readyz turns 503 well within the default 5 m wait, and 200 again once Nomad answers', async () => {
+    h = await startHarness(POLICIES);
+    const harness = h;
+    const daemon = await harness.startDaemon(['--watch-wait', '5m']);
+    await eventually(async () => (await fetch(`${daemon.url}/readyz`)).status === 200, 'ready');
+    for (const path of ['/v1/deployments', '/v1/allocations']) await harness.sim.send('POST', '/_sim/faults', { kind: 'hang', count: 100_000, path });
+    // A new job wakes both long-polls: their next requests, and every probe, meet the hang.
+    await harness.sim.register(webJob('web-hang', 'v0'));
+    const body = await eventually(async () => {
+      const res = await fetch(`${daemon.url}/readyz`);
+      return res.status === 503 ? ((await res.json()) as { reason: string }) : undefined;
+    }, '503 while Nomad says nothing', 45_000);
+    expect(body.reason).toMatch(/^nothing heard from Nomad for \d+ s$/);
+
+    await harness.sim.send('DELETE', '/_sim/faults');
+    await eventually(async () => (await fetch(`${daemon.url}/readyz`)).status === 200, 'ready once Nomad answers the probe', 45_000);
+  }, 110_000);
+});
