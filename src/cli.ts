@@ -29,6 +29,7 @@ Options (flag / environment; the flag wins):
   --log-level LEVEL        PROMOTER_LOG_LEVEL        fatal|error|warn|info|debug|trace|silent (default: info)
   --watch-wait DURATION                              blocking query wait (default: 5m)
   --resync-interval DURATION                         reconcile every deployment at least this often (default: 5m)
+  --max-response-size SIZE                           largest Nomad answer accepted after decompression, e.g. 64MiB (default: 256MiB)
   --state memory|nomad     PROMOTER_STATE            where decisions and measurements are kept: process
                                                      memory, or Nomad Variables to survive restarts (default: memory)
   --state-namespace NS     PROMOTER_STATE_NAMESPACE  namespace of those variables (default: --namespace, else default)
@@ -47,6 +48,7 @@ Policies reload when their files change and on SIGHUP. SIGTERM/SIGINT stop clean
       'log-level': { type: 'string' },
       'watch-wait': { type: 'string' },
       'resync-interval': { type: 'string' },
+      'max-response-size': { type: 'string' },
       state: { type: 'string' },
       'state-namespace': { type: 'string' },
       'state-path': { type: 'string' },

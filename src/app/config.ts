@@ -18,6 +18,7 @@ export interface RunFlags {
   state?: string;
   'state-namespace'?: string;
   'state-path'?: string;
+  'max-response-size'?: string;
 }
 
 export interface RunConfig {
@@ -32,6 +33,8 @@ export interface RunConfig {
   watchWaitMs: number;
   /** Every deployment is reconciled again at least this often. */
   resyncMs: number;
+  /** Largest Nomad answer accepted, in bytes after decompression (default: the client's). */
+  maxResponseBytes?: number;
   /** Where machine snapshots live: process memory, or Nomad Variables (survives restarts). */
   state: { kind: 'memory' } | { kind: 'nomad'; namespace: string; path: string };
   nomad: NomadConnectionConfig;
@@ -46,7 +49,17 @@ export const RUN_DEFAULTS = {
   resyncInterval: '5m',
   state: 'memory',
   statePath: 'nomad-promoter/deployments',
+  maxResponseSize: '256MiB',
 } as const;
+
+const SIZE_UNITS: Record<string, number> = { '': 1, B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+/** `1048576`, `512KiB`, `256MiB`, `1GiB`: bytes, or undefined when not a whole size. */
+export function parseSize(text: string): number | undefined {
+  const m = /^(\d+)\s*(B|KiB|MiB|GiB)?$/.exec(text.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * SIZE_UNITS[m[2] ?? '']!;
+}
 
 const VARIABLE_PATH = /^[a-zA-Z0-9\-_~/]{1,100}$/;
 
@@ -91,6 +104,13 @@ export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { con
   const watchWaitMs = duration('watch-wait', flags['watch-wait'] ?? RUN_DEFAULTS.watchWait);
   const resyncMs = duration('resync-interval', flags['resync-interval'] ?? RUN_DEFAULTS.resyncInterval);
 
+  const sizeText = flags['max-response-size'] ?? env.PROMOTER_MAX_RESPONSE_SIZE ?? RUN_DEFAULTS.maxResponseSize;
+  const maxResponseBytes = parseSize(sizeText);
+  // Below 1 KiB not even an error answer fits; much above 500 MiB a JS string cannot hold the text.
+  if (maxResponseBytes === undefined || maxResponseBytes < 1024 || maxResponseBytes > 500 * 1024 ** 2) {
+    errors.push(`--max-response-size / PROMOTER_MAX_RESPONSE_SIZE: "${sizeText}" is not a size between 1KiB and 500MiB, such as 64MiB`);
+  }
+
   const stateKind = flags.state ?? env.PROMOTER_STATE ?? RUN_DEFAULTS.state;
   const statePath = flags['state-path'] ?? env.PROMOTER_STATE_PATH ?? RUN_DEFAULTS.statePath;
   const watched = flags.namespace ?? env.NOMAD_NAMESPACE;
@@ -100,7 +120,7 @@ export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { con
     errors.push(`--state-path / PROMOTER_STATE_PATH: "${statePath}" is not a Nomad Variables path (letters, digits, - _ ~ /, no leading or trailing /)`);
   }
 
-  if (errors.length > 0 || !nomad.config || !listen) return { errors, warnings: nomad.warnings };
+  if (errors.length > 0 || !nomad.config || !listen || maxResponseBytes === undefined) return { errors, warnings: nomad.warnings };
   return {
     errors: [],
     warnings: nomad.warnings,
@@ -113,6 +133,7 @@ export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { con
       logLevel,
       watchWaitMs,
       resyncMs,
+      maxResponseBytes,
       state: stateKind === 'nomad' ? { kind: 'nomad', namespace: stateNamespace, path: statePath } : { kind: 'memory' },
       nomad: nomad.config,
     },

@@ -73,16 +73,17 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
   };
   countPolicies();
 
+  const limits = config.maxResponseBytes ? { maxResponseBytes: config.maxResponseBytes } : {};
   // Reads and writes of reconciles: one connection, closed when idle, so that in steady state only the two long-polls stay open.
-  const api = new HttpNomadClient(config.nomad, { observe, keepAlive: true, idleTimeoutMs: 2000 });
+  const api = new HttpNomadClient(config.nomad, { observe, ...limits, keepAlive: true, idleTimeoutMs: 2000 });
   await checkNomad(api, config.namespace).catch((err: unknown) => {
     policies.close();
     api.close();
     throw err;
   });
 
-  const deploymentsApi = new HttpNomadClient(config.nomad, { observe, retries: 0 });
-  const allocationsApi = new HttpNomadClient(config.nomad, { observe, retries: 0 });
+  const deploymentsApi = new HttpNomadClient(config.nomad, { observe, ...limits, retries: 0 });
+  const allocationsApi = new HttpNomadClient(config.nomad, { observe, ...limits, retries: 0 });
   /** Releases what start-up acquired, on a failed start and at stop. */
   const release = () => {
     policies.close();
@@ -144,13 +145,15 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
       logger.warn({ table, err, retryInMs }, 'watch failed; backing off');
     },
     onReset: (table) => recorder.watchReset(table),
+    // On the reconcilers' connection: the long-polls' own are busy waiting.
+    probe: (signal) => api.listDeployments({ namespace: config.namespace, perPage: 1, signal }),
     logger,
   });
 
   const server = new StatusServer({
     recorder,
     store,
-    notReadyReason: () => (watcher.ready ? undefined : 'waiting for a full list of deployments and allocations from Nomad'),
+    notReadyReason: () => watcher.notReadyReason,
   });
   const address = await server.listen(config.listen.host, config.listen.port).catch((err: unknown) => {
     release();

@@ -47,9 +47,17 @@ export interface HttpNomadClientOptions {
   blockingMarginMs?: number;
   /** Wait sent with a blocking query whose `waitMs` is not given (default 300000, Nomad's cap). */
   defaultWaitMs?: number;
+  /**
+   * Largest answer accepted, counted after decompression (default DEFAULT_MAX_RESPONSE_BYTES):
+   * a larger one is a transient error, never a string too long for the process to hold.
+   */
+  maxResponseBytes?: number;
   /** Called once per HTTP attempt, retries included. */
   observe?: (sample: RequestSample) => void;
 }
+
+/** 256 MiB: far above any cluster's list answers, far below what a JS string can hold (~512 MiB). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
 /** Route patterns: the only form of a path that reaches errors and metrics. */
 export const ROUTES = {
@@ -98,6 +106,7 @@ export class HttpNomadClient implements NomadApi {
     this.transport = new HttpTransport(config, {
       maxSockets: options.maxSockets ?? 1,
       keepAlive: options.keepAlive ?? true,
+      maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
       ...(options.idleTimeoutMs ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
       ...(options.observe ? { observe: options.observe } : {}),
     });
@@ -458,7 +467,8 @@ function parseJson<T>(res: AttemptResponse, method: string, route: string): T {
       method,
       route,
       text: 'response body is not JSON',
-      transient: false,
+      // A cut or garbled answer (a proxy, a server under pressure) says nothing final: ask again.
+      transient: true,
     });
   }
 }

@@ -5,19 +5,20 @@
  *
  *   1. `lastIndex === 0`: make a full, non-blocking list (no `index` parameter).
  *   2. Otherwise block: `?index=<blockingIndexParam(lastIndex)>&wait=...`.
- *   3. Pass the response's X-Nomad-Index to `advanceIndex(lastIndex, responseIndex)`:
+ *   3. Pass the response's X-Nomad-Index to `advanceIndex(lastIndex, responseIndex)`. An index
+ *      below 1 (0, absent, garbage) counts as 1, the lowest index Nomad blocks on:
  *      - `reset: true`: the index went backwards (snapshot restore, failover to a lagging
- *        server, a different cluster behind a load balancer) or came back 0/absent. What Nomad
- *        now says cannot be compared with what was seen: drop the body, set `lastIndex = 0` and
- *        go to 1.
+ *        server, a different cluster behind a load balancer). What Nomad now says cannot be
+ *        compared with what was seen: drop the body, set `lastIndex = 0` and go to 1.
  *      - otherwise `lastIndex = nextIndex`. `changed` tells whether the index moved. A blocking
  *        query that timed out returns 200 with the same index; and a moved index does not mean
  *        a given object changed: compare each object's ModifyIndex.
  *
  * The answer to a full list (lastIndex 0) is always accepted. Its index can be 0 on a fresh
  * cluster (the table was never written): `nextIndex` is then 1, so the next query blocks instead
- * of spinning on `index=0`, which Nomad answers at once. Should that query come back with 0
- * again, it resets to one more full list: one extra list per wait period, never a busy loop.
+ * of spinning on `index=0`, which Nomad answers at once; 0 answers after that are "no change".
+ * A server that answers every query at once whatever the index is still not a busy loop: the
+ * watcher spaces its requests by a floor of its own.
  */
 
 export interface IndexStep {
@@ -30,15 +31,13 @@ export interface IndexStep {
 }
 
 export function advanceIndex(lastIndex: number, responseIndex: number): IndexStep {
-  const valid = Number.isFinite(responseIndex) && responseIndex > 0;
+  const index = blockingIndexParam(responseIndex);
   if (!(lastIndex > 0)) {
     // A full list: whatever it says is the new baseline.
-    return { nextIndex: valid ? responseIndex : 1, reset: false, changed: true };
+    return { nextIndex: index, reset: false, changed: true };
   }
-  if (!valid || responseIndex < lastIndex) {
-    return { nextIndex: 0, reset: true, changed: false };
-  }
-  return { nextIndex: responseIndex, reset: false, changed: responseIndex > lastIndex };
+  if (index < lastIndex) return { nextIndex: 0, reset: true, changed: false };
+  return { nextIndex: index, reset: false, changed: index > lastIndex };
 }
 
 /** The `index` query parameter of a blocking query: never below 1, so Nomad really blocks. */

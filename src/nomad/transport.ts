@@ -51,6 +51,8 @@ export interface TransportOptions {
   keepAlive: boolean;
   /** Close a kept-alive connection after this long unused (default: keep it open). */
   idleTimeoutMs?: number;
+  /** Largest answer accepted, counted after decompression; a larger one fails the attempt. */
+  maxResponseBytes: number;
   observe?: (sample: RequestSample) => void;
 }
 
@@ -155,16 +157,31 @@ export class HttpTransport {
         });
       };
 
+      const tooLarge = (): NomadError =>
+        networkError(new Error(`answer larger than ${this.options.maxResponseBytes} bytes`), 'ERESPONSETOOLARGE');
+
       const clientRequest = request(options, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let received = 0;
+        res.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          // Compressed bytes never exceed the cap either: stop reading as soon as they do.
+          if (received > this.options.maxResponseBytes) {
+            finish('error', { error: tooLarge() });
+            clientRequest.destroy();
+            return;
+          }
+          chunks.push(chunk);
+        });
         res.on('error', (err) => finish('error', { error: networkError(err) }));
         // The connection closed before the whole body came in.
         res.on('close', () => {
           if (!res.complete) finish('error', { error: networkError(new Error('response cut short'), 'ECONNRESET') });
         });
         res.on('end', () => {
-          decode(Buffer.concat(chunks), res.headers['content-encoding'], (err, text) => {
+          if (settled) return;
+          decode(Buffer.concat(chunks), res.headers['content-encoding'], this.options.maxResponseBytes, (err, text) => {
+            if ((err as NodeJS.ErrnoException | null)?.code === 'ERR_BUFFER_TOO_LARGE') return finish('error', { error: tooLarge() });
             if (err) return finish('error', { error: networkError(err) });
             const status = res.statusCode ?? 0;
             if (status >= 200 && status < 300) {
@@ -213,13 +230,15 @@ export function abortReason(signal: AbortSignal | undefined): Error {
   return new DOMException('The operation was aborted', 'AbortError');
 }
 
+/** Inflates a gzip body, never past `maxBytes` (zlib stops with ERR_BUFFER_TOO_LARGE). */
 function decode(
   body: Buffer,
   encoding: string | undefined,
+  maxBytes: number,
   done: (err: Error | null, text: string) => void,
 ): void {
   if (encoding?.toLowerCase() === 'gzip' && body.length > 0) {
-    gunzip(body, (err, out) => (err ? done(err, '') : done(null, out.toString('utf8'))));
+    gunzip(body, { maxOutputLength: maxBytes }, (err, out) => (err ? done(err, '') : done(null, out.toString('utf8'))));
   } else {
     done(null, body.toString('utf8'));
   }

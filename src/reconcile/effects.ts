@@ -19,8 +19,6 @@ export interface EffectResult {
   /** `skipped`: Nomad is already where the effect would take it; nothing was written. */
   outcome: Outcome | 'skipped';
   message?: string;
-  /** The error was transient: worth retrying soon. */
-  transient?: boolean;
   /** A final error that trying again cannot change: the effect is settled. */
   settled?: boolean;
   /** When Nomad acknowledged the write (epoch ms). */
@@ -60,7 +58,7 @@ export class EffectRunner {
           return { outcome: 'error', message: `unsupported effect ${effect.action}`, settled: true, followUps: [] };
       }
     } catch (err) {
-      return { outcome: 'error', message: errorText(err), transient: isTransient(err), followUps: [] };
+      return { outcome: 'error', message: errorText(err), followUps: [] };
     }
   }
 
@@ -155,7 +153,7 @@ export class EffectRunner {
       return { outcome: 'ok', message: `reverted to stable job version ${stable.Version}`, ackAt: this.now(), followUps: [] };
     } catch (err) {
       const transient = isTransient(err);
-      return { outcome: 'error', message: `revert failed: ${errorText(err)}`, transient, settled: !transient, followUps: [] };
+      return { outcome: 'error', message: `revert failed: ${errorText(err)}`, settled: !transient, followUps: [] };
     }
   }
 }

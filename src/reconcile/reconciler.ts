@@ -47,7 +47,7 @@ export interface ReconcilerDeps {
 export interface ReconcileResult {
   /** Look again after this many ms (a deadline is running). */
   requeueAfterMs?: number;
-  /** A transient failure: retry with this key's backoff. */
+  /** An effect failed without being settled: retry with this key's backoff. */
   retry?: boolean;
 }
 
@@ -89,7 +89,9 @@ export class Reconciler {
     let retry = false;
     for (const effect of stepped.effects) {
       const result = await this.deps.effects.run(effect, d, signal);
-      retry ||= (result.outcome === 'error' && result.transient === true) || result.rollbackDue !== undefined;
+      // Any failure the runner did not settle is tried again with this key's backoff: a bad answer
+      // (unreadable body, a 403 while a token is being fixed) must not wait for the next resync.
+      retry ||= (result.outcome === 'error' && !result.settled) || result.rollbackDue !== undefined;
       this.reportEffect(log, d, effect, result);
       snapshot = step(snapshot, {
         type: 'effect.result',

@@ -2,7 +2,9 @@
  * Two long-polls, whatever the number of deployments: one on /v1/deployments, one on
  * /v1/allocations. Each answer is a full list; what changed is found by ModifyIndex and the
  * affected deployment IDs are handed to `onChange`. Index rules (reset on a backwards index,
- * index >= 1) come from nomad/index-tracker.ts. Errors back off exponentially with jitter.
+ * index >= 1) come from nomad/index-tracker.ts. Failures of any kind (no answer, an error, an
+ * answer that is not a list) back off exponentially with jitter, and requests are spaced by a
+ * floor whatever Nomad answers, so a server that never blocks cannot make the loops spin.
  */
 import type { Logger } from 'pino';
 import type { AllocationStub, Deployment } from '../domain/nomad.js';
@@ -22,6 +24,15 @@ export interface WatcherOptions {
   resyncMs: number;
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Least time between two requests of one table (default 200 ms), failures or not. */
+  minIntervalMs?: number;
+  /**
+   * Readiness drops once nothing was heard from Nomad for this long (default 30 s): no watch
+   * answer and no answer to `probe`, which is sent after half of it without news.
+   */
+  silenceMs?: number;
+  /** A cheap read on a connection of its own: tells a long wait from a server that hangs. Sent every quarter of `silenceMs` while nothing was heard for half of it. */
+  probe?: (signal: AbortSignal) => Promise<unknown>;
   onChange: (deploymentIds: string[]) => void;
   onError: (table: WatchedTable, err: unknown, retryInMs: number) => void;
   /** Called when a table's index went backwards and it was re-listed in full. */
@@ -37,6 +48,10 @@ export class Watcher {
   private readonly held = new Set<string>();
   private loops: Promise<void>[] = [];
   private resyncTimer?: NodeJS.Timeout;
+  private heartbeatTimer?: NodeJS.Timeout;
+  /** When Nomad last answered a watch request or a probe (epoch ms). */
+  private heardAt = Date.now();
+  private probing = false;
   /** Whether the last attempt of each table failed: readiness drops while Nomad is unreachable. */
   private readonly failing = new Set<WatchedTable>();
 
@@ -58,6 +73,27 @@ export class Watcher {
     ];
     this.resyncTimer = setInterval(() => this.options.onChange(cache.allDeployments().map((d) => d.ID)), this.options.resyncMs);
     this.resyncTimer.unref();
+    const { probe } = this.options;
+    if (probe) {
+      const tick = this.silenceMs / 4;
+      this.heartbeatTimer = setInterval(() => {
+        if (this.probing || Date.now() - this.heardAt < this.silenceMs / 2) return;
+        this.probing = true;
+        // A probe that hangs is given up within a tick, so that the next tick can send another.
+        probe(AbortSignal.any([this.abort.signal, AbortSignal.timeout(tick * 0.9)]))
+          .then(() => this.heard(), () => undefined)
+          .finally(() => (this.probing = false));
+      }, tick);
+      this.heartbeatTimer.unref();
+    }
+  }
+
+  private get silenceMs(): number {
+    return this.options.silenceMs ?? 30_000;
+  }
+
+  private heard(): void {
+    this.heardAt = Date.now();
   }
 
   /**
@@ -72,14 +108,19 @@ export class Watcher {
     this.options.onChange(all);
   }
 
-  /** Both tables listed in full at least once, and neither is currently failing. */
-  get ready(): boolean {
-    return this.synced.size === 2 && this.failing.size === 0;
+  /** Why the watch is not ready (for /readyz), or undefined when it is. */
+  get notReadyReason(): string | undefined {
+    if (this.synced.size < 2) return 'waiting for a full list of deployments and allocations from Nomad';
+    if (this.failing.size > 0) return `watching ${[...this.failing].join(' and ')} is failing`;
+    const silent = Date.now() - this.heardAt;
+    if (silent > this.silenceMs) return `nothing heard from Nomad for ${Math.round(silent / 1000)} s`;
+    return undefined;
   }
 
   async stop(): Promise<void> {
     this.abort.abort();
     clearInterval(this.resyncTimer);
+    clearInterval(this.heartbeatTimer);
     await Promise.allSettled(this.loops);
   }
 
@@ -91,30 +132,36 @@ export class Watcher {
     const { signal } = this.abort;
     const minBackoff = this.options.minBackoffMs ?? 250;
     const maxBackoff = this.options.maxBackoffMs ?? 30_000;
+    const minInterval = this.options.minIntervalMs ?? 200;
     let index = 0;
-    /** The index was raised to 1 because Nomad answered 0 (a table never written). */
-    let floored = false;
     let failures = 0;
+    let sentAt = -Infinity;
     while (!signal.aborted) {
+      await sleep(sentAt + minInterval - Date.now(), signal);
+      if (signal.aborted) return;
+      sentAt = Date.now();
       try {
         const query: QueryOptions = { namespace: this.options.namespace, signal };
         const result = await list(index === 0 ? query : { ...query, index, waitMs: this.options.waitMs });
-        failures = 0;
-        this.failing.delete(table);
+        this.heard();
+        const body: unknown = result.body;
+        if (!Array.isArray(body) || body.some((x) => typeof x !== 'object' || x === null)) {
+          const what = body === null ? 'null' : Array.isArray(body) ? 'a list holding a non-object' : typeof body;
+          throw new Error(`Nomad answered the ${table} list with ${what}, not a list of objects`);
+        }
         const stepped = advanceIndex(index, result.index);
-        this.options.logger.trace({ table, sent: index, index: result.index, items: result.body.length }, 'watch answer');
+        this.options.logger.trace({ table, sent: index, index: result.index, items: body.length }, 'watch answer');
         if (stepped.reset) {
-          // An empty table answers index 0 again after we floored it to 1: not a real reset.
-          if (!(floored && result.index === 0)) {
-            this.options.logger.warn({ table, lastIndex: index, index: result.index }, 'Nomad index went backwards: re-listing');
-            this.options.onReset?.(table);
-          }
+          this.options.logger.warn({ table, lastIndex: index, index: result.index }, 'Nomad index went backwards: re-listing');
+          this.options.onReset?.(table);
           index = 0;
           continue;
         }
-        floored = index === 0 && !(result.index > 0);
         index = stepped.nextIndex;
-        const ids = apply(result.body);
+        const ids = apply(body as T[]);
+        // Only an answer that was used ends a run of failures: anything else keeps backing off.
+        failures = 0;
+        this.failing.delete(table);
         this.synced.add(table);
         this.changed(ids);
       } catch (err) {
@@ -135,6 +182,7 @@ function jitter(delay: number): number {
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });

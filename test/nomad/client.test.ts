@@ -452,14 +452,15 @@ describe('observe', () => {
 });
 
 describe('bad answers', () => {
-  test('a 200 whose body is not JSON is a final error', async () => {
+  test('a 200 whose body is not JSON is a transient error (ask again later), not retried by the client itself', async () => {
     const { fake, client } = await setup((_r, res) => {
       res.writeHead(200, { 'Content-Type': 'text/html' });
       res.end('<html>proxy login</html>');
     });
     const err = (await client.listDeployments().catch((e: unknown) => e)) as NomadError;
     expect(err).toBeInstanceOf(NomadError);
-    expect(err.transient).toBe(false);
+    expect(err.transient).toBe(true);
+    expect(err.text).toBe('response body is not JSON');
     expect(fake.requests).toHaveLength(1);
   });
 });

@@ -22,15 +22,15 @@ describe('advanceIndex', () => {
     expect(advanceIndex(57, 42)).toEqual({ nextIndex: 0, reset: true, changed: false });
   });
 
-  test('index 0 or a missing index in a blocking answer resets', () => {
+  test('index 0 or a missing index counts as 1: after a higher index it went backwards and resets', () => {
     expect(advanceIndex(57, 0)).toEqual({ nextIndex: 0, reset: true, changed: false });
     expect(advanceIndex(57, Number.NaN)).toEqual({ nextIndex: 0, reset: true, changed: false });
   });
 
-  test('after a fresh-cluster baseline of 1, a 0 answer resets once rather than blocking on 0', () => {
+  test('after a fresh-cluster baseline of 1, a 0 answer is no change: keep blocking on 1, no re-list', () => {
     const first = advanceIndex(0, 0);
-    const second = advanceIndex(first.nextIndex, 0);
-    expect(second.reset).toBe(true);
+    expect(advanceIndex(first.nextIndex, 0)).toEqual({ nextIndex: 1, reset: false, changed: false });
+    expect(advanceIndex(1, Number.NaN)).toEqual({ nextIndex: 1, reset: false, changed: false });
   });
 });
 

@@ -117,6 +117,16 @@ describe('Reconciler', () => {
     expect(w.nomad.deployments.get('d-1')!.TaskGroups['web']!.Promoted).toBe(true);
   });
 
+  test('a final error on an effect (403) is retried with backoff too, not left for the resync', async () => {
+    const w = world([bake]);
+    w.clock.now = T0 + 30_000;
+    w.nomad.failures.set('promote', [new NomadError({ status: 403, method: 'POST', route: '/v1/deployment/promote/:id', text: 'Permission denied' })]);
+    const r = w.reconciler();
+    expect((await r.reconcile('d-1')).retry).toBe(true);
+    expect((await r.reconcile('d-1')).retry).toBe(false);
+    expect(w.nomad.deployments.get('d-1')!.TaskGroups['web']!.Promoted).toBe(true);
+  });
+
   test('dry-run writes nothing and reports the decision once', async () => {
     const w = world([bake]);
     w.clock.now = T0 + 30_000;

@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { Agent, request as httpRequest } from 'node:http';
 
@@ -149,6 +150,47 @@ describe('faults', () => {
     const reg = await c.register(webJob({ id: 'next', count: 1 }));
     expect(reg.Index).toBe(2); // the next write after the reset
     expect(Number((await c.get('/v1/allocations')).headers.get('x-nomad-index'))).toBe(3); // then the plan
+  });
+
+  test('index-zero and no-index: the normal answer, with X-Nomad-Index 0 or without it', async () => {
+    await c.post('/_sim/faults', { kind: 'index-zero', path: '/v1/deployments' });
+    const zero = await c.get<unknown[]>('/v1/deployments');
+    expect([zero.status, zero.headers.get('x-nomad-index'), zero.body.length]).toEqual([200, '0', 1]);
+    await c.post('/_sim/faults', { kind: 'no-index', path: '/v1/deployments' });
+    const none = await c.get<unknown[]>('/v1/deployments');
+    expect([none.status, none.headers.get('x-nomad-index'), none.headers.get('x-nomad-knownleader'), none.body.length]).toEqual([200, null, 'true', 1]);
+  });
+
+  test('malformed, null-body, forbidden: answers a client must survive', async () => {
+    for (const kind of ['malformed', 'null-body', 'forbidden']) await c.post('/_sim/faults', { kind, path: '/v1/deployments' });
+    const malformed = await c.request('GET', '/v1/deployments', undefined, { accept: 'text/plain' }).catch((e: unknown) => e);
+    expect(malformed).toBeInstanceOf(Error); // application/json that does not parse
+    const nul = await c.get('/v1/deployments');
+    expect([nul.status, nul.text]).toEqual([200, 'null']);
+    const forbidden = await c.get('/v1/deployments');
+    expect([forbidden.status, forbidden.text]).toEqual([403, 'Permission denied']);
+  });
+
+  test('huge and gzip-bomb need a size; the bomb is small on the wire and inflates to it', async () => {
+    expect((await c.post('/_sim/faults', { kind: 'gzip-bomb' })).status).toBe(400);
+    await c.post('/_sim/faults', { kind: 'gzip-bomb', bytes: 4 * 1024 * 1024, path: '/v1/deployments' });
+    // node:http, which hands the body over as sent (fetch would inflate it).
+    const { encoding, wire } = await new Promise<{ encoding: string | undefined; wire: Buffer }>((resolve, reject) => {
+      httpRequest(`${c.sim.url}/v1/deployments`, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (b: Buffer) => chunks.push(b)).on('end', () => resolve({ encoding: res.headers['content-encoding'], wire: Buffer.concat(chunks) }));
+      }).on('error', reject).end();
+    });
+    expect(encoding).toBe('gzip');
+    expect(wire.length).toBeLessThan(64 * 1024);
+    expect(gunzipSync(wire).length).toBe(4 * 1024 * 1024);
+  });
+
+  test('hang: the request is never answered', async () => {
+    await c.post('/_sim/faults', { kind: 'hang', path: '/v1/deployments' });
+    const answer = await fetch(`${c.sim.url}/v1/deployments`, { signal: AbortSignal.timeout(300) }).then(() => 'answered', (e: Error) => e.name);
+    expect(answer).toBe('TimeoutError');
+    expect((await c.get('/v1/deployments')).status).toBe(200);
   });
 
   test('DELETE /_sim/faults clears pending faults', async () => {

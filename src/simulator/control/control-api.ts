@@ -107,11 +107,13 @@ async function addFault(ctx: ApiContext): Promise<void> {
   const kind = body.kind as FaultKind;
   if (!FAULT_KINDS.includes(kind)) throw new ApiError(400, `"kind" must be one of ${FAULT_KINDS.join(', ')}`);
   if (kind === 'index-reset' && typeof body.to !== 'number') throw new ApiError(400, 'index-reset needs "to"');
+  if ((kind === 'huge' || kind === 'gzip-bomb') && !(typeof body.bytes === 'number' && body.bytes > 0)) throw new ApiError(400, `${kind} needs "bytes"`);
   ctx.services.faults.add({
     kind,
     count: typeof body.count === 'number' ? body.count : 1,
     ms: typeof body.ms === 'number' ? body.ms : 0,
     to: typeof body.to === 'number' ? body.to : 0,
+    bytes: typeof body.bytes === 'number' ? body.bytes : 0,
     path: typeof body.path === 'string' ? body.path : '',
   });
   sendJson(ctx.res, 200, ctx.services.faults.list());

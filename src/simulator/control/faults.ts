@@ -2,9 +2,44 @@
  * Injected faults for the next N matching API requests (control API `POST /_sim/faults`).
  * Faults apply in the order they were added; each request consumes at most one fault.
  */
-export type FaultKind = 'latency' | 'no-leader' | 'reset' | 'too-many' | 'index-reset';
+export type FaultKind =
+  | 'latency'
+  | 'no-leader'
+  | 'reset'
+  | 'too-many'
+  | 'index-reset'
+  /** The normal answer with `X-Nomad-Index: 0`. */
+  | 'index-zero'
+  /** The normal answer without an `X-Nomad-Index` header. */
+  | 'no-index'
+  /** 200 with a body that is not JSON. */
+  | 'malformed'
+  /** 200 with the body `null`. */
+  | 'null-body'
+  /** 403 `Permission denied`. */
+  | 'forbidden'
+  /** 200 with a JSON body of `bytes` bytes. */
+  | 'huge'
+  /** 200 with a small gzip body that inflates to `bytes` bytes. */
+  | 'gzip-bomb'
+  /** Reads the request and never answers. */
+  | 'hang';
 
-export const FAULT_KINDS: readonly FaultKind[] = ['latency', 'no-leader', 'reset', 'too-many', 'index-reset'];
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'latency',
+  'no-leader',
+  'reset',
+  'too-many',
+  'index-reset',
+  'index-zero',
+  'no-index',
+  'malformed',
+  'null-body',
+  'forbidden',
+  'huge',
+  'gzip-bomb',
+  'hang',
+];
 
 export interface Fault {
   kind: FaultKind;
@@ -12,6 +47,8 @@ export interface Fault {
   count: number;
   ms: number;
   to: number;
+  /** Body size of `huge` and `gzip-bomb`. */
+  bytes: number;
   path: string;
 }
 

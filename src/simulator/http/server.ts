@@ -5,7 +5,10 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createGzip } from 'node:zlib';
 
 import { TOO_MANY_RESPONSE } from '../control/faults.js';
 import type { Fault } from '../control/faults.js';
@@ -82,7 +85,55 @@ async function applyFault(fault: Fault, req: IncomingMessage, res: ServerRespons
     case 'index-reset':
       services.cluster.resetIndexes(fault.to);
       return false;
+    case 'index-zero':
+      rewriteIndexHeader(res, '0');
+      return false;
+    case 'no-index':
+      rewriteIndexHeader(res, undefined);
+      return false;
+    case 'malformed':
+      sendText(res, 200, '{"ID": "truncated', [['Content-Type', 'application/json']]);
+      return true;
+    case 'null-body':
+      sendJson(res, 200, null);
+      return true;
+    case 'forbidden':
+      sendText(res, 403, 'Permission denied');
+      return true;
+    case 'huge':
+      res.writeHead(200, ['Content-Type', 'application/json', 'Content-Length', String(fault.bytes)]);
+      await pipeline(spaces(fault.bytes), res).catch(() => undefined);
+      return true;
+    case 'gzip-bomb':
+      res.writeHead(200, ['Content-Type', 'application/json', 'Content-Encoding', 'gzip']);
+      await pipeline(spaces(fault.bytes), createGzip(), res).catch(() => undefined);
+      return true;
+    case 'hang':
+      return true;
   }
+}
+
+/** `bytes` bytes of JSON whitespace, produced as they are read so that nothing large is held. */
+function spaces(bytes: number): Readable {
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  return Readable.from(
+    (function* () {
+      for (let left = bytes; left > 0; left -= chunk.length) yield left >= chunk.length ? chunk : chunk.subarray(0, left);
+    })(),
+  );
+}
+
+/** Makes the normal answer carry `X-Nomad-Index: value`, or no such header when undefined. */
+function rewriteIndexHeader(res: ServerResponse, value: string | undefined): void {
+  const writeHead = res.writeHead.bind(res) as (status: number, raw: string[]) => ServerResponse;
+  (res as { writeHead: unknown }).writeHead = (status: number, raw: string[]) => {
+    const out: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) {
+      if (raw[i]!.toLowerCase() !== 'x-nomad-index') out.push(raw[i]!, raw[i + 1]!);
+      else if (value !== undefined) out.push(raw[i]!, value);
+    }
+    return writeHead(status, out);
+  };
 }
 
 export function createSimServer(services: Services): Server {
