@@ -183,9 +183,9 @@ export function watchDeployments(ctx: ModelContext, now: number): boolean {
           return;
         }
       }
-      // Nomad's watcher auto-promotes any deployment it watches, i.e. any active one: a paused
-      // deployment is promoted too (its rollout then waits for the resume).
-      if (canAutoPromote(d, new Map(allocs.map((a) => [a.ID, a])))) {
+      // Nomad's autoPromoteDeployment returns early unless the deployment is running: a paused
+      // deployment waits for its resume (and the next allocation update) to be promoted.
+      if (running && canAutoPromote(d, new Map(allocs.map((a) => [a.ID, a])))) {
         promoteDeployment(ctx, txn, d, true, []);
         changed = true;
         return;
