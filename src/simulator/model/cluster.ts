@@ -39,6 +39,11 @@ export interface JobRegisterResult {
 
 const MAX_SETTLE_ROUNDS = 200;
 
+/** Nomad's answer, in Job.Revert and Job.Stable alike, for a version it does not hold. */
+function versionNotFound(namespace: string, id: string, version: number): ApiError {
+  return new ApiError(500, `job ${JSON.stringify(id)} in namespace ${JSON.stringify(namespace)} at version ${version} not found`);
+}
+
 /** Which apps an app-profile change is for: one allocation, or a job (optionally one version). */
 export type AppTarget = { allocId: string } | { namespace: string; job: string; version: number | null };
 
@@ -137,9 +142,7 @@ export class Cluster {
     if (!current) throw new ApiError(500, `job ${JSON.stringify(id)} not found`);
     if (version === current.Version) throw new ApiError(500, "can't revert to current version");
     const target = this.store.jobVersions(namespace, id).find((v) => v.Version === version);
-    if (!target) {
-      throw new ApiError(500, `job ${JSON.stringify(id)} in namespace ${JSON.stringify(namespace)} at version ${version} not found`);
-    }
+    if (!target) throw versionNotFound(namespace, id, version);
     if (enforcePriorVersion !== null && current.Version !== enforcePriorVersion) {
       throw new ApiError(500, `Current job has version ${current.Version}; enforcing version ${enforcePriorVersion}`);
     }
@@ -148,7 +151,7 @@ export class Cluster {
 
   setJobStable(namespace: string, id: string, version: number, stable: boolean): number {
     const target = this.store.jobVersions(namespace, id).find((v) => v.Version === version);
-    if (!target) throw new ApiError(500, `job ${JSON.stringify(id)} at version ${version} not found`);
+    if (!target) throw versionNotFound(namespace, id, version);
     return this.operate((now) =>
       this.store.write(now, (txn) => {
         setJobStability(txn, target, stable);
@@ -163,6 +166,21 @@ export class Cluster {
     const current = this.job(namespace, id);
     if (!current) throw new ApiError(404, 'job not found');
     return this.registerJob({ ...structuredClone(current), Stop: true });
+  }
+
+  /**
+   * Stops and purges the job (DELETE /v1/job/:id?purge=true): registering the same ID later starts
+   * a new incarnation, with a new CreateIndex.
+   */
+  purgeJob(namespace: string, id: string): JobRegisterResult {
+    const stopped = this.stopJob(namespace, id);
+    const index = this.operate((now) =>
+      this.store.write(now, (txn) => {
+        this.store.deleteJob(txn, namespace, id);
+        return txn.index;
+      }),
+    );
+    return { ...stopped, JobModifyIndex: index, Index: index };
   }
 
   // --- deployments -------------------------------------------------------------------------
