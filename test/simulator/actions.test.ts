@@ -124,11 +124,15 @@ describe('deployment actions: effects', () => {
     expect(again.status).toBe(200);
   });
 
-  test('promote with neither All nor Groups is a 200 no-op', async () => {
+  test('promote with neither All nor Groups promotes nothing but is still a write with an evaluation', async () => {
     const d = await canaryDeployment();
-    const r = await c.post(`/v1/deployment/promote/${d.ID}`, { DeploymentID: d.ID });
+    const r = await c.post<Record<string, unknown>>(`/v1/deployment/promote/${d.ID}`, { DeploymentID: d.ID });
     expect(r.status).toBe(200);
-    expect((await c.latestDeployment('web')).TaskGroups.web?.Promoted).toBe(false);
+    const after = await c.latestDeployment('web');
+    expect(after.TaskGroups.web?.Promoted).toBe(false);
+    expect(after.ModifyIndex).toBeGreaterThan(d.ModifyIndex);
+    expect(r.body).toMatchObject({ EvalID: expect.stringMatching(/^[0-9a-f-]{36}$/), DeploymentModifyIndex: after.ModifyIndex, Index: after.ModifyIndex });
+    expect(Number(r.headers.get('x-nomad-index'))).toBe(after.ModifyIndex);
   });
 
   test('promote of another group only leaves this one waiting', async () => {
