@@ -16,6 +16,7 @@ import { ModelContext } from './context.js';
 import { DESC, setStatus } from './deployments.js';
 import { ApiError } from './errors.js';
 import { insertJobVersion, setJobStability } from './jobs.js';
+import { nomadBehaviour, type NomadBehaviour } from './nomad-version.js';
 import { reconcileJob } from './scheduler.js';
 import { StateStore, jobKey } from './store.js';
 import type { Alloc, Deployment, JobVersion } from './types.js';
@@ -56,9 +57,10 @@ export class Cluster {
   constructor(
     readonly clock: SimClock,
     apps: AppHost | null = null,
+    behaviour: NomadBehaviour = nomadBehaviour(),
   ) {
     this.cursor = clock.now();
-    this.ctx = new ModelContext(this.store, apps);
+    this.ctx = new ModelContext(this.store, apps, behaviour);
   }
 
   /** Applies every time-driven transition due up to the clock's current time. */
@@ -209,13 +211,15 @@ export class Cluster {
     );
   }
 
-  /** Pause or resume; both restart the progress deadline of groups that have one running. */
+  /** Pause or resume; from Nomad 2.0.1 on both restart the progress deadline of every group. */
   pause(d: Deployment, pause: boolean): DeploymentUpdateResult {
     return this.operate((now) =>
       this.store.write(now, (txn) => {
         setStatus(txn, d, pause ? 'paused' : 'running', pause ? DESC.paused : DESC.running);
-        for (const g of d.groups.values()) {
-          if (g.progressDeadlineMs > 0 && g.requireProgressByMs !== null) g.requireProgressByMs = now + g.progressDeadlineMs;
+        if (this.ctx.behaviour.pauseHoldsProgressDeadline) {
+          for (const g of d.groups.values()) {
+            if (g.progressDeadlineMs > 0) g.requireProgressByMs = now + g.progressDeadlineMs;
+          }
         }
         return this.deploymentResult(txn.index, !pause);
       }),
