@@ -189,6 +189,35 @@ describe('jobs API', () => {
     expect(Number(after.headers.get('x-nomad-index'))).toBe(stable.body.Index);
   });
 
+  test('versions?diffs=true: Diffs[i] is what changed from Versions[i+1] to Versions[i], in Nomad\'s JobDiff shape', async () => {
+    const job = (image: string, env?: Record<string, string>): Record<string, unknown> => {
+      const j = webJob({ image });
+      const group = (j.TaskGroups as Record<string, unknown>[])[0] as { Tasks: Record<string, unknown>[] };
+      if (env) (group.Tasks[0] as Record<string, unknown>).Env = env;
+      return j;
+    };
+    await c.register(job('app:1'));
+    expect((await c.get<{ Diffs: unknown }>('/v1/job/web/versions?diffs=true')).body.Diffs).toBeNull();
+    await c.register(job('app:1', { foo: 'bar' }));
+    await c.register(job('app:2', { foo: 'bar' }));
+    const r = await c.get<{ Versions: JobVersionBody[]; Diffs: Record<string, unknown>[] }>('/v1/job/web/versions?diffs=true');
+    expect(r.body.Versions.map((v) => v.Version)).toEqual([2, 1, 0]);
+    expect(r.body.Diffs).toHaveLength(2);
+    const task = (d: Record<string, unknown>): Record<string, unknown> =>
+      ((d.TaskGroups as Record<string, unknown>[])[0]?.Tasks as Record<string, unknown>[])[0] as Record<string, unknown>;
+    expect(r.body.Diffs[1]).toMatchObject({ Type: 'Edited', ID: 'web', Fields: null, Objects: null });
+    expect(r.body.Diffs[1]?.TaskGroups).toEqual([
+      { Type: 'Edited', Name: 'web', Fields: null, Objects: null, Updates: null, Tasks: [expect.objectContaining({ Type: 'Edited', Name: 'app' })] },
+    ]);
+    expect(task(r.body.Diffs[1] as Record<string, unknown>).Fields).toEqual([
+      { Type: 'Added', Name: 'Env[foo]', Old: '', New: 'bar', Annotations: null },
+    ]);
+    expect(task(r.body.Diffs[0] as Record<string, unknown>).Objects).toEqual([
+      { Type: 'Edited', Name: 'Config', Fields: [{ Type: 'Edited', Name: 'image', Old: 'app:1', New: 'app:2', Annotations: null }], Objects: null },
+    ]);
+    expect((await c.get('/v1/job/web/versions?diffs=maybe')).status).toBe(500);
+  });
+
   test('stable answers only {"Index"}; an unknown version is Nomad\'s not-found text', async () => {
     await c.register(webJob({ image: 'app:1' }));
     const r = await c.post<Record<string, unknown>>('/v1/job/web/stable', { JobID: 'web', JobVersion: 0, Stable: true });

@@ -5,6 +5,7 @@
  * the query's.
  */
 import { ApiError } from '../model/errors.js';
+import { diffJobVersions } from '../model/job-diff.js';
 import { canonicalizeJob } from '../model/jobspec.js';
 import { deploymentToApi } from '../model/serialize.js';
 import { jobKey } from '../model/store.js';
@@ -96,9 +97,13 @@ function stopJob(ctx: ApiContext): void {
 
 function jobVersions(ctx: ApiContext): Promise<void> {
   const { store } = ctx.services.cluster;
+  let diffs = false;
   return answerRead(ctx, {
     notFound: 'job versions not found',
-    before: (q, who) => requireCapability(who, q.namespace, 'read-job'),
+    before: (q, who) => {
+      requireCapability(who, q.namespace, 'read-job');
+      diffs = parseBoolParam(q.raw, 'diffs') ?? false;
+    },
     run: (q) => {
       const versions = store.jobVersions(q.namespace, ctx.params.id ?? '');
       const first = versions[0];
@@ -106,7 +111,9 @@ function jobVersions(ctx: ApiContext): Promise<void> {
       // Nomad's GetJobVersions (1.9+): the highest ModifyIndex of all versions, so a query blocked
       // on it wakes when an older version changes (e.g. turns Stable).
       const index = Math.max(...versions.map((v) => v.ModifyIndex));
-      return { index, value: { body: { Diffs: null, Index: index, KnownLeader: true, LastContact: 0, Versions: versions } } };
+      // Diffs[i] is what changed from Versions[i+1] to Versions[i]; null (Go's nil) when none.
+      const diffList = diffs && versions.length > 1 ? versions.slice(0, -1).map((v, i) => diffJobVersions(versions[i + 1] as JobVersion, v)) : null;
+      return { index, value: { body: { Diffs: diffList, Index: index, KnownLeader: true, LastContact: 0, Versions: versions } } };
     },
   });
 }
