@@ -14,6 +14,7 @@ import { BlockingRegistry } from './http/blocking.js';
 import type { Services } from './http/router.js';
 import { createSimServer } from './http/server.js';
 import { Cluster } from './model/cluster.js';
+import { nomadBehaviour } from './model/nomad-version.js';
 
 export { parseGoDuration } from './duration.js';
 export { SimClock } from './clock.js';
@@ -43,6 +44,11 @@ export interface SimulatorOptions {
    * 100; 0 = no limit.
    */
   httpMaxConnsPerClient?: number;
+  /**
+   * The Nomad release to behave as where releases differ (see model/nomad-version.ts), e.g.
+   * `2.0.0`. Default 2.0.1.
+   */
+  nomadVersion?: string;
   /** Failures with no caller to tell (a targets file write, binding a port); default: a JSON line on stderr. */
   onAppError?: (err: Error) => void;
 }
@@ -66,6 +72,7 @@ export interface RunningSimulator {
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<RunningSimulator> {
   if (opts.fileSdPath && opts.apps === false) throw new Error('fileSdPath needs apps');
+  const behaviour = nomadBehaviour(opts.nomadVersion);
   const clock = new SimClock(opts.frozenClock ?? false);
   const apps =
     opts.apps === false
@@ -81,7 +88,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     await apps?.close().catch(() => undefined);
     throw err;
   }
-  const cluster = new Cluster(clock, apps);
+  const cluster = new Cluster(clock, apps, behaviour);
   apps?.onPortsReady(() => cluster.catchUp());
   const services: Services = {
     cluster,

@@ -124,11 +124,15 @@ describe('deployment actions: effects', () => {
     expect(again.status).toBe(200);
   });
 
-  test('promote with neither All nor Groups is a 200 no-op', async () => {
+  test('promote with neither All nor Groups promotes nothing but is still a write with an evaluation', async () => {
     const d = await canaryDeployment();
-    const r = await c.post(`/v1/deployment/promote/${d.ID}`, { DeploymentID: d.ID });
+    const r = await c.post<Record<string, unknown>>(`/v1/deployment/promote/${d.ID}`, { DeploymentID: d.ID });
     expect(r.status).toBe(200);
-    expect((await c.latestDeployment('web')).TaskGroups.web?.Promoted).toBe(false);
+    const after = await c.latestDeployment('web');
+    expect(after.TaskGroups.web?.Promoted).toBe(false);
+    expect(after.ModifyIndex).toBeGreaterThan(d.ModifyIndex);
+    expect(r.body).toMatchObject({ EvalID: expect.stringMatching(/^[0-9a-f-]{36}$/), DeploymentModifyIndex: after.ModifyIndex, Index: after.ModifyIndex });
+    expect(Number(r.headers.get('x-nomad-index'))).toBe(after.ModifyIndex);
   });
 
   test('promote of another group only leaves this one waiting', async () => {
@@ -160,6 +164,39 @@ describe('deployment actions: effects', () => {
     expect((await c.liveAllocs('web')).filter((a) => a.JobVersion === 1)).toHaveLength(1);
     await c.post(`/v1/deployment/pause/${d.ID}`, { DeploymentID: d.ID, Pause: false });
     expect((await c.liveAllocs('web')).filter((a) => a.JobVersion === 1)).toHaveLength(2);
+  });
+
+  test('Nomad 2.0.1 and later: pause and resume restart RequireProgressBy; a paused deployment never fails by its deadline', async () => {
+    await c.register(webJob({ count: 2, update: { HealthCheck: 'manual' } })); // progress deadline 120 s
+    const d = await c.latestDeployment('web');
+    const requireBy = async (): Promise<number> => Date.parse((await c.latestDeployment('web')).TaskGroups.web?.RequireProgressBy ?? '');
+    expect(await requireBy()).toBe(c.sim.clock.now() + 120_000);
+    await c.advance('60s');
+    await c.post(`/v1/deployment/pause/${d.ID}`, { DeploymentID: d.ID, Pause: true });
+    expect(await requireBy()).toBe(c.sim.clock.now() + 120_000);
+    await c.advance('10m');
+    expect((await c.latestDeployment('web')).Status).toBe('paused');
+    await c.post(`/v1/deployment/pause/${d.ID}`, { DeploymentID: d.ID, Pause: false });
+    expect(await requireBy()).toBe(c.sim.clock.now() + 120_000);
+    await c.advance('121s');
+    expect((await c.latestDeployment('web')).StatusDescription).toBe('Failed due to progress deadline');
+  });
+
+  test('before Nomad 2.0.1: pause leaves RequireProgressBy alone and a paused deployment fails at its deadline', async () => {
+    await c.sim.close();
+    c = await withSim({ nomadVersion: '2.0.0' });
+    await c.register(webJob({ count: 2, update: { HealthCheck: 'manual' } }));
+    const d = await c.latestDeployment('web');
+    const before = (await c.latestDeployment('web')).TaskGroups.web?.RequireProgressBy;
+    await c.advance('60s');
+    await c.post(`/v1/deployment/pause/${d.ID}`, { DeploymentID: d.ID, Pause: true });
+    expect((await c.latestDeployment('web')).TaskGroups.web?.RequireProgressBy).toBe(before);
+    await c.advance('61s');
+    expect(await c.latestDeployment('web')).toMatchObject({ Status: 'failed', StatusDescription: 'Failed due to progress deadline' });
+  });
+
+  test('a malformed nomadVersion is refused, naming the option', async () => {
+    await expect(withSim({ nomadVersion: '2.0' })).rejects.toThrow('simulator option nomadVersion: "2.0" is not a MAJOR.MINOR.PATCH version');
   });
 
   test('unblock on open-source Nomad: 200 no-op', async () => {

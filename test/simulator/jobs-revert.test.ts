@@ -171,21 +171,77 @@ describe('jobs API', () => {
     expect([job.status, job.text]).toEqual([404, 'job not found']);
   });
 
-  test("versions index: the newest version's ModifyIndex, even when an older version changed later", async () => {
+  test('versions index: the highest ModifyIndex of all versions; a query blocked on it wakes when an older version turns Stable', async () => {
     await c.register(webJob({ image: 'app:1' }));
     await c.register(webJob({ image: 'app:2' }));
-    const before = await c.get<{ Versions: JobVersionBody[]; Index: number }>('/v1/job/web/versions');
-    const newest = before.body.Versions[0] as JobVersionBody & { ModifyIndex: number };
-    const stable = await c.post<{ Index: number }>('/v1/job/web/stable', { JobID: 'web', JobVersion: 0, Stable: true });
-    expect(stable.body.Index).toBeGreaterThan(newest.ModifyIndex);
-    const after = await c.get<{ Versions: (JobVersionBody & { ModifyIndex: number })[]; Index: number }>('/v1/job/web/versions');
+    const before = await c.get<{ Versions: (JobVersionBody & { ModifyIndex: number })[]; Index: number }>('/v1/job/web/versions');
+    const highest = Math.max(...before.body.Versions.map((v) => v.ModifyIndex));
+    expect(before.body.Index).toBe(highest);
+    expect(Number(before.headers.get('x-nomad-index'))).toBe(highest);
+    const blocked = c.get<{ Versions: (JobVersionBody & { ModifyIndex: number })[]; Index: number }>(`/v1/job/web/versions?index=${highest}&wait=10s`);
+    const stable = await c.post<Record<string, unknown>>('/v1/job/web/stable', { JobID: 'web', JobVersion: 0, Stable: true });
+    const after = await blocked;
     expect(after.body.Versions.map((v) => [v.Version, v.Stable])).toEqual([
       [1, false],
       [0, true],
     ]);
-    expect(after.body.Versions[1]?.ModifyIndex).toBe(stable.body.Index);
-    expect(after.body.Index).toBe(newest.ModifyIndex);
-    expect(Number(after.headers.get('x-nomad-index'))).toBe(newest.ModifyIndex);
+    expect(after.body.Index).toBe(stable.body.Index);
+    expect(Number(after.headers.get('x-nomad-index'))).toBe(stable.body.Index);
+  });
+
+  test('versions?diffs=true: Diffs[i] is what changed from Versions[i+1] to Versions[i], in Nomad\'s JobDiff shape', async () => {
+    const job = (image: string, env?: Record<string, string>): Record<string, unknown> => {
+      const j = webJob({ image });
+      const group = (j.TaskGroups as Record<string, unknown>[])[0] as { Tasks: Record<string, unknown>[] };
+      if (env) (group.Tasks[0] as Record<string, unknown>).Env = env;
+      return j;
+    };
+    await c.register(job('app:1'));
+    expect((await c.get<{ Diffs: unknown }>('/v1/job/web/versions?diffs=true')).body.Diffs).toBeNull();
+    await c.register(job('app:1', { foo: 'bar' }));
+    await c.register(job('app:2', { foo: 'bar' }));
+    const r = await c.get<{ Versions: JobVersionBody[]; Diffs: Record<string, unknown>[] }>('/v1/job/web/versions?diffs=true');
+    expect(r.body.Versions.map((v) => v.Version)).toEqual([2, 1, 0]);
+    expect(r.body.Diffs).toHaveLength(2);
+    const task = (d: Record<string, unknown>): Record<string, unknown> =>
+      ((d.TaskGroups as Record<string, unknown>[])[0]?.Tasks as Record<string, unknown>[])[0] as Record<string, unknown>;
+    expect(r.body.Diffs[1]).toMatchObject({ Type: 'Edited', ID: 'web', Fields: null, Objects: null });
+    expect(r.body.Diffs[1]?.TaskGroups).toEqual([
+      { Type: 'Edited', Name: 'web', Fields: null, Objects: null, Updates: null, Tasks: [expect.objectContaining({ Type: 'Edited', Name: 'app' })] },
+    ]);
+    expect(task(r.body.Diffs[1] as Record<string, unknown>).Fields).toEqual([
+      { Type: 'Added', Name: 'Env[foo]', Old: '', New: 'bar', Annotations: null },
+    ]);
+    expect(task(r.body.Diffs[0] as Record<string, unknown>).Objects).toEqual([
+      { Type: 'Edited', Name: 'Config', Fields: [{ Type: 'Edited', Name: 'image', Old: 'app:1', New: 'app:2', Annotations: null }], Objects: null },
+    ]);
+    expect((await c.get('/v1/job/web/versions?diffs=maybe')).status).toBe(500);
+  });
+
+  test('stable answers only {"Index"}; an unknown version is Nomad\'s not-found text', async () => {
+    await c.register(webJob({ image: 'app:1' }));
+    const r = await c.post<Record<string, unknown>>('/v1/job/web/stable', { JobID: 'web', JobVersion: 0, Stable: true });
+    expect(r.body).toEqual({ Index: Number(r.headers.get('x-nomad-index')) });
+    expect((await c.get<JobVersionBody>('/v1/job/web')).body.Stable).toBe(true);
+    const missing = await c.post('/v1/job/web/stable', { JobID: 'web', JobVersion: 7, Stable: true });
+    expect([missing.status, missing.text]).toEqual([500, 'job "web" in namespace "default" at version 7 not found']);
+  });
+
+  test('job deployments: in deployment-ID order (not by age); only the current incarnation unless all=true', async () => {
+    for (let i = 1; i <= 6; i++) await c.register(webJob({ image: `app:${i}` }));
+    const listed = await c.deployments('web');
+    expect(listed).toHaveLength(6);
+    expect(listed.map((d) => d.ID)).toEqual(listed.map((d) => d.ID).sort());
+    const purged = await c.request('DELETE', '/v1/job/web?purge=true');
+    expect(purged.status).toBe(200);
+    expect((await c.get('/v1/job/web')).status).toBe(404);
+    await c.register(webJob({ image: 'app:9' }));
+    const current = await c.deployments('web');
+    expect(current.map((d) => d.JobVersion)).toEqual([0]);
+    const all = await c.get<Deployment[]>('/v1/job/web/deployments?all=true');
+    expect(all.body.map((d) => d.ID).sort()).toEqual([...listed.map((d) => d.ID), ...current.map((d) => d.ID)].sort());
+    const bad = await c.get('/v1/job/web/deployments?all=yes');
+    expect(bad.status).toBe(500);
   });
 
   test('revert: errors, EnforcePriorVersion, and a revert as a new version', async () => {
@@ -206,21 +262,11 @@ describe('jobs API', () => {
     expect([job.Version, job.TaskGroups[0]?.Tasks[0]?.Config.image]).toEqual([2, 'app:1']);
   });
 
-  test('stable: sets the flag of a version', async () => {
-    await c.register(webJob());
-    const r = await c.post<Record<string, unknown>>('/v1/job/web/stable', { JobID: 'web', JobVersion: 0, Stable: true });
-    expect(r.body).toMatchObject({ Index: expect.any(Number), JobModifyIndex: expect.any(Number) });
-    expect((await c.get<JobVersionBody>('/v1/job/web')).body.Stable).toBe(true);
-    const missing = await c.post('/v1/job/web/stable', { JobID: 'web', JobVersion: 4, Stable: true });
-    expect([missing.status, missing.text]).toEqual([500, 'job "web" at version 4 not found']);
-  });
-
-  test('latest deployment is null for a job without deployments; deployments newest first', async () => {
+  test('latest deployment is null for a job without deployments, else the newest', async () => {
     const none = await c.get('/v1/job/nothing/deployment');
     expect([none.status, none.text]).toEqual([200, 'null']);
     await c.register(webJob());
     await c.register(webJob({ image: 'app:2' }));
-    expect((await c.deployments('web')).map((d) => d.JobVersion)).toEqual([1, 0]);
     expect((await c.latestDeployment('web')).JobVersion).toBe(1);
   });
 

@@ -117,7 +117,7 @@ describe('deployment lifecycle', () => {
     const first = await c.latestDeployment('web');
     await c.register(webJob({ count: 3, image: 'app:3', update: { Canary: 1 } }));
     const list = await c.deployments('web');
-    expect(list.map((d) => d.JobVersion)).toEqual([2, 1, 0]);
+    expect(list.map((d) => d.JobVersion).sort()).toEqual([0, 1, 2]);
     const cancelled = list.find((d) => d.ID === first.ID) as Deployment;
     expect([cancelled.Status, cancelled.StatusDescription]).toEqual(['cancelled', 'Cancelled due to newer version of job']);
     const live = await c.liveAllocs('web');
@@ -165,19 +165,23 @@ describe('deployment lifecycle', () => {
     expect(live.map((a) => `${a.Name}@${a.JobVersion}`).sort()).toEqual(['shop.api[0]@1', 'shop.web[0]@1', 'shop.web[1]@1']);
   });
 
-  test('auto_promote fires on a paused deployment too (paused is active); the rollout waits for the resume', async () => {
+  test('auto_promote only fires while running: a paused deployment with healthy canaries stays unpromoted until resumed', async () => {
     await stableV0({ Canary: 1, AutoPromote: true }, 2);
     await c.register(webJob({ count: 2, image: 'app:2', update: { Canary: 1, AutoPromote: true } }));
     const d = await c.latestDeployment('web');
     await c.post(`/v1/deployment/pause/${d.ID}`, { DeploymentID: d.ID, Pause: true });
     await c.advance('10s');
     const paused = await c.latestDeployment('web');
-    expect([paused.Status, paused.StatusDescription, paused.TaskGroups.web?.Promoted]).toEqual(['paused', 'Deployment is paused', true]);
+    expect([paused.Status, paused.StatusDescription, paused.TaskGroups.web?.Promoted, paused.TaskGroups.web?.HealthyAllocs]).toEqual([
+      'paused',
+      'Deployment is paused',
+      false,
+      1,
+    ]);
     const canary = (await c.liveAllocs('web')).find((a) => a.JobVersion === 1) as AllocStub;
-    expect(canary.DeploymentStatus?.Canary).toBe(false);
-    await c.advance('30s');
-    expect((await c.liveAllocs('web')).filter((a) => a.JobVersion === 1)).toHaveLength(1);
+    expect(canary.DeploymentStatus?.Canary).toBe(true);
     await c.post(`/v1/deployment/pause/${d.ID}`, { DeploymentID: d.ID, Pause: false });
+    expect((await c.latestDeployment('web')).TaskGroups.web?.Promoted).toBe(true);
     await c.advance('10s');
     expect((await c.latestDeployment('web')).Status).toBe('successful');
     expect((await c.liveAllocs('web')).map((a) => a.JobVersion)).toEqual([1, 1]);

@@ -1,9 +1,11 @@
 /**
  * Jobs: register (PUT|POST /v1/jobs and /v1/job/:id), read, list, stop (DELETE), versions,
- * revert, stable, and the job's deployments. Jobs are addressed by `?namespace=` (default
- * `default`); a submitted job's own Namespace wins over the query's.
+ * revert, stable, and the job's deployments; DELETE with `?purge=true` also removes the job. Jobs
+ * are addressed by `?namespace=` (default `default`); a submitted job's own Namespace wins over
+ * the query's.
  */
 import { ApiError } from '../model/errors.js';
+import { diffJobVersions } from '../model/job-diff.js';
 import { canonicalizeJob } from '../model/jobspec.js';
 import { deploymentToApi } from '../model/serialize.js';
 import { jobKey } from '../model/store.js';
@@ -11,7 +13,7 @@ import type { JobVersion } from '../model/types.js';
 import { allows, requireCapability } from './acl.js';
 import { decodeBody } from './body.js';
 import { compileFilter, filterMatches } from './listing.js';
-import { parseQuery } from './query.js';
+import { parseBoolParam, parseQuery } from './query.js';
 import { answerRead } from './reply.js';
 import { indexHeader, metaHeaders, sendJson } from './respond.js';
 import type { ApiContext, Router } from './router.js';
@@ -87,22 +89,31 @@ function stopJob(ctx: ApiContext): void {
   const q = parseQuery(ctx.url.searchParams);
   const who = ctx.services.acl.authenticate(ctx.req);
   requireCapability(who, q.namespace, 'submit-job');
-  const result = ctx.services.cluster.stopJob(q.namespace, ctx.params.id ?? '');
+  const purge = parseBoolParam(q.raw, 'purge') ?? false;
+  const { cluster } = ctx.services;
+  const result = purge ? cluster.purgeJob(q.namespace, ctx.params.id ?? '') : cluster.stopJob(q.namespace, ctx.params.id ?? '');
   sendJson(ctx.res, 200, { EvalID: result.EvalID, EvalCreateIndex: result.EvalCreateIndex, JobModifyIndex: result.JobModifyIndex, Index: result.Index }, indexHeader(result.Index));
 }
 
 function jobVersions(ctx: ApiContext): Promise<void> {
   const { store } = ctx.services.cluster;
+  let diffs = false;
   return answerRead(ctx, {
     notFound: 'job versions not found',
-    before: (q, who) => requireCapability(who, q.namespace, 'read-job'),
+    before: (q, who) => {
+      requireCapability(who, q.namespace, 'read-job');
+      diffs = parseBoolParam(q.raw, 'diffs') ?? false;
+    },
     run: (q) => {
       const versions = store.jobVersions(q.namespace, ctx.params.id ?? '');
       const first = versions[0];
       if (!first) return { index: store.index('job_version'), value: { body: undefined } };
-      // Nomad's GetJobVersions: the newest version's ModifyIndex, not the highest of them.
-      const index = first.ModifyIndex;
-      return { index, value: { body: { Diffs: null, Index: index, KnownLeader: true, LastContact: 0, Versions: versions } } };
+      // Nomad's GetJobVersions (1.9+): the highest ModifyIndex of all versions, so a query blocked
+      // on it wakes when an older version changes (e.g. turns Stable).
+      const index = Math.max(...versions.map((v) => v.ModifyIndex));
+      // Diffs[i] is what changed from Versions[i+1] to Versions[i]; null (Go's nil) when none.
+      const diffList = diffs && versions.length > 1 ? versions.slice(0, -1).map((v, i) => diffJobVersions(versions[i + 1] as JobVersion, v)) : null;
+      return { index, value: { body: { Diffs: diffList, Index: index, KnownLeader: true, LastContact: 0, Versions: versions } } };
     },
   });
 }
@@ -130,17 +141,28 @@ async function revertJob(ctx: ApiContext): Promise<void> {
 async function stableJob(ctx: ApiContext): Promise<void> {
   const { body, namespace } = await jobWriteBody(ctx, 'stable-job');
   const index = ctx.services.cluster.setJobStable(namespace, ctx.params.id ?? '', Number(body.JobVersion ?? 0), body.Stable === true);
-  sendJson(ctx.res, 200, { Index: index, JobModifyIndex: index }, indexHeader(index));
+  // Nomad's JobStabilityResponse holds only the write meta.
+  sendJson(ctx.res, 200, { Index: index }, indexHeader(index));
 }
 
 function jobDeployments(ctx: ApiContext): Promise<void> {
   const { store } = ctx.services.cluster;
+  let all = false;
   return answerRead(ctx, {
-    before: (q, who) => requireCapability(who, q.namespace, 'read-job'),
-    run: (q) => ({
-      index: store.index('deployment'),
-      value: { body: store.deploymentsOfJob(q.namespace, ctx.params.id ?? '').map(deploymentToApi) },
-    }),
+    before: (q, who) => {
+      requireCapability(who, q.namespace, 'read-job');
+      all = parseBoolParam(q.raw, 'all') ?? false;
+    },
+    run: (q) => {
+      // Nomad's DeploymentsByJobID: memdb order of the job index (deployment ID), and only the
+      // current incarnation of the job (same JobCreateIndex) unless `all`.
+      const job = store.jobs.get(jobKey(q.namespace, ctx.params.id ?? ''));
+      const deployments = store
+        .deploymentsOfJob(q.namespace, ctx.params.id ?? '')
+        .filter((d) => all || (job !== undefined && d.JobCreateIndex === job.CreateIndex))
+        .sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0));
+      return { index: store.index('deployment'), value: { body: deployments.map(deploymentToApi) } };
+    },
   });
 }
 

@@ -9,14 +9,14 @@ import { allows, requireCapability } from './acl.js';
 import { decodeBody } from './body.js';
 import { compileFilter, filterMatches, paginate, type Tokenizer } from './listing.js';
 import { answerRead } from './reply.js';
-import { indexHeader, sendEmpty, sendJson } from './respond.js';
+import { indexHeader, sendEmpty, sendJson, sendText } from './respond.js';
 import type { ApiContext, Router } from './router.js';
 
+/** Nomad's VariableMetadata JSON: `Lock` is omitempty, so absent while the variable holds no lock. */
 function metadataToApi(v: SimVariable): Record<string, unknown> {
   return {
     Namespace: v.Namespace,
     Path: v.Path,
-    Lock: null,
     CreateIndex: v.CreateIndex,
     CreateTime: v.CreateTime,
     ModifyIndex: v.ModifyIndex,
@@ -24,8 +24,10 @@ function metadataToApi(v: SimVariable): Record<string, unknown> {
   };
 }
 
-function variableToApi(v: SimVariable): Record<string, unknown> {
-  return { ...metadataToApi(v), Items: { ...v.Items } };
+/** `Items` is omitempty too: left out when there are none to show. */
+function variableToApi(v: SimVariable, showItems = true): Record<string, unknown> {
+  const items = showItems ? v.Items : {};
+  return Object.keys(items).length > 0 ? { ...metadataToApi(v), Items: { ...items } } : metadataToApi(v);
 }
 
 /** Nomad's StructsTokenizer with namespace and ID: `<namespace>.<path>` (namespaces hold no dot). */
@@ -114,13 +116,16 @@ function decodeItems(value: unknown): Record<string, string> {
   return items;
 }
 
-/** A 409 with the conflicting variable: its Items only when the caller may read it; zero-valued when absent. */
+/**
+ * A 409 with the conflicting variable: its Items only when the caller may read it; zero-valued
+ * when absent. Nomad writes the JSON without a Content-Type, so Go's sniffing labels it text/plain.
+ */
 function sendConflict(ctx: ApiContext, outcome: Extract<VariableOutcome, { kind: 'conflict' }>, namespace: string, path: string, canRead: boolean): void {
   const current = outcome.current;
   const body = current
-    ? { ...metadataToApi(current), Items: canRead ? { ...current.Items } : null }
-    : { Namespace: namespace, Path: path, Lock: null, CreateIndex: 0, CreateTime: 0, ModifyIndex: 0, ModifyTime: 0, Items: null };
-  sendJson(ctx.res, 409, body, indexHeader(current?.ModifyIndex ?? 0));
+    ? variableToApi(current, canRead)
+    : { Namespace: namespace, Path: path, CreateIndex: 0, CreateTime: 0, ModifyIndex: 0, ModifyTime: 0 };
+  sendText(ctx.res, 409, JSON.stringify(body), indexHeader(current?.ModifyIndex ?? 0));
 }
 
 async function upsertVariable(ctx: ApiContext, path: string): Promise<void> {

@@ -16,6 +16,7 @@ import { ModelContext } from './context.js';
 import { DESC, setStatus } from './deployments.js';
 import { ApiError } from './errors.js';
 import { insertJobVersion, setJobStability } from './jobs.js';
+import { nomadBehaviour, type NomadBehaviour } from './nomad-version.js';
 import { reconcileJob } from './scheduler.js';
 import { StateStore, jobKey } from './store.js';
 import type { Alloc, Deployment, JobVersion } from './types.js';
@@ -39,6 +40,11 @@ export interface JobRegisterResult {
 
 const MAX_SETTLE_ROUNDS = 200;
 
+/** Nomad's answer, in Job.Revert and Job.Stable alike, for a version it does not hold. */
+function versionNotFound(namespace: string, id: string, version: number): ApiError {
+  return new ApiError(500, `job ${JSON.stringify(id)} in namespace ${JSON.stringify(namespace)} at version ${version} not found`);
+}
+
 /** Which apps an app-profile change is for: one allocation, or a job (optionally one version). */
 export type AppTarget = { allocId: string } | { namespace: string; job: string; version: number | null };
 
@@ -51,9 +57,10 @@ export class Cluster {
   constructor(
     readonly clock: SimClock,
     apps: AppHost | null = null,
+    behaviour: NomadBehaviour = nomadBehaviour(),
   ) {
     this.cursor = clock.now();
-    this.ctx = new ModelContext(this.store, apps);
+    this.ctx = new ModelContext(this.store, apps, behaviour);
   }
 
   /** Applies every time-driven transition due up to the clock's current time. */
@@ -137,9 +144,7 @@ export class Cluster {
     if (!current) throw new ApiError(500, `job ${JSON.stringify(id)} not found`);
     if (version === current.Version) throw new ApiError(500, "can't revert to current version");
     const target = this.store.jobVersions(namespace, id).find((v) => v.Version === version);
-    if (!target) {
-      throw new ApiError(500, `job ${JSON.stringify(id)} in namespace ${JSON.stringify(namespace)} at version ${version} not found`);
-    }
+    if (!target) throw versionNotFound(namespace, id, version);
     if (enforcePriorVersion !== null && current.Version !== enforcePriorVersion) {
       throw new ApiError(500, `Current job has version ${current.Version}; enforcing version ${enforcePriorVersion}`);
     }
@@ -148,7 +153,7 @@ export class Cluster {
 
   setJobStable(namespace: string, id: string, version: number, stable: boolean): number {
     const target = this.store.jobVersions(namespace, id).find((v) => v.Version === version);
-    if (!target) throw new ApiError(500, `job ${JSON.stringify(id)} at version ${version} not found`);
+    if (!target) throw versionNotFound(namespace, id, version);
     return this.operate((now) =>
       this.store.write(now, (txn) => {
         setJobStability(txn, target, stable);
@@ -163,6 +168,21 @@ export class Cluster {
     const current = this.job(namespace, id);
     if (!current) throw new ApiError(404, 'job not found');
     return this.registerJob({ ...structuredClone(current), Stop: true });
+  }
+
+  /**
+   * Stops and purges the job (DELETE /v1/job/:id?purge=true): registering the same ID later starts
+   * a new incarnation, with a new CreateIndex.
+   */
+  purgeJob(namespace: string, id: string): JobRegisterResult {
+    const stopped = this.stopJob(namespace, id);
+    const index = this.operate((now) =>
+      this.store.write(now, (txn) => {
+        this.store.deleteJob(txn, namespace, id);
+        return txn.index;
+      }),
+    );
+    return { ...stopped, JobModifyIndex: index, Index: index };
   }
 
   // --- deployments -------------------------------------------------------------------------
@@ -191,13 +211,15 @@ export class Cluster {
     );
   }
 
-  /** Pause or resume; both restart the progress deadline of groups that have one running. */
+  /** Pause or resume; from Nomad 2.0.1 on both restart the progress deadline of every group. */
   pause(d: Deployment, pause: boolean): DeploymentUpdateResult {
     return this.operate((now) =>
       this.store.write(now, (txn) => {
         setStatus(txn, d, pause ? 'paused' : 'running', pause ? DESC.paused : DESC.running);
-        for (const g of d.groups.values()) {
-          if (g.progressDeadlineMs > 0 && g.requireProgressByMs !== null) g.requireProgressByMs = now + g.progressDeadlineMs;
+        if (this.ctx.behaviour.pauseHoldsProgressDeadline) {
+          for (const g of d.groups.values()) {
+            if (g.progressDeadlineMs > 0) g.requireProgressByMs = now + g.progressDeadlineMs;
+          }
         }
         return this.deploymentResult(txn.index, !pause);
       }),

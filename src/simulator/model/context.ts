@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 
 import { groupBehaviour, type AppBehaviour, type AppHost, type AppIdentity } from './app-host.js';
 import { lookupGroup } from './jobspec.js';
+import { nomadBehaviour, type NomadBehaviour } from './nomad-version.js';
 import type { StateStore } from './store.js';
 import { jobKey } from './store.js';
 import type { JobVersion, PortAlloc, SimNode } from './types.js';
@@ -27,6 +28,8 @@ export class ModelContext {
     readonly store: StateStore,
     /** Runs an app per running allocation; null = no apps (ports are then mere numbers). */
     readonly apps: AppHost | null = null,
+    /** Where Nomad releases differ, how this cluster behaves. */
+    readonly behaviour: NomadBehaviour = nomadBehaviour(),
   ) {
     this.nodes = Array.from({ length: NODE_COUNT }, (_, i) => ({ ID: randomUUID(), Name: `sim-node-${i + 1}` }));
   }

@@ -148,6 +148,14 @@ export class StateStore {
     txn.touch('jobs', 'job_version');
   }
 
+  /** Deletes the job and its versions (a purge); its deployments and allocations stay, as in Nomad. */
+  deleteJob(txn: Txn, namespace: string, id: string): void {
+    const key = jobKey(namespace, id);
+    this.jobs.delete(key);
+    this.versions.delete(key);
+    txn.touch('jobs', 'job_version');
+  }
+
   addAlloc(a: Alloc): void {
     this.syncIndexes();
     this.allocs.set(a.ID, a);

@@ -1,7 +1,7 @@
 /**
  * Nomad Variables in the state store: set, check-and-set and delete with the outcomes of Nomad's
  * state_store_variables.go, and the validation of structs.VariableDecrypted.Validate (whose
- * errors Nomad's HTTP agent answers as plain 500s).
+ * errors Nomad's RPC layer codes as 400s: `RPC Error:: 400,<msg>`).
  */
 import { ApiError } from './errors.js';
 import { jobKey, type StateStore } from './store.js';
@@ -20,37 +20,40 @@ export function getVariable(store: StateStore, namespace: string, path: string):
   return store.variables.get(jobKey(namespace, path));
 }
 
+/** A failed VariableDecrypted.Validate as Nomad's HTTP agent answers it (the coded RPC error's text). */
+function invalid(message: string): ApiError {
+  return new ApiError(400, `RPC Error:: 400,${message}`);
+}
+
 /** Nomad's validatePath, plus (a simplification) no empty segment: no leading, trailing or double slash. */
 export function validateVariablePath(path: string): void {
-  if (path.length === 0) throw new ApiError(500, 'variable requires path');
-  if (!VALID_PATH.test(path) || path.split('/').includes('')) throw new ApiError(500, `invalid path ${JSON.stringify(path)}`);
+  if (path.length === 0) throw invalid('variable requires path');
+  if (!VALID_PATH.test(path) || path.split('/').includes('')) throw invalid(`invalid path ${JSON.stringify(path)}`);
   const parts = path.split('/');
   if (parts[0] !== 'nomad') return;
   if (parts.length === 1) {
-    throw new ApiError(
-      500,
+    throw invalid(
       '"nomad" is a reserved top-level directory path, but you may write variables to "nomad/jobs", "nomad/job-templates", or below',
     );
   }
   if (parts[1] === 'jobs') return;
   if (parts[1] === 'job-templates' && parts.length === 3) return;
   if (parts[1] === 'job-templates') {
-    throw new ApiError(
-      500,
+    throw invalid(
       '"nomad/job-templates" is a reserved directory path, but you may write variables at the level below it, for example, "nomad/job-templates/template-name"',
     );
   }
-  throw new ApiError(500, 'only paths at "nomad/jobs" or "nomad/job-templates" and below are valid paths under the top-level "nomad" directory');
+  throw invalid('only paths at "nomad/jobs" or "nomad/job-templates" and below are valid paths under the top-level "nomad" directory');
 }
 
 /** VariableDecrypted.Validate, in Nomad's order. */
 export function validateVariable(namespace: string, path: string, items: Record<string, string>): void {
-  if (namespace === '*') throw new ApiError(500, 'can not target wildcard ("*")namespace');
+  if (namespace === '*') throw invalid('can not target wildcard ("*")namespace');
   const keys = Object.keys(items);
-  if (keys.length === 0) throw new ApiError(500, 'empty variables are invalid');
+  if (keys.length === 0) throw invalid('empty variables are invalid');
   let size = 0;
   for (const k of keys) size += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(items[k] as string, 'utf8');
-  if (size > MAX_VARIABLE_SIZE) throw new ApiError(500, 'variables are limited to 64KiB in total size');
+  if (size > MAX_VARIABLE_SIZE) throw invalid('variables are limited to 64KiB in total size');
   validateVariablePath(path);
 }
 

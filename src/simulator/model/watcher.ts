@@ -116,6 +116,11 @@ export function progressCutoff(d: Deployment, allocs: Alloc[]): number | null {
   return next;
 }
 
+/** Whether the progress deadline can fail `d` now: while running, and before Nomad 2.0.1 while paused too. */
+function deadlineRuns(ctx: ModelContext, d: Deployment): boolean {
+  return d.Status === 'running' || (d.Status === 'paused' && !ctx.behaviour.pauseHoldsProgressDeadline);
+}
+
 /** Nomad's shouldFail at the deadline; canary groups with all canaries healthy wait for promotion. */
 function shouldFail(d: Deployment): { fail: boolean; rollback: boolean } {
   let fail = false;
@@ -173,7 +178,7 @@ export function watchDeployments(ctx: ModelContext, now: number): boolean {
         return;
       }
       const running = d.Status === 'running';
-      const cutoff = running ? progressCutoff(d, allocs) : null;
+      const cutoff = deadlineRuns(ctx, d) ? progressCutoff(d, allocs) : null;
       if (cutoff !== null && now >= cutoff) {
         d.deadlineHit = true;
         const { fail, rollback } = shouldFail(d);
@@ -183,9 +188,9 @@ export function watchDeployments(ctx: ModelContext, now: number): boolean {
           return;
         }
       }
-      // Nomad's watcher auto-promotes any deployment it watches, i.e. any active one: a paused
-      // deployment is promoted too (its rollout then waits for the resume).
-      if (canAutoPromote(d, new Map(allocs.map((a) => [a.ID, a])))) {
+      // Nomad's autoPromoteDeployment returns early unless the deployment is running: a paused
+      // deployment waits for its resume (and the next allocation update) to be promoted.
+      if (running && canAutoPromote(d, new Map(allocs.map((a) => [a.ID, a])))) {
         promoteDeployment(ctx, txn, d, true, []);
         changed = true;
         return;
@@ -201,11 +206,11 @@ export function watchDeployments(ctx: ModelContext, now: number): boolean {
   return changed;
 }
 
-/** Time of the next deadline among running deployments after `after`, or null. */
+/** Time of the next deadline among deployments it can fail, after `after`, or null. */
 export function nextDeadline(ctx: ModelContext, after: number): number | null {
   let next: number | null = null;
   for (const d of ctx.store.deployments.values()) {
-    if (d.Status !== 'running') continue;
+    if (!deadlineRuns(ctx, d)) continue;
     const cutoff = progressCutoff(d, ctx.store.allocsOfDeployment(d.ID));
     if (cutoff !== null && cutoff > after && (next === null || cutoff < next)) next = cutoff;
   }
