@@ -110,8 +110,9 @@ export function activeStages(group: GroupObservation, track: GroupTrack, policy:
 }
 
 /**
- * When all canaries are healthy: the later of Nomad's health times, but never after our first
- * sight of it. Kept while the same canaries stay healthy; a different set starts over.
+ * When all canaries are healthy: our first sight of it, on the promoter's clock. Nomad's health
+ * timestamps come from client clocks that may be skewed (one behind would shorten the bake), so
+ * they are not used. Kept while the same canaries stay healthy; a different set starts over.
  */
 function canariesHealthy(group: GroupObservation, previous: GroupTrack | undefined, now: number): Pick<GroupTrack, 'canariesHealthyAt' | 'canaryIds'> {
   const healthy = group.canaries.filter((a) => a.healthy === true);
@@ -123,8 +124,7 @@ function canariesHealthy(group: GroupObservation, previous: GroupTrack | undefin
   if (previous?.canariesHealthyAt !== undefined && previous.canaryIds?.join(',') === ids.join(',')) {
     return { canariesHealthyAt: previous.canariesHealthyAt, canaryIds: ids };
   }
-  const times = healthy.map((a) => a.healthAt ?? now);
-  return { canariesHealthyAt: Math.min(Math.max(...times), now), canaryIds: ids };
+  return { canariesHealthyAt: now, canaryIds: ids };
 }
 
 /** Check records carried over: none after a policy change; after a canary was replaced, only failures. */
