@@ -74,7 +74,8 @@ export interface GroupTrack {
 
 export interface DecisionRecord {
   at: number;
-  action: EffectAction;
+  /** `check`: a check entered or left a hold (errored, inconclusive); nothing was sent to Nomad. */
+  action: EffectAction | 'check';
   groups: string[];
   outcome: Outcome | 'pending';
   reason: string;

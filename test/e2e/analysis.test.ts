@@ -185,7 +185,8 @@ describe('canary analysis against a real Prometheus', () => {
     expect(held.pending).toEqual([{ action: 'hold', groups: ['web'], reason: 'holding: error-rate errored' }]);
     await sleep(3000);
     expect(await h.sim.writesTo(d.ID)).toEqual([]);
-    expect((await status(d.ID)).history).toEqual([]);
+    // The hold is history (no decision sent to Nomad), with Prometheus's unreachability as the cause.
+    expect((await status(d.ID)).history.map((x) => [x.action, x.reason.split(':')[0]])).toEqual([['check', 'canary check error-rate running -> errored']]);
     const metrics = await (await fetch(`${daemonUrl}/metrics`)).text();
     expect(metrics).toMatch(/job="hold-app",group="web",check="error-rate",result="error"\} [2-9]/);
     expect(metrics).toContain('nomad_promoter_deployments{state="holding"} 1');

@@ -145,7 +145,7 @@ describe('analysis', () => {
   const m = (result: 'pass' | 'fail' | 'inconclusive' | 'error', at: number): TaggedMeasurement => ({
     group: 'web',
     stage: 'canary',
-    measurement: { check: 'error-rate', result, at, ...(result === 'error' ? { message: 'connection refused' } : { value: 0.001 }) },
+    measurement: { check: 'error-rate', result, at, ...(result === 'error' ? { message: 'connection refused' } : { value: 0.001, message: `${result} held` }) },
   });
 
   test('promotes only after every analysis check passed', () => {
@@ -171,6 +171,31 @@ describe('analysis', () => {
     expect(r.effects).toEqual([]);
     expect(r.snapshot.value).toBe('holding');
     expect(r.snapshot.context.pending[0]).toEqual({ action: 'hold', groups: ['web'], reason: 'holding: error-rate errored' });
+  });
+
+  test('errored recovers: measuring resumes, the hold ends on the first non-error measurement and a good canary is promoted', () => {
+    let r = observe(start(), obs, T0);
+    r = observe(r.snapshot, obs, T0 + 1, [m('pass', T0 + 1)]);
+    r = observe(r.snapshot, obs, T0 + 5, [m('error', T0 + 3), m('error', T0 + 4), m('error', T0 + 5)]);
+    expect(r.snapshot.value).toBe('holding');
+    expect(r.snapshot.context.history.map((h) => [h.action, h.reason])).toEqual([['check', 'canary check error-rate running -> errored: connection refused']]);
+    r = observe(r.snapshot, obs, T0 + 60_000, [m('pass', T0 + 60_000)]);
+    expect(r.effects.map((e) => e.action)).toEqual(['promote']);
+    expect(r.snapshot.context.history.map((h) => [h.action, h.reason])).toEqual([
+      ['check', 'canary check error-rate running -> errored: connection refused'],
+      ['check', 'canary check error-rate errored -> passed: pass held'],
+      ['promote', 'analysis passed (error-rate), baked 0s since all canaries healthy'],
+    ]);
+  });
+
+  test('errored, then a bad measurement once the provider is back: failed once', () => {
+    let r = observe(start(), obs, T0);
+    r = observe(r.snapshot, obs, T0 + 5, [m('pass', T0 + 1), m('error', T0 + 3), m('error', T0 + 4), m('error', T0 + 5)]);
+    expect(r.snapshot.value).toBe('holding');
+    r = observe(r.snapshot, obs, T0 + 60_000, [m('fail', T0 + 60_000)]);
+    expect(r.effects.map((e) => e.action)).toEqual(['fail']);
+    const acked = acknowledge(r.snapshot, r.effects[0]!, T0 + 60_001);
+    expect(observe(acked, obs, T0 + 61_000).effects).toEqual([]);
   });
 
   test('timeout with onTimeout fail', () => {
