@@ -205,6 +205,9 @@ describe('canary analysis against a real Prometheus', () => {
     expect((await h.sim.writesTo(good.ID)).map((w) => w.route)).toEqual(['/v1/deployment/promote/:id']);
     const goodHistory = (await status(good.ID)).history.map((x) => [x.action, x.outcome]);
     expect(goodHistory).toEqual([['check', 'ok'], ['check', 'ok'], ['promote', 'ok']]);
+    // Each phase change of the hold is a warning with the cause.
+    const warnings = h.daemons[0]!.lines.filter((l) => l.includes(`"deploymentId":"${good.ID}"`) && l.includes('"level":"warn"') && l.includes('"msg":"check phase changed"'));
+    expect(warnings.map((l) => (JSON.parse(l) as { reason: string }).reason.split(':')[0])).toEqual(['canary check error-rate running -> errored', 'canary check error-rate errored -> running']);
 
     await eventually(async () => (await h.sim.state()).deployments.find((y) => y.ID === bad.ID)?.Status === 'failed', 'outage-bad failed', 30_000);
     expect((await h.sim.writesTo(bad.ID)).map((w) => w.route)).toEqual(['/v1/deployment/fail/:id']);
