@@ -10,8 +10,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPrometheus, type RunningPrometheus } from '../support/prometheus.js';
-import { toMeasurement, type Evaluate } from '../../src/analysis/measure.js';
-import { compileCondition, evaluateCondition, type CelProvider } from '../../src/policy/cel.js';
+import { toMeasurement } from '../../src/analysis/measure.js';
+import { celFor } from '../support/cel.js';
 import { closedPort, startServer, type LocalServer } from './local-server.js';
 
 const EXPORTED = [
@@ -58,14 +58,6 @@ afterAll(async () => {
 const provider = prometheusProvider();
 const observe = (query: string, timeoutMs = 5000, address = prom.url): Promise<Observation> =>
   provider.observe({ kind: 'prometheus', address, query, timeoutMs }, {});
-
-/** The policy module's own CEL, as the measurer uses it. */
-function celFor(provider: CelProvider): Evaluate {
-  return (expr, vars) => {
-    const compiled = compileCondition(expr, { provider, scope: 'deployment' });
-    return compiled.ok ? evaluateCondition(compiled.condition, vars) : { ok: false, error: compiled.error };
-  };
-}
 
 function data(o: Observation): Extract<Observation, { kind: 'data' }> {
   if (o.kind !== 'data') throw new Error(`expected data, got error: ${o.message}`);
