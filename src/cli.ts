@@ -117,9 +117,11 @@ port the allocation reports.
 Options:
   --listen HOST:PORT   address to serve (default: 127.0.0.1:4646)
   --frozen-clock       start with the simulated clock frozen (advance it through /_sim/clock)
+  --clock-offset=DUR   run the simulated clock this far from the host's (Go duration; -1h: a
+                       cluster whose clocks are an hour behind)
   --file-sd PATH       keep a Prometheus file_sd targets file listing the running allocations' apps
   --no-apps            no apps: allocation ports are mere numbers`,
-    options: { listen: { type: 'string' }, 'frozen-clock': { type: 'boolean' }, 'file-sd': { type: 'string' }, 'no-apps': { type: 'boolean' } },
+    options: { listen: { type: 'string' }, 'frozen-clock': { type: 'boolean' }, 'clock-offset': { type: 'string' }, 'file-sd': { type: 'string' }, 'no-apps': { type: 'boolean' } },
     allowPositionals: false,
     run: async (values) => (await import('./app/simulate-command.js')).simulateCommand(values),
   },

@@ -7,10 +7,13 @@
  *     consecutiveErrorLimit), passed (measurements taken >= count);
  *   - "measurements taken" are the measurements of the canary: pass, fail and inconclusive.
  *     A provider error is no measurement of the canary: it never counts toward `count`;
- *   - a terminal phase sticks: later measurements are not looked at.
+ *   - a terminal phase (passed, failed, inconclusive) sticks: later measurements are not looked
+ *     at. `errored` is a hold, not a verdict: the next non-error measurement returns the check
+ *     to running.
  */
 import type { CheckPhase, Measurement } from '../domain/analysis.js';
 import type { CheckSpec } from '../domain/policy.js';
+import { backoffDelay } from '../domain/backoff.js';
 
 export type Limits = Pick<CheckSpec, 'count' | 'failureLimit' | 'inconclusiveLimit' | 'consecutiveErrorLimit'>;
 
@@ -28,7 +31,10 @@ export interface CheckAssessment {
   taken: number;
 }
 
-const TERMINAL: ReadonlySet<CheckPhase> = new Set<CheckPhase>(['passed', 'failed', 'inconclusive', 'errored']);
+const TERMINAL: ReadonlySet<CheckPhase> = new Set<CheckPhase>(['passed', 'failed', 'inconclusive']);
+
+/** An errored check backs off up to this many intervals between measurements. */
+const ERRORED_MAX_INTERVALS = 5;
 
 export function isTerminalPhase(phase: CheckPhase): boolean {
   return TERMINAL.has(phase);
@@ -107,16 +113,20 @@ export function assessAllocationCheck(
 
 /**
  * When the next measurement is due (epoch ms): `startedAt + initialDelay` for the first, then
- * `interval` after the latest one. Undefined once the check has ended. An error waits the same
- * interval as any other measurement (no tight retry loop against a system that is down).
+ * `interval` after the latest one. Undefined once the check has ended. An error waits at least
+ * the interval (no tight retry loop against a system that is down); an errored check backs off,
+ * doubling from `interval` up to 5 x `interval`, and keeps measuring until the provider is back.
  */
 export function nextMeasurementDue(
   spec: Limits & Pick<CheckSpec, 'intervalMs' | 'initialDelayMs'>,
   measurements: readonly Measurement[],
   startedAt: number,
 ): number | undefined {
-  if (isTerminalPhase(assessCheck(spec, measurements).phase)) return undefined;
+  const a = assessCheck(spec, measurements);
+  if (isTerminalPhase(a.phase)) return undefined;
   if (measurements.length === 0) return startedAt + spec.initialDelayMs;
   const last = measurements.reduce((max, m) => Math.max(max, m.at), Number.NEGATIVE_INFINITY);
-  return last + spec.intervalMs;
+  if (a.phase !== 'errored') return last + spec.intervalMs;
+  const attempt = a.consecutiveErrors - spec.consecutiveErrorLimit - 1;
+  return last + backoffDelay(spec.intervalMs, attempt, ERRORED_MAX_INTERVALS * spec.intervalMs);
 }

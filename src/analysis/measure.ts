@@ -1,7 +1,8 @@
 /**
  * One observation -> one measurement, exactly as docs/policy.md "Measurements and check
  * outcomes" says:
- *   provider error -> error; no data -> the check's `noData` outcome;
+ *   provider error -> error; no data, or a number that is not finite (NaN, +Inf, -Inf) anywhere
+ *   in what the provider observed -> the check's `noData` outcome;
  *   else pass if `pass` holds; else fail if `fail` holds or no `fail` is given; else inconclusive.
  * An expression that cannot be evaluated is an `error` measurement too: the analysis could not
  * tell, which must not look like a bad canary.
@@ -34,6 +35,9 @@ export function toMeasurement(
   const note = observation.warnings?.length ? `; warnings: ${observation.warnings.join(' | ')}` : '';
   const value = observation.value;
   if (observation.noData) return make(spec.noData, `no data -> ${spec.noData}${note}`);
+  // An infinite or undefined ratio is never evidence of health: `-Inf < 0.05` must not pass.
+  const bad = nonFinite(observation.variables);
+  if (bad !== undefined) return make(spec.noData, `no data: ${bad} is not a finite number -> ${spec.noData}${note}`);
 
   const pass = run(evaluate, spec.pass, observation.variables);
   if (!pass.ok) return make('error', `pass expression: ${pass.error}${note}`, value);
@@ -44,6 +48,23 @@ export function toMeasurement(
   if (!fail.ok) return make('error', `fail expression: ${fail.error}${note}`, value);
   if (fail.value) return make('fail', `fail held: ${spec.fail}${note}`, value);
   return make('inconclusive', `neither pass nor fail held${note}`, value);
+}
+
+/** The first number in `value` (searched through lists and maps) that is not finite. */
+function nonFinite(value: unknown): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : formatNonFinite(value);
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const v of Array.isArray(value) ? value : Object.values(value)) {
+    const found = nonFinite(v);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** In Prometheus's spelling, which is what a user sees in the query's answer. */
+function formatNonFinite(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  return n > 0 ? '+Inf' : '-Inf';
 }
 
 /** The evaluator is injected code: a throw from it is an evaluation error, not a crash. */

@@ -1,6 +1,6 @@
 /** `nomad-promoter simulate`: the built-in Nomad API simulator alone, until SIGTERM/SIGINT. */
 import { EXIT } from '../cli.js';
-import { startSimulator } from '../simulator/index.js';
+import { parseGoDuration, startSimulator } from '../simulator/index.js';
 import { parseListen } from './config.js';
 
 export async function simulateCommand(flags: Record<string, string | boolean | undefined>): Promise<number> {
@@ -16,10 +16,18 @@ export async function simulateCommand(flags: Record<string, string | boolean | u
     process.stderr.write(`nomad-promoter simulate: --file-sd needs a path, and apps (not with --no-apps)\n`);
     return EXIT.usage;
   }
+  let clockOffsetMs = 0;
+  try {
+    if (flags['clock-offset'] !== undefined) clockOffsetMs = parseGoDuration(String(flags['clock-offset']));
+  } catch (err) {
+    process.stderr.write(`nomad-promoter simulate: --clock-offset: ${(err as Error).message}\n`);
+    return EXIT.usage;
+  }
   const sim = await startSimulator({
     host: listen.host,
     port: listen.port,
     frozenClock: flags['frozen-clock'] === true,
+    clockOffsetMs,
     apps,
     ...(fileSdPath ? { fileSdPath } : {}),
   });

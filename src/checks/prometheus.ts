@@ -101,7 +101,8 @@ export function interpret(status: number, text: string, secrets: readonly string
   const samples = samplesOf(data.resultType, data.result);
   if (typeof samples === 'string') return { kind: 'error', message: samples };
 
-  const noData = samples.length === 0 || samples.every((s) => Number.isNaN(s.value));
+  // Non-finite values are data here; turning them into `noData` is the measurement's rule.
+  const noData = samples.length === 0;
   const single = samples.length === 1 ? samples[0] : undefined;
   const variables: Record<string, unknown> = { results: samples };
   // `result` only when the answer is one number; with several series the expression must say

@@ -110,8 +110,9 @@ export function activeStages(group: GroupObservation, track: GroupTrack, policy:
 }
 
 /**
- * When all canaries are healthy: the later of Nomad's health times, but never after our first
- * sight of it. Kept while the same canaries stay healthy; a different set starts over.
+ * When all canaries are healthy: our first sight of it, on the promoter's clock. Nomad's health
+ * timestamps come from client clocks that may be skewed (one behind would shorten the bake), so
+ * they are not used. Kept while the same canaries stay healthy; a different set starts over.
  */
 function canariesHealthy(group: GroupObservation, previous: GroupTrack | undefined, now: number): Pick<GroupTrack, 'canariesHealthyAt' | 'canaryIds'> {
   const healthy = group.canaries.filter((a) => a.healthy === true);
@@ -123,8 +124,7 @@ function canariesHealthy(group: GroupObservation, previous: GroupTrack | undefin
   if (previous?.canariesHealthyAt !== undefined && previous.canaryIds?.join(',') === ids.join(',')) {
     return { canariesHealthyAt: previous.canariesHealthyAt, canaryIds: ids };
   }
-  const times = healthy.map((a) => a.healthAt ?? now);
-  return { canariesHealthyAt: Math.min(Math.max(...times), now), canaryIds: ids };
+  return { canariesHealthyAt: now, canaryIds: ids };
 }
 
 /** Check records carried over: none after a policy change; after a canary was replaced, only failures. */
@@ -332,8 +332,25 @@ export function plan(prev: PromoterContext, obs: DeploymentObservation, measurem
     ctx.pending = pending;
     ctx.wakeAt = nextWake(now, ...canaryVerdicts.map((v) => v.wakeAt));
   }
-  for (const e of effects) ctx.history = [...ctx.history, record(e, now)].slice(-HISTORY_LIMIT);
+  const entries = [...holdChanges(prev.groups, groups, now), ...effects.map((e) => record(e, now))];
+  ctx.history = [...ctx.history, ...entries].slice(-HISTORY_LIMIT);
   return { context: ctx, effects };
+}
+
+const HOLDS: readonly CheckPhase[] = ['errored', 'inconclusive'];
+
+/** A check entering or leaving a hold is history too, with the provider's message as the cause. */
+function holdChanges(before: Record<string, GroupTrack>, after: Record<string, GroupTrack>, now: number): DecisionRecord[] {
+  return Object.entries(after).flatMap(([group, track]) =>
+    Object.entries(track.checks).flatMap(([key, r]) => {
+      const from = before[group]?.checks[key]?.phase ?? 'pending';
+      if (from === r.phase || !(HOLDS.includes(from) || HOLDS.includes(r.phase))) return [];
+      const last = r.measurements[r.measurements.length - 1];
+      const [stage, check] = key.split(':');
+      const cause = last?.message ? `: ${last.message}` : '';
+      return [{ at: now, action: 'check' as const, groups: [group], outcome: 'ok' as const, reason: `${stage} check ${check} ${from} -> ${r.phase}${cause}`, evidence: last ? [last] : [] }];
+    }),
+  );
 }
 
 function promotions(

@@ -28,8 +28,6 @@ export interface GroupObservation {
 export interface AllocObservation {
   id: string;
   healthy: boolean | null;
-  /** When Nomad set the health (its clock), if it did. */
-  healthAt?: number;
   running: boolean;
 }
 
@@ -63,7 +61,7 @@ export interface GroupTrack {
   mode: 'enforce' | 'dry-run';
   /** The group places canaries in this deployment. */
   canary: boolean;
-  /** When every canary of the group was first healthy (min of Nomad's time and our first sight). */
+  /** When the promoter first saw every canary of the group healthy (its own clock). */
   canariesHealthyAt?: number;
   /** The canaries that were healthy then: a replaced canary restarts the bake. */
   canaryIds?: string[];
@@ -76,7 +74,8 @@ export interface GroupTrack {
 
 export interface DecisionRecord {
   at: number;
-  action: EffectAction;
+  /** `check`: a check entered or left a hold (errored, inconclusive); nothing was sent to Nomad. */
+  action: EffectAction | 'check';
   groups: string[];
   outcome: Outcome | 'pending';
   reason: string;

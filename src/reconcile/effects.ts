@@ -10,10 +10,10 @@ import { isActiveDeployment } from '../domain/nomad.js';
 import type { DeploymentRef, NomadApi } from '../nomad/api.js';
 import { isNomadError, mayHaveBeenApplied } from '../nomad/errors.js';
 import type { EffectRequest } from '../machine/plan.js';
-import type { DecisionRecord, Outcome } from '../machine/types.js';
+import type { DecisionRecord, EffectAction, Outcome } from '../machine/types.js';
 
 /** A decision taken on the way; `skipped` ones are shown in history but not counted in metrics. */
-export type FollowUp = Omit<DecisionRecord, 'evidence'> & { skipped?: boolean };
+export type FollowUp = Omit<DecisionRecord, 'evidence' | 'action'> & { action: EffectAction; skipped?: boolean };
 
 export interface EffectResult {
   /** `skipped`: Nomad is already where the effect would take it; nothing was written. */

@@ -15,11 +15,9 @@ export interface ObservedDeployment {
 
 function toAlloc(a: AllocationStub): AllocObservation {
   const status = a.DeploymentStatus ?? undefined;
-  const at = status?.Timestamp ? Date.parse(status.Timestamp) : NaN;
   return {
     id: a.ID,
     healthy: status?.Healthy ?? null,
-    ...(Number.isFinite(at) ? { healthAt: at } : {}),
     running: a.ClientStatus === 'running' && a.DesiredStatus === 'run',
   };
 }

@@ -3,6 +3,7 @@
  * a key being processed is never handed out twice (it is re-queued when done if it was
  * added meanwhile), failures back off per key, and keys can be re-queued after a delay.
  */
+import { backoffDelay } from '../domain/backoff.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -67,7 +68,7 @@ export class WorkQueue {
   addRateLimited(key: string): number {
     const n = this.failures.get(key) ?? 0;
     this.failures.set(key, n + 1);
-    const delay = Math.min(this.baseDelayMs * 2 ** n, this.maxDelayMs);
+    const delay = backoffDelay(this.baseDelayMs, n, this.maxDelayMs);
     this.addAfter(key, delay);
     return delay;
   }

@@ -15,7 +15,7 @@ import {
   MACHINE_VERSION,
   type DeploymentSnapshot,
 } from '../machine/machine.js';
-import type { DeploymentObservation, PendingDecision, PromoterContext } from '../machine/types.js';
+import type { DecisionRecord, DeploymentObservation, PendingDecision, PromoterContext } from '../machine/types.js';
 import type { Recorder } from '../server/metrics.js';
 import type { SnapshotStore } from '../store/store.js';
 import type { ClusterCache } from '../watch/cache.js';
@@ -84,6 +84,7 @@ export class Reconciler {
     const stepped = step(snapshot, { type: 'observe', now, observation, measurements });
     snapshot = stepped.snapshot;
     this.reportPending(log, before.pending, snapshot.context.pending);
+    this.reportHoldChanges(log, before.history, snapshot.context.history);
     await store.put(id, persistDeployment(snapshot));
 
     let retry = false;
@@ -144,6 +145,16 @@ export class Reconciler {
       if (p.action !== 'hold' && p.action !== 'wait') continue;
       if (seen.has(`${p.action}|${p.groups.join(',')}|${p.reason}`)) continue;
       for (const group of p.groups) log.info({ group, action: p.action, outcome: 'pending', reason: p.reason }, 'decision');
+    }
+  }
+
+  /** A check entering or leaving a hold: a warning with its cause, as it entered the history. */
+  private reportHoldChanges(log: Logger, before: DecisionRecord[], after: DecisionRecord[]): void {
+    const old = new Set(before);
+    for (const h of after) {
+      if (h.action !== 'check' || old.has(h)) continue;
+      const last = h.evidence[0];
+      for (const group of h.groups) log.warn({ group, check: last?.check, result: last?.result, value: last?.value, reason: h.reason }, 'check phase changed');
     }
   }
 

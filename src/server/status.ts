@@ -12,6 +12,8 @@ export interface CheckStatus {
   state: string;
   lastValue?: number;
   lastResult?: string;
+  /** Why: the provider's own message (e.g. Prometheus's error while errored), or what decided. */
+  lastMessage?: string;
   lastAt?: string;
   measurements: number;
 }
@@ -50,6 +52,7 @@ function checkStatus(key: string, r: CheckRecord): CheckStatus {
     state: r.phase,
     ...(last?.value !== undefined ? { lastValue: last.value } : {}),
     ...(last ? { lastResult: last.result, lastAt: iso(last.at) } : {}),
+    ...(last?.message ? { lastMessage: last.message } : {}),
     measurements: r.measurements.length,
   };
 }

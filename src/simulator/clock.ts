@@ -1,13 +1,15 @@
 /**
- * The simulator's clock: wall time by default; it can be frozen and advanced so tests can
- * step through deadlines without waiting. Unfreezing continues from the frozen instant.
+ * The simulator's clock: wall time by default, or a fixed offset from it (a cluster whose
+ * clocks are skewed); it can be frozen and advanced so tests can step through deadlines
+ * without waiting. Unfreezing continues from the frozen instant.
  */
 export class SimClock {
-  private offsetMs = 0;
+  private offsetMs: number;
   private frozenAt: number | null = null;
 
-  constructor(frozen = false) {
-    if (frozen) this.frozenAt = Date.now();
+  constructor(frozen = false, offsetMs = 0) {
+    this.offsetMs = offsetMs;
+    if (frozen) this.frozenAt = Date.now() + offsetMs;
   }
 
   now(): number {

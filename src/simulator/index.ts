@@ -27,6 +27,8 @@ export interface SimulatorOptions {
   port?: number;
   /** Start with the simulated clock frozen (advance it through the control API or `clock`). */
   frozenClock?: boolean;
+  /** Run the simulated clock this many ms from the host's (negative: behind). Default 0. */
+  clockOffsetMs?: number;
   /** How often time-driven transitions are evaluated, in real ms. Default 100. */
   tickMs?: number;
   /**
@@ -73,7 +75,7 @@ export interface RunningSimulator {
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<RunningSimulator> {
   if (opts.fileSdPath && opts.apps === false) throw new Error('fileSdPath needs apps');
   const behaviour = nomadBehaviour(opts.nomadVersion);
-  const clock = new SimClock(opts.frozenClock ?? false);
+  const clock = new SimClock(opts.frozenClock ?? false, opts.clockOffsetMs ?? 0);
   const apps =
     opts.apps === false
       ? null

@@ -7,6 +7,7 @@
  * floor whatever Nomad answers, so a server that never blocks cannot make the loops spin.
  */
 import type { Logger } from 'pino';
+import { backoffDelay } from '../domain/backoff.js';
 import type { AllocationStub, Deployment } from '../domain/nomad.js';
 import type { NomadApi, QueryOptions, QueryResult } from '../nomad/api.js';
 import { advanceIndex } from '../nomad/index-tracker.js';
@@ -167,7 +168,7 @@ export class Watcher {
       } catch (err) {
         if (signal.aborted) return;
         this.failing.add(table);
-        const delay = jitter(Math.min(minBackoff * 2 ** failures, maxBackoff));
+        const delay = jitter(backoffDelay(minBackoff, failures, maxBackoff));
         failures++;
         this.options.onError(table, err, delay);
         await sleep(delay, signal);

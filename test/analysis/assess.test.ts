@@ -25,6 +25,9 @@ describe('assessCheck', () => {
     { name: 'then the first pass ends it as passed', l: limits({ count: 2, failureLimit: 1, inconclusiveLimit: 1 }), s: seq(F, I, P), phase: 'passed', taken: 3 },
     { name: 'or a limit trips', l: limits({ count: 1, inconclusiveLimit: 1 }), s: seq(I, I), phase: 'inconclusive', taken: 2 },
     { name: 'consecutive errors > limit -> errored', l: limits({ consecutiveErrorLimit: 2 }), s: seq(E, E, E), phase: 'errored', taken: 3 },
+    { name: 'errored is a hold: the first non-error measurement returns the check to running', l: limits({ count: 3, consecutiveErrorLimit: 1 }), s: seq(P, E, E, E, P), phase: 'running', taken: 5 },
+    { name: 'an errored check that recovers still passes on count', l: limits({ count: 2, consecutiveErrorLimit: 1 }), s: seq(P, E, E, P), phase: 'passed', taken: 4 },
+    { name: 'an errored check that recovers still fails on a bad measurement', l: limits({ count: 3, consecutiveErrorLimit: 0 }), s: seq(P, E, F), phase: 'failed', taken: 3 },
     { name: 'errors separated by a measurement do not add up', l: limits({ count: 3, consecutiveErrorLimit: 1 }), s: seq(E, P, E, P, E), phase: 'running', taken: 5 },
     { name: 'errors are no measurements of the canary: they do not count toward count', l: limits({ count: 2, consecutiveErrorLimit: 5 }), s: seq(E, P, E), phase: 'running', taken: 3 },
     { name: 'errors in between, then count measurements -> passed', l: limits({ count: 2, consecutiveErrorLimit: 5 }), s: seq(E, P, E, P), phase: 'passed', taken: 4 },
@@ -53,7 +56,10 @@ describe('assessCheck', () => {
   });
 });
 
-/** An independent reading of the contract, measurement by measurement. */
+/**
+ * An independent reading of the contract, measurement by measurement: where the check ended
+ * (failed, inconclusive, passed), else undefined. Errored is no end: it holds while errors run.
+ */
 function firstEnd(l: Limits, results: MeasurementResult[]): { at: number; phase: string } | undefined {
   let n = 0, f = 0, i = 0, p = 0, run = 0;
   for (let k = 0; k < results.length; k++) {
@@ -66,7 +72,7 @@ function firstEnd(l: Limits, results: MeasurementResult[]): { at: number; phase:
     if (r === 'error') run++;
     if (f > l.failureLimit) return { at: k + 1, phase: 'failed' };
     if (i > l.inconclusiveLimit) return { at: k + 1, phase: 'inconclusive' };
-    if (run > l.consecutiveErrorLimit) return { at: k + 1, phase: 'errored' };
+    if (run > l.consecutiveErrorLimit) continue;
     if (n >= Math.max(1, l.count) && p > 0) return { at: k + 1, phase: 'passed' };
   }
   return undefined;
@@ -83,7 +89,7 @@ const arbResults = fc.array(fc.constantFrom<MeasurementResult>(P, F, I, E), { ma
 const measurementsOf = (rs: readonly MeasurementResult[]) => rs.filter((r) => r !== E).length;
 
 describe('properties', () => {
-  test('passed exactly when count measurements (pass, fail, inconclusive), at least one a pass, were taken and no limit tripped', () => {
+  test('passed exactly when count measurements (pass, fail, inconclusive), at least one a pass, were taken and no fail or inconclusive limit tripped', () => {
     fc.assert(
       fc.property(arbLimits, arbResults, (l, results) => {
         const a = assessCheck(l, seq(...results));
@@ -98,11 +104,7 @@ describe('properties', () => {
         expect(a.passes).toBeGreaterThan(0);
         expect(prefix.filter((r) => r === F).length).toBeLessThanOrEqual(l.failureLimit);
         expect(prefix.filter((r) => r === I).length).toBeLessThanOrEqual(l.inconclusiveLimit);
-        let run = 0;
-        for (const r of prefix) {
-          run = r === E ? run + 1 : 0;
-          expect(run).toBeLessThanOrEqual(l.consecutiveErrorLimit);
-        }
+        // An error streak beyond consecutiveErrorLimit held the check but ended on a measurement.
         // Hence: at least count - failureLimit - inconclusiveLimit passes, and never none.
         expect(a.passes).toBeGreaterThanOrEqual(Math.max(1, Math.max(1, l.count) - l.failureLimit - l.inconclusiveLimit));
       }),
@@ -127,7 +129,7 @@ describe('properties', () => {
     );
   });
 
-  test('agrees with a step-by-step reading of the contract; terminal phases stick', () => {
+  test('agrees with a step-by-step reading of the contract; terminal phases stick, errored does not', () => {
     fc.assert(
       fc.property(arbLimits, arbResults, arbResults, (l, results, more) => {
         const a = assessCheck(l, seq(...results));
@@ -137,7 +139,10 @@ describe('properties', () => {
           expect(a.taken).toBe(end.at);
           expect(assessCheck(l, seq(...results, ...more)).phase).toBe(end.phase);
         } else {
-          expect(a.phase).toBe(results.length === 0 ? 'pending' : 'running');
+          let run = 0;
+          for (const r of results) run = r === E ? run + 1 : 0;
+          expect(a.phase).toBe(results.length === 0 ? 'pending' : run > l.consecutiveErrorLimit ? 'errored' : 'running');
+          expect(a.taken).toBe(results.length);
           expect(isTerminalPhase(a.phase)).toBe(false);
         }
       }),
@@ -195,7 +200,17 @@ describe('nextMeasurementDue', () => {
   });
   test('none once the check has ended', () => {
     expect(nextMeasurementDue(spec, seq(P, P, P), 0)).toBeUndefined();
-    expect(nextMeasurementDue(spec, seq(E, E), 0)).toBeUndefined();
+    expect(nextMeasurementDue(spec, seq(F), 0)).toBeUndefined();
+  });
+  test('errored keeps measuring, backing off from one interval up to 5 x interval', () => {
+    // consecutiveErrorLimit 1: the second error makes the check errored.
+    expect(nextMeasurementDue(spec, seq(E), 0)).toBe(1_000 + 30_000);
+    expect(nextMeasurementDue(spec, seq(E, E), 0)).toBe(2_000 + 30_000);
+    expect(nextMeasurementDue(spec, seq(E, E, E), 0)).toBe(3_000 + 60_000);
+    expect(nextMeasurementDue(spec, seq(E, E, E, E), 0)).toBe(4_000 + 120_000);
+    expect(nextMeasurementDue(spec, seq(E, E, E, E, E, E, E), 0)).toBe(7_000 + 150_000);
+    // Back to running: the interval again.
+    expect(nextMeasurementDue(spec, seq(E, E, E, E, P), 0)).toBe(5_000 + 30_000);
   });
   test('tolerated fails and inconclusives count toward count: no measurement after the count-th', () => {
     const tolerant = { ...spec, failureLimit: 1, inconclusiveLimit: 1 };

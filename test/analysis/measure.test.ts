@@ -39,7 +39,16 @@ describe('toMeasurement follows the contract', () => {
     { name: 'fail holds -> fail', o: value(0.07), s: spec, result: 'fail', message: 'fail held: result >= 0.05' },
     { name: 'neither holds -> inconclusive', o: value(0.02), s: spec, result: 'inconclusive', message: 'neither pass nor fail held' },
     { name: 'no fail given, pass does not hold -> fail', o: value(0.02), s: { ...spec, fail: undefined }, result: 'fail', message: 'pass did not hold: result < 0.01' },
-    { name: '+Inf is a number like any other', o: value(Number.POSITIVE_INFINITY), s: spec, result: 'fail', message: 'fail held: result >= 0.05' },
+    { name: '+Inf is no data', o: value(Number.POSITIVE_INFINITY), s: spec, result: 'inconclusive', message: 'no data: +Inf is not a finite number -> inconclusive' },
+    { name: '-Inf is no data, not a low error rate', o: value(Number.NEGATIVE_INFINITY), s: spec, result: 'inconclusive', message: 'no data: -Inf is not a finite number -> inconclusive' },
+    { name: 'NaN is no data', o: value(Number.NaN), s: { ...spec, noData: 'fail' }, result: 'fail', message: 'no data: NaN is not a finite number -> fail' },
+    {
+      name: 'a non-finite number in an HTTP body (JSON 1e999) is no data',
+      o: { kind: 'data', variables: { response: { status: 200, body: { rates: [0.001, JSON.parse('1e999') as number] }, headers: {}, ms: 3 } }, noData: false } as Observation,
+      s: { ...spec, pass: 'response.status == 200', fail: undefined },
+      result: 'inconclusive',
+      message: 'no data: +Inf is not a finite number -> inconclusive',
+    },
   ] as const)('$name', ({ o, s, result, message }) => {
     expect(toMeasurement(o, s, evaluate, AT)).toMatchObject({ check: 'error-rate', result, message, at: AT });
   });

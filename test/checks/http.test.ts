@@ -3,6 +3,8 @@ import type { Observation } from '../../src/domain/analysis.js';
 import type { HttpSource } from '../../src/domain/policy.js';
 import { decodeBody, httpProvider, type HttpResponseVariable } from '../../src/checks/http.js';
 import { closedPort, startServer, type LocalServer } from './local-server.js';
+import { toMeasurement } from '../../src/analysis/measure.js';
+import { celFor } from '../support/cel.js';
 
 let server: LocalServer;
 
@@ -13,6 +15,11 @@ beforeAll(async () => {
         res.setHeader('Content-Type', 'application/json; charset=utf-8');
         res.setHeader('X-Build-Version', 'v2');
         res.end(JSON.stringify({ ok: true, checks: [{ name: 'db', up: true }] }));
+        return;
+      case '/rates':
+        // JSON has no Infinity, but a number too large for a double parses as one.
+        res.setHeader('content-type', 'application/json');
+        res.end(`{"errorRate": ${new URL(req.url, 'http://local').searchParams.get('v')}}`);
         return;
       case '/problem':
         res.statusCode = 503;
@@ -67,6 +74,16 @@ function response(o: Observation): HttpResponseVariable {
 }
 
 describe('http provider', () => {
+  test.each([
+    { v: '1e999', answer: '+Inf' },
+    { v: '-1e999', answer: '-Inf' },
+  ])('a JSON number out of range ($v) is the noData outcome, never a pass', async ({ v, answer }) => {
+    const o = await provider.observe(source(`/rates?v=${v}`), {});
+    const spec = { name: 'c', pass: 'response.body.errorRate < 0.05', fail: 'response.body.errorRate >= 0.1', noData: 'inconclusive' as const };
+    expect(toMeasurement(o, spec, celFor('http'), 1)).toMatchObject({ result: 'inconclusive', message: `no data: ${answer} is not a finite number -> inconclusive` });
+  });
+
+
   test('JSON body is decoded; header names are lower-case; ms is measured', async () => {
     const r = response(await provider.observe(source('/json'), {}));
     expect(r.status).toBe(200);

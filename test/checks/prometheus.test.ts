@@ -10,6 +10,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPrometheus, type RunningPrometheus } from '../support/prometheus.js';
+import { toMeasurement } from '../../src/analysis/measure.js';
+import { celFor } from '../support/cel.js';
 import { closedPort, startServer, type LocalServer } from './local-server.js';
 
 const EXPORTED = [
@@ -123,14 +125,38 @@ describe('answers of a real Prometheus', () => {
   test.each([
     { name: 'a metric that does not exist', query: 'nonexistent_metric_total' },
     { name: 'absent() of a present metric', query: 'absent(vector(1))' },
-    { name: 'NaN scalar', query: 'NaN' },
-    { name: 'one series at NaN', query: 'vector(NaN)' },
-    { name: '0/0', query: 'vector(0) / 0' },
   ])('$name -> noData', async ({ query }) => {
     const o = data(await observe(query));
     expect(o.noData).toBe(true);
     expect(o.value).toBeUndefined();
   });
+
+  // policy.md: a value that is not a finite number is the `noData` outcome, never a pass, for a
+  // check that wants a low value (error rate) and one that wants a high value (success rate).
+  const CHECKS = {
+    'error-rate': { pass: 'result < 0.05', fail: 'result >= 0.1' },
+    'error-rate over results': { pass: 'results.all(r, r.value < 0.05)', fail: 'results.exists(r, r.value >= 0.1)' },
+    'success-rate': { pass: 'result > 0.99', fail: 'result < 0.9' },
+    'success-rate over results': { pass: 'results.all(r, r.value > 0.99)', fail: 'results.exists(r, r.value < 0.9)' },
+  };
+  const NON_FINITE = [
+    { answer: 'NaN', query: 'NaN' },
+    { answer: 'NaN', query: 'vector(0) / 0' },
+    { answer: '+Inf', query: '+Inf' },
+    { answer: '+Inf', query: 'vector(1) / 0' },
+    { answer: '-Inf', query: '-Inf' },
+    { answer: '-Inf', query: 'vector(-1) / 0' },
+    { answer: '-Inf', query: twoSeries.replace('vector(2)', 'vector(-1) / 0') },
+  ];
+  test.each(NON_FINITE.flatMap((v) => Object.entries(CHECKS).map(([check, exprs]) => ({ ...v, check, ...exprs }))))(
+    '$query ($answer), $check check -> the noData outcome, never a pass',
+    async ({ query, answer, pass, fail }) => {
+      const o = await observe(query);
+      const spec = { name: 'c', pass, fail, noData: 'inconclusive' as const };
+      const m = toMeasurement(o, spec, celFor('prometheus'), 1);
+      expect(m).toMatchObject({ result: 'inconclusive', message: `no data: ${answer} is not a finite number -> inconclusive` });
+    },
+  );
 
   test('empty vector -> results is an empty list', async () => {
     const o = data(await observe('nonexistent_metric_total'));
@@ -303,11 +329,11 @@ describe('interpret', () => {
     expect(interpret(200, JSON.stringify(ok), ['tok-123456'])).toMatchObject({ warnings: ['remote [redacted] down'] });
   });
 
-  test('several series, some NaN: data, with NaN values visible; all NaN: noData', () => {
+  test('several series, some NaN: data, with NaN values visible (the measurement makes them noData); none: noData', () => {
     const series = (...values: string[]) =>
       JSON.stringify({ status: 'success', data: { resultType: 'vector', result: values.map((v, i) => ({ metric: { i: String(i) }, value: [0, v] })) } });
     const some = interpret(200, series('NaN', '3'));
-    expect(some).toMatchObject({ kind: 'data', noData: false });
-    expect(interpret(200, series('NaN', 'NaN'))).toMatchObject({ kind: 'data', noData: true });
+    expect(some).toMatchObject({ kind: 'data', noData: false, variables: { results: [{ value: Number.NaN }, { value: 3 }] } });
+    expect(interpret(200, series())).toMatchObject({ kind: 'data', noData: true });
   });
 });

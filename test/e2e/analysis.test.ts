@@ -37,6 +37,8 @@ const POLICIES = {
   'analysis.yaml': canaryPolicy('analysis', 'shop-*'),
   'revert.yaml': canaryPolicy('revert', 'cart-*').replace('rollback: auto', 'rollback: revert'),
   'dry.yaml': canaryPolicy('dry', 'dry-*').replace('onFailure:', 'mode: dry-run\nonFailure:'),
+  // count 15 at 1 s: the analysis is still running when Prometheus stops after the first pass.
+  'outage.yaml': canaryPolicy('outage', 'outage-*').replace('count: 3', 'count: 15').replace('inconclusiveLimit: 10', 'inconclusiveLimit: 10\n    consecutiveErrorLimit: 1'),
   'hold.yaml': canaryPolicy('hold', 'hold-*').replace('count: 3', 'count: 60').replace('inconclusiveLimit: 10', 'inconclusiveLimit: 10\n    consecutiveErrorLimit: 1'),
   'manual.yaml': `name: manual-health
 match:
@@ -60,10 +62,11 @@ let h: Harness;
 let prometheus: RunningPrometheus;
 let daemonUrl: string;
 let dir: string;
+let fileSd: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'promoter-analysis-'));
-  const fileSd = join(dir, 'targets.json');
+  fileSd = join(dir, 'targets.json');
   h = await startHarness(POLICIES, ['--file-sd', fileSd]);
   prometheus = await startPrometheus({ fileSdPath: fileSd, scrapeIntervalSeconds: 1, honorLabels: true });
   daemonUrl = (await h.startDaemon(['--prometheus-addr', prometheus.url])).url;
@@ -175,6 +178,48 @@ describe('canary analysis against a real Prometheus', () => {
     expect(Object.entries(health).filter(([id]) => id !== broken).map(([, v]) => v)).toEqual([true, true]);
   }, 60_000);
 
+  test('Prometheus stopped for 20 s: errored holds with its error shown; once it is back a good canary is promoted and a bad one failed once', async () => {
+    const OUTAGE_MS = 20_000;
+    await Promise.all(['outage-good', 'outage-bad'].map((job) => stableV0(h.sim, job)));
+    await h.sim.register(webJob('outage-good', 'v1'));
+    const good = await v1Deployment('outage-good');
+    const passes = async (job: string) => /result="pass"\} [1-9]/.test((await (await fetch(`${daemonUrl}/metrics`)).text()).split('\n').filter((l) => l.includes(`job="${job}"`)).join('\n'));
+    await eventually(() => passes('outage-good'), 'a first passing measurement of the good canary', 30_000);
+    // The bad canary's first measurement (5 s initialDelay after it is healthy) falls in the outage.
+    await h.sim.register(webJob('outage-bad', 'v1', { errorRate: 0.2 }));
+    const bad = await v1Deployment('outage-bad');
+    const address = new URL(prometheus.url);
+    await prometheus.stop();
+    const stoppedAt = Date.now();
+
+    for (const d of [good, bad]) {
+      const held = await eventually(async () => {
+        const x = (await (await fetch(`${daemonUrl}/v1/deployments/${d.ID}`)).json()) as { state: string; groups: Record<string, { checks: { state: string; lastMessage?: string }[] }> };
+        return x.state === 'holding' ? x : undefined;
+      }, `${d.JobID} holding`, OUTAGE_MS);
+      const check = held.groups['web']!.checks[0]!;
+      expect(check.state).toBe('errored');
+      expect(check.lastMessage).toMatch(new RegExp(`${address.host}|ECONNREFUSED|fetch failed`));
+    }
+    // The outage lasts its full length, then Prometheus is back at the same address.
+    await sleep(Math.max(0, OUTAGE_MS - (Date.now() - stoppedAt)));
+    prometheus = await startPrometheus({ fileSdPath: fileSd, scrapeIntervalSeconds: 1, honorLabels: true, port: Number(address.port) });
+
+    await eventually(async () => (await h.sim.latest('outage-good'))?.TaskGroups['web']!.Promoted, 'outage-good promoted', 60_000);
+    expect((await h.sim.writesTo(good.ID)).map((w) => w.route)).toEqual(['/v1/deployment/promote/:id']);
+    const goodHistory = (await status(good.ID)).history.map((x) => [x.action, x.outcome]);
+    expect(goodHistory).toEqual([['check', 'ok'], ['check', 'ok'], ['promote', 'ok']]);
+    // Each phase change of the hold is a warning with the cause.
+    const warnings = h.daemons[0]!.lines.filter((l) => l.includes(`"deploymentId":"${good.ID}"`) && l.includes('"level":"warn"') && l.includes('"msg":"check phase changed"'));
+    expect(warnings.map((l) => (JSON.parse(l) as { reason: string }).reason.split(':')[0])).toEqual(['canary check error-rate running -> errored', 'canary check error-rate errored -> running']);
+
+    await eventually(async () => (await h.sim.state()).deployments.find((y) => y.ID === bad.ID)?.Status === 'failed', 'outage-bad failed', 30_000);
+    expect((await h.sim.writesTo(bad.ID)).map((w) => w.route)).toEqual(['/v1/deployment/fail/:id']);
+    const badHistory = await status(bad.ID);
+    expect(badHistory.history.filter((x) => x.action === 'fail')).toHaveLength(1);
+    expect(badHistory.history.find((x) => x.action === 'fail')!.reason).toMatch(/canary analysis failed: error-rate failed/);
+  }, 150_000);
+
   test('Prometheus stopped mid-analysis: errored -> hold, no promote and no fail', async () => {
     await stableV0(h.sim, 'hold-app');
     await h.sim.register(webJob('hold-app', 'v1'));
@@ -189,7 +234,8 @@ describe('canary analysis against a real Prometheus', () => {
     expect(held.pending).toEqual([{ action: 'hold', groups: ['web'], reason: 'holding: error-rate errored' }]);
     await sleep(3000);
     expect(await h.sim.writesTo(d.ID)).toEqual([]);
-    expect((await status(d.ID)).history).toEqual([]);
+    // The hold is history (no decision sent to Nomad), with Prometheus's unreachability as the cause.
+    expect((await status(d.ID)).history.map((x) => [x.action, x.reason.split(':')[0]])).toEqual([['check', 'canary check error-rate running -> errored']]);
     const metrics = await (await fetch(`${daemonUrl}/metrics`)).text();
     expect(metrics).toMatch(/nomad_job="hold-app",task_group="web",check="error-rate",result="error"\} [2-9]/);
     expect(metrics).toContain('nomad_promoter_deployments{state="holding"} 1');

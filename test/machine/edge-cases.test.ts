@@ -11,7 +11,7 @@ const observe = (s: DeploymentSnapshot, obs: DeploymentObservation, now: number,
   step(s, { type: 'observe', now, observation: obs, measurements });
 const ack = (s: DeploymentSnapshot, e: EffectRequest, now: number, extra: Record<string, unknown> = {}) =>
   step(s, { type: 'effect.result', now, key: e.key, action: e.action, groups: e.groups, outcome: e.dryRun ? 'dry_run' : 'ok', ...extra }).snapshot;
-const healthy = (prefix: string) => [alloc(`${prefix}1`, true, T0), alloc(`${prefix}2`, true, T0)];
+const healthy = (prefix: string) => [alloc(`${prefix}1`, true), alloc(`${prefix}2`, true)];
 const m = (groupName: string, checkName: string, result: 'pass' | 'fail' | 'error' | 'inconclusive', at: number, stage: 'canary' | 'rollout' | 'health' = 'canary', allocId?: string): TaggedMeasurement => ({
   group: groupName,
   stage,
@@ -121,7 +121,7 @@ describe("Nomad's own moves", () => {
     r = observe(r.snapshot, obs, T0 + 1, [m('web', 'error-rate', 'pass', T0 + 1)]);
     r = observe(r.snapshot, obs, T0 + 2, [m('web', 'error-rate', 'pass', T0 + 2)]);
     expect(r.snapshot.context.groups['web']!.checks['canary:error-rate']!.phase).toBe('passed');
-    const replaced = deployment([group('web', { policy: obs.groups[0]!.policy!, canaries: [alloc('c1', true, T0), alloc('c3', true, T0 + 10)] })]);
+    const replaced = deployment([group('web', { policy: obs.groups[0]!.policy!, canaries: [alloc('c1', true), alloc('c3', true)] })]);
     r = observe(r.snapshot, replaced, T0 + 20);
     expect(r.snapshot.context.groups['web']!.checks['canary:error-rate']!.phase).toBe('pending');
   });
@@ -131,16 +131,17 @@ describe("Nomad's own moves", () => {
     let r = observe(start(), deployment([group('web', { policy: pol, canaries: healthy('c') })]), T0);
     r = observe(r.snapshot, deployment([group('web', { policy: pol, canaries: healthy('c') })]), T0 + 2, [m('web', 'error-rate', 'pass', T0 + 1), m('web', 'error-rate', 'pass', T0 + 2)]);
     expect(r.snapshot.context.groups['web']!.checks['canary:error-rate']!.phase).toBe('passed');
-    r = observe(r.snapshot, deployment([group('web', { policy: pol, canaries: [alloc('c1', false, T0 + 5), alloc('c2', true, T0)] })]), T0 + 10);
-    r = observe(r.snapshot, deployment([group('web', { policy: pol, canaries: [alloc('c2', true, T0), alloc('c3', true, T0 + 20)] })]), T0 + 30);
+    r = observe(r.snapshot, deployment([group('web', { policy: pol, canaries: [alloc('c1', false), alloc('c2', true)] })]), T0 + 10);
+    r = observe(r.snapshot, deployment([group('web', { policy: pol, canaries: [alloc('c2', true), alloc('c3', true)] })]), T0 + 30);
     expect(r.snapshot.context.groups['web']!.checks['canary:error-rate']!.phase).toBe('pending');
-    expect(r.snapshot.context.groups['web']!.canariesHealthyAt).toBe(T0 + 20);
+    expect(r.snapshot.context.groups['web']!.canariesHealthyAt).toBe(T0 + 30);
   });
 
   test('a rollback still owed after the deployment failed is retried as a revert; the machine waits for it', () => {
     const timeout = policy({ canary: { bakeMs: 3_600_000, timeoutMs: 1000 }, onFailure: { rollback: 'revert' } });
     const obs = deployment([group('web', { policy: timeout, canaries: healthy('c') })]);
-    let r = observe(start(), obs, T0 + 1000);
+    let r = observe(start(), obs, T0);
+    r = observe(r.snapshot, obs, T0 + 1000);
     const fail = r.effects[0]!;
     let s = ack(r.snapshot, fail, T0 + 1000, { rollbackDue: { groups: ['web'], reason: 'rollback: revert' } });
     const failed = deployment(obs.groups, { status: 'failed', statusDescription: 'Deployment marked as failed' });

@@ -15,21 +15,21 @@ function acknowledge(s: DeploymentSnapshot, effect: EffectRequest, now: number, 
   return step(s, { type: 'effect.result', now, key: effect.key, action: effect.action, groups: effect.groups, outcome }).snapshot;
 }
 
-const healthyCanaries = (at: number) => [alloc('c1', true, at), alloc('c2', true, at)];
+const healthyCanaries = () => [alloc('c1', true), alloc('c2', true)];
 
 describe('canary promotion after bake', () => {
   const p = policy({ canary: { bakeMs: 60_000 } });
 
   test('waits while canaries are not all healthy', () => {
-    const r = observe(start(), deployment([group('web', { policy: p, canaries: [alloc('c1', true, T0), alloc('c2', null)] })]), T0);
+    const r = observe(start(), deployment([group('web', { policy: p, canaries: [alloc('c1', true), alloc('c2', null)] })]), T0);
     expect(r.effects).toEqual([]);
     expect(r.snapshot.value).toBe('waiting');
     expect(r.snapshot.context.pending).toEqual([{ action: 'wait', groups: ['web'], reason: '1/2 canaries healthy' }]);
   });
 
-  test('bakes, then promotes exactly once after bake has passed since the last canary became healthy', () => {
-    const obs = deployment([group('web', { policy: p, canaries: [alloc('c1', true, T0 - 5000), alloc('c2', true, T0)] })]);
-    let r = observe(start(), obs, T0 + 1000);
+  test('bakes, then promotes exactly once after bake has passed since the promoter saw the last canary healthy', () => {
+    const obs = deployment([group('web', { policy: p, canaries: [alloc('c1', true), alloc('c2', true)] })]);
+    let r = observe(start(), obs, T0);
     expect(r.snapshot.value).toBe('baking');
     expect(r.effects).toEqual([]);
     expect(r.snapshot.context.wakeAt).toBe(T0 + 60_000);
@@ -53,46 +53,46 @@ describe('canary promotion after bake', () => {
   });
 
   test('uses the time it first saw the canaries healthy when Nomad reports a later (skewed) time', () => {
-    const obs = deployment([group('web', { policy: p, canaries: healthyCanaries(T0 + 3_600_000) })]);
+    const obs = deployment([group('web', { policy: p, canaries: healthyCanaries() })]);
     const r = observe(start(), obs, T0);
     expect(r.snapshot.context.groups['web']!.canariesHealthyAt).toBe(T0);
   });
 
   test('a canary turning unhealthy restarts the bake', () => {
-    let r = observe(start(), deployment([group('web', { policy: p, canaries: healthyCanaries(T0) })]), T0);
-    r = observe(r.snapshot, deployment([group('web', { policy: p, canaries: [alloc('c1', true, T0), alloc('c2', false, T0 + 10)] })]), T0 + 30_000);
+    let r = observe(start(), deployment([group('web', { policy: p, canaries: healthyCanaries() })]), T0);
+    r = observe(r.snapshot, deployment([group('web', { policy: p, canaries: [alloc('c1', true), alloc('c2', false)] })]), T0 + 30_000);
     expect(r.snapshot.context.groups['web']!.canariesHealthyAt).toBeUndefined();
-    r = observe(r.snapshot, deployment([group('web', { policy: p, canaries: healthyCanaries(T0 + 40_000) })]), T0 + 40_000);
-    r = observe(r.snapshot, deployment([group('web', { policy: p, canaries: healthyCanaries(T0 + 40_000) })]), T0 + 61_000);
+    r = observe(r.snapshot, deployment([group('web', { policy: p, canaries: healthyCanaries() })]), T0 + 40_000);
+    r = observe(r.snapshot, deployment([group('web', { policy: p, canaries: healthyCanaries() })]), T0 + 61_000);
     expect(r.effects).toEqual([]);
   });
 
   test('a canary replaced between two looks restarts the bake', () => {
-    let r = observe(start(), deployment([group('web', { policy: p, canaries: healthyCanaries(T0) })]), T0);
-    const replaced = deployment([group('web', { policy: p, canaries: [alloc('c1', true, T0), alloc('c3', true, T0 + 50_000)] })]);
+    let r = observe(start(), deployment([group('web', { policy: p, canaries: healthyCanaries() })]), T0);
+    const replaced = deployment([group('web', { policy: p, canaries: [alloc('c1', true), alloc('c3', true)] })]);
     r = observe(r.snapshot, replaced, T0 + 55_000);
-    expect(r.snapshot.context.groups['web']!.canariesHealthyAt).toBe(T0 + 50_000);
-    expect(observe(r.snapshot, replaced, T0 + 61_000).effects).toEqual([]);
-    expect(observe(r.snapshot, replaced, T0 + 110_000).effects.map((e) => e.action)).toEqual(['promote']);
+    expect(r.snapshot.context.groups['web']!.canariesHealthyAt).toBe(T0 + 55_000);
+    expect(observe(r.snapshot, replaced, T0 + 114_999).effects).toEqual([]);
+    expect(observe(r.snapshot, replaced, T0 + 115_000).effects.map((e) => e.action)).toEqual(['promote']);
   });
 
   test('promote: manual never promotes', () => {
     const manual = policy({ canary: { bakeMs: 0, promote: 'manual' } });
-    const r = observe(start(), deployment([group('web', { policy: manual, canaries: healthyCanaries(T0) })]), T0 + 1);
+    const r = observe(start(), deployment([group('web', { policy: manual, canaries: healthyCanaries() })]), T0 + 1);
     expect(r.effects).toEqual([]);
     expect(r.snapshot.context.pending[0]!.reason).toBe('canary.promote is manual');
   });
 
   test('an ungoverned group is never touched', () => {
-    const r = observe(start(), deployment([group('web', { canaries: healthyCanaries(T0) })]), T0 + 3_600_000);
+    const r = observe(start(), deployment([group('web', { canaries: healthyCanaries() })]), T0 + 3_600_000);
     expect(r.effects).toEqual([]);
     expect(r.snapshot.value).toBe('ignored');
   });
 
   test('only governed groups are promoted, each in its own call', () => {
     const obs = deployment([
-      group('api', { policy: policy({ canary: { bakeMs: 0 } }), canaries: [alloc('a1', true, T0)] }),
-      group('worker', { canaries: [alloc('w1', true, T0)] }),
+      group('api', { policy: policy({ canary: { bakeMs: 0 } }), canaries: [alloc('a1', true)] }),
+      group('worker', { canaries: [alloc('w1', true)] }),
     ]);
     const r = observe(start(), obs, T0 + 1);
     expect(r.effects.map((e) => [e.action, e.groups])).toEqual([['promote', ['api']]]);
@@ -101,50 +101,51 @@ describe('canary promotion after bake', () => {
   test('together: one call once every governed group is ready', () => {
     const t = policy({ canary: { bakeMs: 0, together: true } });
     const waitingOne = deployment([
-      group('api', { policy: t, canaries: [alloc('a1', true, T0)] }),
+      group('api', { policy: t, canaries: [alloc('a1', true)] }),
       group('web', { policy: t, canaries: [alloc('w1', null)] }),
     ]);
     let r = observe(start(), waitingOne, T0 + 1);
     expect(r.effects).toEqual([]);
     const ready = deployment([
-      group('api', { policy: t, canaries: [alloc('a1', true, T0)] }),
-      group('web', { policy: t, canaries: [alloc('w1', true, T0)] }),
+      group('api', { policy: t, canaries: [alloc('a1', true)] }),
+      group('web', { policy: t, canaries: [alloc('w1', true)] }),
     ]);
     r = observe(r.snapshot, ready, T0 + 2);
     expect(r.effects.map((e) => [e.action, e.groups])).toEqual([['promote', ['api', 'web']]]);
   });
 
   test('a terminal deployment ends the machine', () => {
-    const r = observe(start(), deployment([group('web', { policy: p, canaries: healthyCanaries(T0) })], { status: 'successful' }), T0);
+    const r = observe(start(), deployment([group('web', { policy: p, canaries: healthyCanaries() })], { status: 'successful' }), T0);
     expect(r.snapshot.value).toBe('done');
     expect(r.snapshot.status).toBe('done');
   });
 
   test('a failed promote is emitted again on the next pass', () => {
-    const obs = deployment([group('web', { policy: policy({ canary: { bakeMs: 0 } }), canaries: healthyCanaries(T0) })]);
+    const obs = deployment([group('web', { policy: policy({ canary: { bakeMs: 0 } }), canaries: healthyCanaries() })]);
     const r = observe(start(), obs, T0 + 1);
     const failed = acknowledge(r.snapshot, r.effects[0]!, T0 + 2, 'error');
     expect(observe(failed, obs, T0 + 3).effects.map((e) => e.action)).toEqual(['promote']);
   });
 
   test('snapshots survive a JSON round trip (restart)', () => {
-    const obs = deployment([group('web', { policy: p, canaries: healthyCanaries(T0) })]);
+    const obs = deployment([group('web', { policy: p, canaries: healthyCanaries() })]);
     const r = observe(start(), obs, T0 + 1000);
     const stored = JSON.parse(JSON.stringify(persistDeployment(r.snapshot)));
     const restored = restoreDeployment(stored);
     expect(restored.value).toBe('baking');
-    expect(observe(restored, obs, T0 + 60_000).effects.map((e) => e.action)).toEqual(['promote']);
+    expect(observe(restored, obs, T0 + 60_999).effects).toEqual([]);
+    expect(observe(restored, obs, T0 + 61_000).effects.map((e) => e.action)).toEqual(['promote']);
   });
 });
 
 describe('analysis', () => {
   const errorRate = check('error-rate', { count: 2, intervalMs: 10_000 });
   const p = policy({ checks: { 'error-rate': errorRate }, canary: { analysis: ['error-rate'], bakeMs: 0 } });
-  const obs = deployment([group('web', { policy: p, canaries: healthyCanaries(T0) })]);
+  const obs = deployment([group('web', { policy: p, canaries: healthyCanaries() })]);
   const m = (result: 'pass' | 'fail' | 'inconclusive' | 'error', at: number): TaggedMeasurement => ({
     group: 'web',
     stage: 'canary',
-    measurement: { check: 'error-rate', result, at, ...(result === 'error' ? { message: 'connection refused' } : { value: 0.001 }) },
+    measurement: { check: 'error-rate', result, at, ...(result === 'error' ? { message: 'connection refused' } : { value: 0.001, message: `${result} held` }) },
   });
 
   test('promotes only after every analysis check passed', () => {
@@ -172,9 +173,34 @@ describe('analysis', () => {
     expect(r.snapshot.context.pending[0]).toEqual({ action: 'hold', groups: ['web'], reason: 'holding: error-rate errored' });
   });
 
+  test('errored recovers: measuring resumes, the hold ends on the first non-error measurement and a good canary is promoted', () => {
+    let r = observe(start(), obs, T0);
+    r = observe(r.snapshot, obs, T0 + 1, [m('pass', T0 + 1)]);
+    r = observe(r.snapshot, obs, T0 + 5, [m('error', T0 + 3), m('error', T0 + 4), m('error', T0 + 5)]);
+    expect(r.snapshot.value).toBe('holding');
+    expect(r.snapshot.context.history.map((h) => [h.action, h.reason])).toEqual([['check', 'canary check error-rate running -> errored: connection refused']]);
+    r = observe(r.snapshot, obs, T0 + 60_000, [m('pass', T0 + 60_000)]);
+    expect(r.effects.map((e) => e.action)).toEqual(['promote']);
+    expect(r.snapshot.context.history.map((h) => [h.action, h.reason])).toEqual([
+      ['check', 'canary check error-rate running -> errored: connection refused'],
+      ['check', 'canary check error-rate errored -> passed: pass held'],
+      ['promote', 'analysis passed (error-rate), baked 0s since all canaries healthy'],
+    ]);
+  });
+
+  test('errored, then a bad measurement once the provider is back: failed once', () => {
+    let r = observe(start(), obs, T0);
+    r = observe(r.snapshot, obs, T0 + 5, [m('pass', T0 + 1), m('error', T0 + 3), m('error', T0 + 4), m('error', T0 + 5)]);
+    expect(r.snapshot.value).toBe('holding');
+    r = observe(r.snapshot, obs, T0 + 60_000, [m('fail', T0 + 60_000)]);
+    expect(r.effects.map((e) => e.action)).toEqual(['fail']);
+    const acked = acknowledge(r.snapshot, r.effects[0]!, T0 + 60_001);
+    expect(observe(acked, obs, T0 + 61_000).effects).toEqual([]);
+  });
+
   test('timeout with onTimeout fail', () => {
     const timed = policy({ checks: { 'error-rate': errorRate }, canary: { analysis: ['error-rate'], timeoutMs: 60_000, onTimeout: 'fail' } });
-    const o = deployment([group('web', { policy: timed, canaries: healthyCanaries(T0) })]);
+    const o = deployment([group('web', { policy: timed, canaries: healthyCanaries() })]);
     let r = observe(start(), o, T0);
     expect(r.snapshot.context.wakeAt).toBe(T0 + 60_000);
     r = observe(r.snapshot, o, T0 + 60_000);
@@ -182,7 +208,7 @@ describe('analysis', () => {
   });
 
   test('dry-run decisions are reported once and never again', () => {
-    const dry = deployment([group('web', { policy: policy({ canary: { bakeMs: 0 } }), canaries: healthyCanaries(T0) })], { dryRun: true });
+    const dry = deployment([group('web', { policy: policy({ canary: { bakeMs: 0 } }), canaries: healthyCanaries() })], { dryRun: true });
     const r = observe(start(), dry, T0 + 1);
     expect(r.effects.map((e) => [e.action, e.dryRun])).toEqual([['promote', true]]);
     const reported = acknowledge(r.snapshot, r.effects[0]!, T0 + 2, 'dry_run');
@@ -193,7 +219,7 @@ describe('analysis', () => {
 describe('rollout analysis', () => {
   const errorRate = check('error-rate', { count: 3 });
   const p = policy({ checks: { 'error-rate': errorRate }, rollout: { analysis: ['error-rate'] } });
-  const rolling = deployment([group('web', { policy: p, desiredCanaries: 0, canaries: [], allocs: [alloc('a1', true, T0)] })]);
+  const rolling = deployment([group('web', { policy: p, desiredCanaries: 0, canaries: [], allocs: [alloc('a1', true)] })]);
   const m = (result: 'pass' | 'fail', at: number): TaggedMeasurement => ({ group: 'web', stage: 'rollout', measurement: { check: 'error-rate', result, at } });
 
   test('a rolling update without canaries is analysed in the background and failed on a failed check', () => {
@@ -207,7 +233,7 @@ describe('rollout analysis', () => {
 
   test('after promotion, the rollout stage takes over from the canary stage', () => {
     const canaryPolicy = policy({ checks: { 'error-rate': errorRate }, canary: { bakeMs: 0 }, rollout: { analysis: ['error-rate'] } });
-    const promoted = deployment([group('web', { policy: canaryPolicy, promoted: true, canaries: healthyCanaries(T0) })]);
+    const promoted = deployment([group('web', { policy: canaryPolicy, promoted: true, canaries: healthyCanaries() })]);
     const r = observe(start(), promoted, T0);
     expect(Object.keys(r.snapshot.context.groups['web']!.checks)).toEqual(['rollout:error-rate']);
   });

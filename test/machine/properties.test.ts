@@ -19,7 +19,7 @@ const checks = {
   latency: check('latency', { count: 2 }),
 };
 const p = policy({ checks, canary: { analysis: ['error-rate', 'latency'], bakeMs: 0 } });
-const obs = deployment([group('web', { policy: p, canaries: [alloc('c1', true, T0), alloc('c2', true, T0)] })]);
+const obs = deployment([group('web', { policy: p, canaries: [alloc('c1', true), alloc('c2', true)] })]);
 
 const stepArb = fc.record({
   check: fc.constantFrom('error-rate', 'latency'),
@@ -93,8 +93,8 @@ describe('decision properties with two groups', () => {
       const make = (name: string, dry: boolean) =>
         policy({ name, mode: dry ? 'dry-run' : 'enforce', checks, canary: { analysis: ['error-rate', 'latency'], bakeMs: 0, together } });
       return deployment([
-        group('api', { policy: make('api-policy', dryApi), canaries: [alloc('a1', true, T0)] }),
-        group('web', { policy: make('web-policy', false), canaries: [alloc('w1', true, T0)] }),
+        group('api', { policy: make('api-policy', dryApi), canaries: [alloc('a1', true)] }),
+        group('web', { policy: make('web-policy', false), canaries: [alloc('w1', true)] }),
       ]);
     };
     fc.assert(

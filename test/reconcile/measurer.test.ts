@@ -16,10 +16,10 @@ describe('scheduleMeasurements', () => {
   const p = policy({ checks: { 'error-rate': errorRate, healthz }, canary: { analysis: ['error-rate', 'healthz'] } });
 
   test('canary analysis starts once all canaries are healthy, after initialDelay; allocation checks per canary', () => {
-    const notYet = deployment([group('web', { policy: p, canaries: [alloc('c1', true, T0), alloc('c2', null)] })]);
+    const notYet = deployment([group('web', { policy: p, canaries: [alloc('c1', true), alloc('c2', null)] })]);
     expect(scheduleMeasurements(contextAfter(notYet), notYet)).toEqual([]);
 
-    const ready = deployment([group('web', { policy: p, canaries: [alloc('c1', true, T0), alloc('c2', true, T0)] })]);
+    const ready = deployment([group('web', { policy: p, canaries: [alloc('c1', true), alloc('c2', true)] })]);
     const due = scheduleMeasurements(contextAfter(ready), ready).map((d) => [d.stage, d.spec.name, d.allocId, d.due - T0]);
     expect(due).toEqual([
       ['canary', 'error-rate', undefined, 5000],
@@ -29,7 +29,7 @@ describe('scheduleMeasurements', () => {
   });
 
   test('ungoverned groups are never measured', () => {
-    const obs = deployment([group('web', { canaries: [alloc('c1', true, T0)] })]);
+    const obs = deployment([group('web', { canaries: [alloc('c1', true)] })]);
     expect(scheduleMeasurements(contextAfter(obs), obs)).toEqual([]);
   });
 });

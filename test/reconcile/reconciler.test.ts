@@ -81,12 +81,29 @@ describe('Reconciler', () => {
     expect(metrics).toContain('nomad_promoter_decisions_total{nomad_namespace="default",nomad_job="web-api",task_group="web",action="promote",outcome="ok",source="policy"} 1');
   });
 
+  test('a Nomad client clock 1 h behind does not shorten the bake: it runs from the promoter’s first sight', async () => {
+    const w = world([bake]);
+    const anHourAgo = new Date(T0 - 3_600_000).toISOString();
+    w.nomad.allocs = [stub('c1', true, anHourAgo), stub('c2', true, anHourAgo)];
+    w.sync();
+    const r = w.reconciler();
+    expect(await r.reconcile('d-1')).toEqual({ retry: false, requeueAfterMs: 30_000 });
+    w.clock.now = T0 + 29_999;
+    await r.reconcile('d-1');
+    expect(w.nomad.writes()).toEqual([]);
+    w.clock.now = T0 + 30_000;
+    await r.reconcile('d-1');
+    expect(w.nomad.writes()).toEqual([{ method: 'promote', args: ['d-1', ['web']] }]);
+  });
+
   test('a crash between promote and saving the snapshot does not promote twice', async () => {
     const w = world([bake]);
+    await w.reconciler().reconcile('d-1'); // the promoter first sees the canaries healthy at T0
     w.clock.now = T0 + 30_000;
-    const forgetful: SnapshotStore = { ...w.store, get: async () => undefined, put: async () => undefined, delete: async () => undefined, list: async () => [] };
+    // A crash before saving: what the promoting pass decided is never stored.
+    const forgetful: SnapshotStore = { get: (id) => w.store.get(id), put: async () => undefined, delete: async () => undefined, list: async () => [] };
     await w.reconciler({ store: forgetful }).reconcile('d-1');
-    // The restarted daemon has no snapshot and a cache that has not seen the promotion yet.
+    // The restarted daemon has the snapshot from before the promotion and a cache that has not seen it yet.
     await w.reconciler().reconcile('d-1');
     expect(w.nomad.writes().filter((c) => c.method === 'promote')).toHaveLength(1);
   });
@@ -108,6 +125,7 @@ describe('Reconciler', () => {
 
   test('a transient error asks for a retry with backoff, and the retry promotes', async () => {
     const w = world([bake]);
+    await w.reconciler().reconcile('d-1'); // the promoter first sees the canaries healthy at T0
     w.clock.now = T0 + 30_000;
     w.nomad.failures.set('promote', [new NomadError({ status: 500, method: 'POST', route: '/v1/deployment/promote/:id', text: 'No cluster leader' })]);
     const r = w.reconciler();
@@ -129,6 +147,7 @@ describe('Reconciler', () => {
 
   test('dry-run writes nothing and reports the decision once', async () => {
     const w = world([bake]);
+    await w.reconciler().reconcile('d-1'); // the promoter first sees the canaries healthy at T0
     w.clock.now = T0 + 30_000;
     const r = w.reconciler({ dryRun: true });
     await r.reconcile('d-1');
@@ -142,6 +161,7 @@ describe('Reconciler', () => {
   test('a timed-out canary is failed and, without Nomad auto_revert, reverted to the last stable version', async () => {
     const timeout = policy({ canary: { bakeMs: 3_600_000, timeoutMs: 60_000, onTimeout: 'fail' } });
     const w = world([timeout]);
+    await w.reconciler().reconcile('d-1'); // the promoter first sees the canaries healthy at T0
     w.clock.now = T0 + 60_000;
     await w.reconciler().reconcile('d-1');
     expect(w.nomad.writes()).toEqual([
@@ -156,6 +176,7 @@ describe('Reconciler', () => {
     const timeout = policy({ canary: { bakeMs: 3_600_000, timeoutMs: 60_000, onTimeout: 'fail' } });
     const w = world([timeout], { autoRevert: true });
     w.nomad.revertedJobVersion = 0;
+    await w.reconciler().reconcile('d-1'); // the promoter first sees the canaries healthy at T0
     w.clock.now = T0 + 60_000;
     await w.reconciler().reconcile('d-1');
     expect(w.nomad.writes()).toEqual([{ method: 'fail', args: ['d-1'] }]);
@@ -163,6 +184,7 @@ describe('Reconciler', () => {
 
   test('a promote whose answer was lost is confirmed by reading Nomad, not sent again', async () => {
     const w = world([bake]);
+    await w.reconciler().reconcile('d-1'); // the promoter first sees the canaries healthy at T0
     w.clock.now = T0 + 30_000;
     w.nomad.lostAnswers.add('promote');
     const r = w.reconciler();
@@ -176,6 +198,7 @@ describe('Reconciler', () => {
     const timeout = policy({ canary: { bakeMs: 3_600_000, timeoutMs: 60_000, onTimeout: 'fail' } });
     const w = world([timeout]);
     w.nomad.lostAnswers.add('fail');
+    await w.reconciler().reconcile('d-1'); // the promoter first sees the canaries healthy at T0
     w.clock.now = T0 + 60_000;
     await w.reconciler().reconcile('d-1');
     expect(w.nomad.writes().map((c) => c.method)).toEqual(['fail', 'revertJob']);
@@ -187,6 +210,7 @@ describe('Reconciler', () => {
     const timeout = policy({ canary: { bakeMs: 3_600_000, timeoutMs: 60_000, onTimeout: 'fail' }, onFailure: { rollback: 'revert' } });
     const w = world([timeout]);
     w.nomad.failures.set('revertJob', [new NomadError({ status: 500, method: 'POST', route: '/v1/job/:id/revert', text: 'No cluster leader' })]);
+    await w.reconciler().reconcile('d-1'); // the promoter first sees the canaries healthy at T0
     w.clock.now = T0 + 60_000;
     const r = w.reconciler();
     expect((await r.reconcile('d-1')).retry).toBe(true);

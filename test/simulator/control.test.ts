@@ -27,6 +27,18 @@ describe('control API', () => {
     expect((await c.post('/_sim/clock', { advance: 'soon' })).status).toBe(400);
   });
 
+  test('clockOffsetMs: a cluster whose clock runs an hour behind the host', async () => {
+    const skewed = await startSimulator({ apps: false, clockOffsetMs: -3_600_000 });
+    try {
+      const before = Date.now();
+      const now = skewed.clock.now();
+      expect(now).toBeGreaterThanOrEqual(before - 3_600_000);
+      expect(now).toBeLessThanOrEqual(Date.now() - 3_600_000);
+    } finally {
+      await skewed.close();
+    }
+  });
+
   test('with a running clock, time-driven transitions happen on the tick', async () => {
     await c.post('/_sim/clock', { freeze: false });
     await c.register(webJob({ count: 1, update: { MinHealthyTime: 50e6 } }));

@@ -36,8 +36,8 @@ export function check(name: string, overrides: Partial<CheckSpec> = {}): CheckSp
   };
 }
 
-export function alloc(id: string, healthy: boolean | null, healthAt?: number): AllocObservation {
-  return { id, healthy, running: true, ...(healthAt !== undefined ? { healthAt } : {}) };
+export function alloc(id: string, healthy: boolean | null): AllocObservation {
+  return { id, healthy, running: true };
 }
 
 export function group(name: string, overrides: Partial<GroupObservation> = {}): GroupObservation {

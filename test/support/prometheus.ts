@@ -26,6 +26,8 @@ export interface PrometheusOptions {
   honorLabels?: boolean;
   /** Extra command-line flags, e.g. `--query.max-samples=1000`. */
   args?: string[];
+  /** Listen on this port (e.g. to bring a stopped Prometheus back where clients expect it). */
+  port?: number;
 }
 
 export interface RunningPrometheus {
@@ -61,7 +63,7 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
   // A free port can be taken between probing and binding: try a few.
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const child = spawn(
       binary,
       [
