@@ -34,6 +34,8 @@ export interface RunConfig {
   /** Where machine snapshots live: process memory, or Nomad Variables (survives restarts). */
   state: { kind: 'memory' } | { kind: 'nomad'; namespace: string; path: string };
   nomad: NomadConnectionConfig;
+  /** PROMOTER_API_TOKEN: a secret, never logged; absent: the action API answers 403. */
+  apiToken?: string;
 }
 
 export const RUN_DEFAULTS = {
@@ -115,6 +117,7 @@ export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { con
       resyncMs,
       state: stateKind === 'nomad' ? { kind: 'nomad', namespace: stateNamespace, path: statePath } : { kind: 'memory' },
       nomad: nomad.config,
+      ...(env.PROMOTER_API_TOKEN ? { apiToken: env.PROMOTER_API_TOKEN } : {}),
     },
   };
 }

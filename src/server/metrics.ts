@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MeasurementResult } from '../domain/analysis.js';
-import type { EffectAction, Outcome } from '../machine/types.js';
+import type { DecisionSource, EffectAction, Outcome } from '../machine/types.js';
 
 export interface GroupLabels {
   namespace: string;
@@ -15,7 +15,7 @@ export interface GroupLabels {
 
 export class Recorder {
   readonly registry = new Registry();
-  private readonly decisions: Counter<'namespace' | 'job' | 'group' | 'action' | 'outcome'>;
+  private readonly decisions: Counter<'namespace' | 'job' | 'group' | 'action' | 'outcome' | 'source'>;
   private readonly measurements: Counter<'namespace' | 'job' | 'group' | 'check' | 'result'>;
   private readonly checkValues: Gauge<'namespace' | 'job' | 'group' | 'check'>;
   private readonly deployments: Gauge<'state'>;
@@ -33,8 +33,8 @@ export class Recorder {
     const registers = [this.registry];
     this.decisions = new Counter({
       name: 'nomad_promoter_decisions_total',
-      help: 'Decisions taken, by action and outcome (ok, error, dry_run).',
-      labelNames: ['namespace', 'job', 'group', 'action', 'outcome'],
+      help: 'Decisions taken, by action, outcome (ok, error, dry_run) and source (policy, human).',
+      labelNames: ['namespace', 'job', 'group', 'action', 'outcome', 'source'],
       registers,
     });
     this.measurements = new Counter({
@@ -126,8 +126,8 @@ export class Recorder {
     }
   }
 
-  decision(labels: GroupLabels, action: EffectAction, outcome: Outcome): void {
-    this.decisions.inc({ ...labels, action, outcome });
+  decision(labels: GroupLabels, action: EffectAction, outcome: Outcome, source: DecisionSource = 'policy'): void {
+    this.decisions.inc({ ...labels, action, outcome, source });
   }
 
   measurement(labels: GroupLabels, check: string, result: MeasurementResult, value?: number): void {

@@ -149,7 +149,7 @@ describe('canary analysis against a real Prometheus', () => {
     expect(await h.sim.writesTo(d.ID)).toEqual([]);
     expect((await h.sim.requests()).filter((r) => r.method !== 'GET' && r.path.includes('dry-bad'))).toEqual([]);
     const metrics = await (await fetch(`${daemonUrl}/metrics`)).text();
-    expect(metrics).toContain('nomad_promoter_decisions_total{namespace="default",job="dry-bad",group="web",action="fail",outcome="dry_run"} 1');
+    expect(metrics).toContain('nomad_promoter_decisions_total{namespace="default",job="dry-bad",group="web",action="fail",outcome="dry_run",source="policy"} 1');
   }, 60_000);
 
   test('a manual-health group: healthy allocations are marked healthy, a broken one unhealthy', async () => {

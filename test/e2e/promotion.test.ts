@@ -77,7 +77,7 @@ describe('canary promotion', () => {
     expect(list.find((x) => x.id === other.ID)?.state).toBe('ignored');
 
     const metrics = await (await fetch(`${daemon.url}/metrics`)).text();
-    expect(metrics).toContain('nomad_promoter_decisions_total{namespace="default",job="web-good",group="web",action="promote",outcome="ok"} 1');
+    expect(metrics).toContain('nomad_promoter_decisions_total{namespace="default",job="web-good",group="web",action="promote",outcome="ok",source="policy"} 1');
     expect(metrics).not.toContain('job="other-svc",group="web",action=');
     expect(execFileSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' })).toBe('');
 

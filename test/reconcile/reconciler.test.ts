@@ -78,7 +78,7 @@ describe('Reconciler', () => {
     await r.reconcile('d-1');
     expect(w.nomad.writes()).toHaveLength(1);
     const metrics = await w.recorder.metrics();
-    expect(metrics).toContain('nomad_promoter_decisions_total{namespace="default",job="web-api",group="web",action="promote",outcome="ok"} 1');
+    expect(metrics).toContain('nomad_promoter_decisions_total{namespace="default",job="web-api",group="web",action="promote",outcome="ok",source="policy"} 1');
   });
 
   test('a crash between promote and saving the snapshot does not promote twice', async () => {
@@ -126,7 +126,7 @@ describe('Reconciler', () => {
     expect(w.nomad.calls.filter((c) => c.method !== 'jobVersions')).toEqual([]);
     const stored = await w.store.get('d-1');
     expect(stored!.context.history.map((h) => [h.action, h.outcome])).toEqual([['promote', 'dry_run']]);
-    expect(await w.recorder.metrics()).toContain('action="promote",outcome="dry_run"} 1');
+    expect(await w.recorder.metrics()).toContain('action="promote",outcome="dry_run",source="policy"} 1');
   });
 
   test('a timed-out canary is failed and, without Nomad auto_revert, reverted to the last stable version', async () => {

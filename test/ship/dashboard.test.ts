@@ -34,7 +34,7 @@ describe('docs/metrics.md', () => {
   test('documents every metric of the interfaces contract, with its labels', () => {
     const byName = new Map(documented.map((m) => [m.name, m]));
     const contract: [string, string, string[]][] = [
-      ['nomad_promoter_decisions_total', 'counter', ['namespace', 'job', 'group', 'action', 'outcome']],
+      ['nomad_promoter_decisions_total', 'counter', ['namespace', 'job', 'group', 'action', 'outcome', 'source']],
       ['nomad_promoter_check_measurements_total', 'counter', ['namespace', 'job', 'group', 'check', 'result']],
       ['nomad_promoter_check_value', 'gauge', ['namespace', 'job', 'group', 'check']],
       ['nomad_promoter_deployments', 'gauge', ['state']],
