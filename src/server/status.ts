@@ -3,7 +3,7 @@
  * Pure: the HTTP layer only serialises what this returns.
  */
 import type { StoredSnapshot } from '../machine/machine.js';
-import type { CheckRecord, DecisionRecord, PendingDecision } from '../machine/types.js';
+import type { CheckRecord, DecisionRecord, DecisionSource, PendingDecision } from '../machine/types.js';
 
 export interface CheckStatus {
   stage: string;
@@ -12,6 +12,8 @@ export interface CheckStatus {
   lastValue?: number;
   lastResult?: string;
   lastAt?: string;
+  /** The last measurement's own message (a provider's error, why it was inconclusive): the cause of a hold. */
+  lastMessage?: string;
   measurements: number;
 }
 
@@ -29,7 +31,7 @@ export interface DeploymentStatusView {
 }
 
 export interface DeploymentDetailView extends DeploymentStatusView {
-  history: (Omit<DecisionRecord, 'at'> & { at: string })[];
+  history: (Omit<DecisionRecord, 'at' | 'source'> & { at: string; source: DecisionSource })[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -43,6 +45,7 @@ function checkStatus(key: string, r: CheckRecord): CheckStatus {
     state: r.phase,
     ...(last?.value !== undefined ? { lastValue: last.value } : {}),
     ...(last ? { lastResult: last.result, lastAt: iso(last.at) } : {}),
+    ...(last?.message ? { lastMessage: last.message } : {}),
     measurements: r.measurements.length,
   };
 }
@@ -75,5 +78,5 @@ export function statusView(s: StoredSnapshot): DeploymentStatusView {
 }
 
 export function detailView(s: StoredSnapshot): DeploymentDetailView {
-  return { ...statusView(s), history: s.context.history.map((h) => ({ ...h, at: iso(h.at) })) };
+  return { ...statusView(s), history: s.context.history.map((h) => ({ ...h, at: iso(h.at), source: h.source ?? 'policy' })) };
 }
