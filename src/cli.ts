@@ -75,14 +75,17 @@ error as file:line:column: message. Exit 0 when valid, 1 when not.`,
     summary: 'show what the daemon would decide for one deployment, and why; never writes',
     usage: `Usage: nomad-promoter explain [options] DEPLOYMENT_ID
 
-Reads the live deployment from Nomad, picks each group's policy, runs its checks once and
-prints the decision the daemon would take and why. Never writes to Nomad.
+When the running daemon tracks the deployment: its own state and decision history. Otherwise
+(saying so) a fresh evaluation: reads the live deployment from Nomad, picks each group's
+policy, runs its checks once and prints the decision the daemon would take and why.
+Never writes to Nomad. DEPLOYMENT_ID may be a unique prefix of 8 or more characters.
 
 Options:
+${DAEMON_OPTIONS}
   --policies DIR           PROMOTER_POLICIES         policy directory (default: policies)
   --prometheus-addr URL    PROMOTER_PROMETHEUS_ADDR  default Prometheus for checks
   --json                                             print JSON instead of text`,
-    options: { policies: { type: 'string' }, 'prometheus-addr': { type: 'string' }, json: { type: 'boolean' } },
+    options: { daemon: { type: 'string' }, policies: { type: 'string' }, 'prometheus-addr': { type: 'string' }, json: { type: 'boolean' } },
     allowPositionals: true,
     run: async (values, positionals) => {
       if (positionals.length !== 1) throw new UsageError('explain needs exactly one DEPLOYMENT_ID');

@@ -154,6 +154,12 @@ describe('people in the loop', () => {
     const d = await heldDeployment('p-hold');
     const held = await detail(d.ID);
     expect(held.pending[0]!.reason).toMatch(/holding: verdict inconclusive/);
+    // explain reads the daemon's own state for a tracked deployment, by an 8-character prefix.
+    const explained = await cli(['explain', d.ID.slice(0, 8)]);
+    expect(explained.code).toBe(0);
+    expect(explained.out).toContain(`From the running daemon at ${daemonUrl}, which tracks this deployment:`);
+    expect(explained.out).toContain(`Deployment ${d.ID} (namespace default, job p-hold version 1): running in Nomad, state ${held.state}`);
+    expect(explained.out).toMatch(/check canary:verdict: inconclusive/);
     const r = await act(d.ID, 'promote', { reason: 'verified by hand', who: 'bob' });
     expect(r.status).toBe(202);
     expect(r.body).toMatchObject({ action: 'promote', groups: ['web'], outcome: 'ok', reason: 'verified by hand', source: 'human', who: 'bob' });
