@@ -99,12 +99,15 @@ async function v1(job: string): Promise<Deployment> {
   }, `${job} v1 deployment`);
 }
 
-async function inState(id: string, state: string): Promise<Detail> {
+async function inState(id: string, ...states: string[]): Promise<Detail> {
   return eventually(async () => {
     const d = await detail(id);
-    return d.state === state ? d : undefined;
-  }, `${id} ${state}`, 30_000);
+    return states.includes(d.state) ? d : undefined;
+  }, `${id} ${states.join(' or ')}`, 30_000);
 }
+
+/** Promoted canaries with healthy allocations: Nomad may finish the deployment right away. */
+const PROMOTED = ['promoted', 'done'];
 
 async function heldDeployment(job: string): Promise<Deployment> {
   await stableV0(h.sim, job);
@@ -163,12 +166,23 @@ describe('people in the loop', () => {
     const r = await act(d.ID, 'promote', { reason: 'verified by hand', who: 'bob' });
     expect(r.status).toBe(202);
     expect(r.body).toMatchObject({ action: 'promote', groups: ['web'], outcome: 'ok', reason: 'verified by hand', source: 'human', who: 'bob' });
-    await inState(d.ID, 'promoted');
+    await inState(d.ID, ...PROMOTED);
     expect(await promoteWrites(d.ID)).toHaveLength(1);
     expect((await detail(d.ID)).history.map((x) => [x.action, x.outcome, x.source])).toEqual([['promote', 'ok', 'human']]);
+    const table = await cli(['status']);
+    expect(table.code).toBe(0);
+    expect(table.out).toMatch(new RegExp(`^${d.ID.slice(0, 8)}\\s+p-hold\\s+web\\s+(promoted|done)\\s+verdict=inconclusive`, 'm'));
+    const one = await cli(['status', d.ID.slice(0, 8)]);
+    expect(one.out).toMatch(/promote web: ok: verified by hand {2}\[human bob\]/);
+    const watch = startProcess(['status', '--watch'], { PROMOTER_DAEMON: daemonUrl });
+    try {
+      await watch.waitForLine(new RegExp(`^${d.ID.slice(0, 8)}\\s+p-hold\\s+web\\s`));
+    } finally {
+      await watch.stop();
+    }
     const again = await act(d.ID, 'promote');
     expect(again.status).toBe(409);
-    expect(again.body.error).toMatch(/no canary group left to promote/);
+    expect(again.body.error).toMatch(/^promote does not apply: (no canary group left to promote|the deployment is finished)/);
   }, 60_000);
 
   test('retry restarts a held check: once the evidence is good, the policy promotes', async () => {
@@ -177,7 +191,7 @@ describe('people in the loop', () => {
     const r = await cli(['retry', d.ID, '--reason', 'fixed the probe']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^retry web: ok: fixed the probe \(restarted: web\/canary:verdict\)/);
-    await inState(d.ID, 'promoted');
+    await inState(d.ID, ...PROMOTED);
     const s = await detail(d.ID);
     expect(s.history.map((x) => [x.action, x.outcome, x.source])).toEqual([['retry', 'ok', 'human'], ['promote', 'ok', 'policy']]);
     expect(s.groups['web']!.checks).toEqual([expect.objectContaining({ check: 'verdict', state: 'passed', measurements: 2 })]);
@@ -203,7 +217,7 @@ describe('people in the loop', () => {
     expect(passed.state).toBe('holding');
     expect(await promoteWrites(d.ID)).toEqual([]);
     expect((await act(d.ID, 'resume', { reason: 'freeze over' })).status).toBe(202);
-    await inState(d.ID, 'promoted');
+    await inState(d.ID, ...PROMOTED);
     const s = await detail(d.ID);
     expect(s.history.map((x) => [x.action, x.source])).toEqual([['pause', 'human'], ['retry', 'human'], ['resume', 'human'], ['promote', 'policy']]);
     expect(await promoteWrites(d.ID)).toHaveLength(1);
