@@ -25,9 +25,22 @@ export interface DeploymentStatusView {
   status: string;
   state: string;
   groups: Record<string, { policy: string; mode: string; promoted: boolean; canariesHealthyAt?: string; checks: CheckStatus[] }>;
-  pending: PendingDecision[];
+  pending: (PendingDecision & { causes?: HoldCause[] })[];
   warnings: string[];
   updatedAt: string;
+}
+
+/** Why a deployment holds: each held check with its last result, value and message. */
+export interface HoldCause extends Omit<CheckStatus, 'measurements' | 'lastAt'> {
+  group: string;
+}
+
+const HOLDING_PHASES = ['inconclusive', 'errored'];
+
+function holdCauses(groups: DeploymentStatusView['groups'], names: string[]): HoldCause[] {
+  return names.flatMap((group) =>
+    (groups[group]?.checks ?? []).filter((c) => HOLDING_PHASES.includes(c.state)).map(({ measurements: _m, lastAt: _a, ...c }) => ({ group, ...c })),
+  );
 }
 
 export interface DeploymentDetailView extends DeploymentStatusView {
@@ -52,7 +65,7 @@ function checkStatus(key: string, r: CheckRecord): CheckStatus {
 
 export function statusView(s: StoredSnapshot): DeploymentStatusView {
   const c = s.context;
-  return {
+  const view: DeploymentStatusView = {
     id: c.deploymentId,
     namespace: c.namespace,
     job: c.job,
@@ -75,6 +88,8 @@ export function statusView(s: StoredSnapshot): DeploymentStatusView {
     warnings: c.warnings,
     updatedAt: iso(c.updatedAt),
   };
+  view.pending = c.pending.map((p) => (p.action === 'hold' ? { ...p, causes: holdCauses(view.groups, p.groups) } : p));
+  return view;
 }
 
 export function detailView(s: StoredSnapshot): DeploymentDetailView {
