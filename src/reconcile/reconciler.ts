@@ -142,6 +142,7 @@ export class Reconciler {
     const stepped = step(snapshot, { type: 'observe', now, observation, measurements });
     snapshot = stepped.snapshot;
     this.reportPending(log, before.pending, snapshot.context.pending);
+    this.reportPhases(log, before, snapshot.context);
     await store.put(id, persistDeployment(snapshot));
 
     const carried = await this.carryOut(log, d, snapshot, stepped.effects, signal);
@@ -200,6 +201,20 @@ export class Reconciler {
       }
       if (s.pinnedUnknown) log.warn({ group, pinned: s.pinnedUnknown }, 'job pins a policy that does not exist: group left alone');
       log.info({ group, policy: s.policy?.name ?? null, reason: s.reason }, s.policy ? 'group governed' : 'group not governed');
+    }
+  }
+
+  /** A check changing phase is logged with its last measurement: the cause of a hold is in the logs. */
+  private reportPhases(log: Logger, before: PromoterContext, after: PromoterContext): void {
+    for (const [group, track] of Object.entries(after.groups)) {
+      for (const [key, record] of Object.entries(track.checks)) {
+        if (before.groups[group]?.checks[key]?.phase === record.phase) continue;
+        const last = record.measurements.at(-1);
+        const [stage, check] = key.split(':');
+        const line = { group, stage, check, phase: record.phase, ...(last ? { lastResult: last.result, ...(last.value !== undefined ? { lastValue: last.value } : {}), ...(last.message ? { message: last.message } : {}) } : {}) };
+        if (record.phase === 'inconclusive' || record.phase === 'errored') log.warn(line, 'check holds');
+        else log.info(line, 'check phase');
+      }
     }
   }
 
