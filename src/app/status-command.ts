@@ -31,13 +31,13 @@ function rows(d: DeploymentStatusView): string[][] {
   return Object.entries(d.groups).map(([name, g]) => {
     const checks = g.checks.map((c) => `${c.check}=${c.state}${c.lastValue !== undefined ? `(${c.lastValue})` : ''}`).join(' ') || '-';
     const next = d.pending.find((p) => p.groups.includes(name));
-    return [d.id.slice(0, 8), d.job, name, d.state, checks, next ? `${next.action}: ${next.reason}` : '-', d.updatedAt];
+    return [d.id.slice(0, 8), d.job, name, d.state, checks, next ? `${next.action}: ${next.reason}` : '-', d.nextAt ?? '-'];
   });
 }
 
 export function table(list: DeploymentStatusView[]): string {
   if (list.length === 0) return 'no deployments tracked';
-  const all = [['DEPLOYMENT', 'JOB', 'GROUP', 'STATE', 'CHECKS', 'NEXT', 'UPDATED'], ...list.flatMap(rows)];
+  const all = [['DEPLOYMENT', 'JOB', 'GROUP', 'STATE', 'CHECKS', 'NEXT', 'WHEN'], ...list.flatMap(rows)];
   const widths = all[0]!.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
   return all.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }

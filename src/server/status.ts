@@ -27,6 +27,8 @@ export interface DeploymentStatusView {
   groups: Record<string, { policy: string; mode: string; promoted: boolean; canariesHealthyAt?: string; checks: CheckStatus[] }>;
   pending: (PendingDecision & { causes?: HoldCause[] })[];
   warnings: string[];
+  /** When the promoter looks again on its own (end of the bake, the canary timeout). */
+  nextAt?: string;
   updatedAt: string;
 }
 
@@ -86,6 +88,7 @@ export function statusView(s: StoredSnapshot): DeploymentStatusView {
     ),
     pending: c.pending,
     warnings: c.warnings,
+    ...(c.wakeAt !== undefined ? { nextAt: iso(c.wakeAt) } : {}),
     updatedAt: iso(c.updatedAt),
   };
   view.pending = c.pending.map((p) => (p.action === 'hold' ? { ...p, causes: holdCauses(view.groups, p.groups) } : p));

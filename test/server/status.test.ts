@@ -25,4 +25,10 @@ describe('status view', () => {
     ]);
     expect(view.groups['web']!.checks[0]).toMatchObject({ lastMessage: 'prometheus: connect ECONNREFUSED 127.0.0.1:9090' });
   });
+
+  test('a running deadline shows as nextAt: the end of the bake', () => {
+    const obs = deployment([group('web', { policy: policy({ canary: { bakeMs: 60_000 } }), canaries: [alloc('c1', true, T0)] })]);
+    const s = step(startDeployment({ deploymentId: 'd-1', namespace: 'default', job: 'web-api', jobVersion: 1, now: T0 }), { type: 'observe', now: T0, observation: obs, measurements: [] }).snapshot;
+    expect(statusView(persistDeployment(s))).toMatchObject({ state: 'baking', nextAt: '2026-11-27T10:01:00.000Z' });
+  });
 });
