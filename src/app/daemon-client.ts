@@ -10,13 +10,21 @@ export interface DaemonAnswer {
 }
 
 export class DaemonClient {
+  /** The daemon's address as shown and used: never with credentials. */
   readonly url: string;
+  private readonly problem?: string;
 
   constructor(flags: Record<string, string | boolean | undefined>, private readonly env: NodeJS.ProcessEnv = process.env) {
-    this.url = ((flags.daemon as string | undefined) ?? env.PROMOTER_DAEMON ?? DEFAULT_DAEMON).replace(/\/+$/, '');
+    const given = (flags.daemon as string | undefined) ?? env.PROMOTER_DAEMON ?? DEFAULT_DAEMON;
+    const parsed = URL.canParse(given) ? new URL(given) : undefined;
+    if (!parsed || !/^https?:$/.test(parsed.protocol)) this.problem = '--daemon / PROMOTER_DAEMON is not an http(s) URL';
+    // The daemon takes only a bearer token: credentials in the URL are refused, and never shown.
+    else if (parsed.username || parsed.password) this.problem = '--daemon / PROMOTER_DAEMON: credentials in the URL are not used; set PROMOTER_API_TOKEN';
+    this.url = this.problem ? '(invalid --daemon URL)' : `${parsed!.origin}${parsed!.pathname}`.replace(/\/+$/, '');
   }
 
   async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<DaemonAnswer> {
+    if (this.problem) throw new Error(this.problem);
     const token = this.env.PROMOTER_API_TOKEN;
     let res: Response;
     try {

@@ -129,6 +129,10 @@ describe('people in the loop', () => {
     expect((await act('0123456789abcdef', 'promote')).status).toBe(404);
     expect((await act('0123456789abcdef', 'promote', { group: 7 })).body.error).toMatch(/"group" must be a string/);
     expect((await fetch(`${daemonUrl}/v1/deployments/x/promote`)).status).toBe(405);
+    const withCredentials = await cli(['status'], { PROMOTER_DAEMON: daemonUrl.replace('http://', 'http://bob:hunter22@') });
+    expect(withCredentials.code).toBe(1);
+    expect(withCredentials.err).toMatch(/credentials in the URL are not used/);
+    expect(withCredentials.err).not.toContain('hunter22');
   });
 
   test('abort from the CLI mid-bake: the deployment fails and is rolled back once, recorded as human', async () => {
