@@ -33,12 +33,14 @@ const RETRYABLE = ['inconclusive', 'errored', 'failed'];
 export function humanDecision(ctx: PromoterContext, e: HumanEvent): HumanDecision {
   const governed = Object.keys(ctx.groups).sort();
   if (governed.length === 0) return refuse('no group of this deployment is governed by a policy');
-  if (!isActiveDeployment(ctx.nomadStatus === 'unknown' ? e.observation.status : ctx.nomadStatus)) return refuse(`the deployment is ${ctx.nomadStatus} in Nomad`);
+  // Nomad's status as just observed: fresher than the last pass's.
+  const status = e.observation.status;
+  if (!isActiveDeployment(status)) return refuse(`the deployment is ${status} in Nomad`);
   if (e.group !== undefined && !ctx.groups[e.group]) return refuse(`group "${e.group}" is not governed in this deployment (governed: ${governed.join(', ')})`);
   const failed = ctx.done['fail'] !== undefined;
   if (failed) return refuse('the deployment was already failed by the promoter');
   const groups = e.group !== undefined ? [e.group] : governed;
-  const paused = ctx.nomadStatus === 'paused';
+  const paused = status === 'paused';
   const dryRun = groups.every((g) => ctx.groups[g]!.mode === 'dry-run');
   const reason = e.reason?.trim() || `${e.action} by ${e.who}`;
   const effect = (action: EffectRequest['action'], names: string[], key: string, extra: Partial<EffectRequest> = {}): EffectRequest => ({

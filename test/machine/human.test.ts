@@ -66,9 +66,11 @@ describe('people decide too', () => {
     const r = human(s, 'resume', T0 + 5);
     expect(r.effects).toEqual([]);
     expect(r.snapshot.context.history).toEqual(s.context.history);
-    const paused = observe(s, T0 + 6, [], { ...obs, status: 'paused' });
-    expect(human(paused, 'pause', T0 + 7).effects).toEqual([]);
-    expect(human(paused, 'promote', T0 + 7).effects).toEqual([]);
-    expect(human(paused, 'resume', T0 + 7).effects.map((e) => [e.action, e.source])).toEqual([['resume', 'human']]);
+    // Nomad's status as observed with the request counts, even before a pass has seen it.
+    const pausedObs: DeploymentObservation = { ...obs, status: 'paused' };
+    expect(human(s, 'pause', T0 + 7, pausedObs).effects).toEqual([]);
+    expect(human(s, 'promote', T0 + 7, pausedObs).effects).toEqual([]);
+    expect(human(s, 'resume', T0 + 7, pausedObs).effects.map((e) => [e.action, e.source])).toEqual([['resume', 'human']]);
+    expect(human(s, 'abort', T0 + 7, { ...obs, status: 'successful' }).effects).toEqual([]);
   });
 });
