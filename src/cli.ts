@@ -15,6 +15,9 @@ interface Command {
   run: (values: Record<string, string | boolean | undefined>, positionals: string[]) => Promise<number>;
 }
 
+const DAEMON_OPTIONS = `  --daemon URL             PROMOTER_DAEMON    the running daemon (default: http://127.0.0.1:9646)
+                           PROMOTER_API_TOKEN bearer token for the daemon's API`;
+
 const COMMANDS: Record<string, Command> = {
   run: {
     summary: 'the daemon: watch Nomad deployments, decide, act',
@@ -74,14 +77,17 @@ error as file:line:column: message. Exit 0 when valid, 1 when not.`,
     summary: 'show what the daemon would decide for one deployment, and why; never writes',
     usage: `Usage: nomad-promoter explain [options] DEPLOYMENT_ID
 
-Reads the live deployment from Nomad, picks each group's policy, runs its checks once and
-prints the decision the daemon would take and why. Never writes to Nomad.
+When the running daemon tracks the deployment: its own state and decision history. Otherwise
+(saying so) a fresh evaluation: reads the live deployment from Nomad, picks each group's
+policy, runs its checks once and prints the decision the daemon would take and why.
+Never writes to Nomad. DEPLOYMENT_ID may be a unique prefix of 8 or more characters.
 
 Options:
+${DAEMON_OPTIONS}
   --policies DIR           PROMOTER_POLICIES         policy directory (default: policies)
   --prometheus-addr URL    PROMOTER_PROMETHEUS_ADDR  default Prometheus for checks
   --json                                             print JSON instead of text`,
-    options: { policies: { type: 'string' }, 'prometheus-addr': { type: 'string' }, json: { type: 'boolean' } },
+    options: { daemon: { type: 'string' }, policies: { type: 'string' }, 'prometheus-addr': { type: 'string' }, json: { type: 'boolean' } },
     allowPositionals: true,
     run: async (values, positionals) => {
       if (positionals.length !== 1) throw new UsageError('explain needs exactly one DEPLOYMENT_ID');
@@ -89,6 +95,55 @@ Options:
       return explainCommand(positionals[0]!, values);
     },
   },
+  status: {
+    summary: 'what the running daemon tracks; one deployment in detail with its history',
+    usage: `Usage: nomad-promoter status [options] [DEPLOYMENT_ID]
+
+Without an ID: a table of the deployments the running daemon tracks (deployment, job, group,
+state, checks with last values, next step). With an ID (or a unique prefix of 8 or more
+characters): that deployment in detail, with its decision history.
+
+Options:
+${DAEMON_OPTIONS}
+  --watch                                  redraw every two seconds (Ctrl-C to stop)`,
+    options: { daemon: { type: 'string' }, watch: { type: 'boolean' } },
+    allowPositionals: true,
+    run: async (values, positionals) => {
+      if (positionals.length > 1) throw new UsageError('status takes at most one DEPLOYMENT_ID');
+      return (await import('./app/status-command.js')).statusCommand(positionals[0], values);
+    },
+  },
+  ...Object.fromEntries(
+    ([
+      ['promote', 'promote the canaries now, whatever the analysis says'],
+      ['abort', 'fail the deployment and roll back as the policy says'],
+      ['retry', "start a held or failed check's measurements afresh"],
+      ['pause', 'pause the deployment in Nomad: no automatic decision, the canary timeout stops'],
+      ['resume', 'resume a paused deployment'],
+    ] as const).map(([action, summary]): [string, Command] => [
+      action,
+      {
+        summary: `a person's decision: ${summary}`,
+        usage: `Usage: nomad-promoter ${action} [options] DEPLOYMENT_ID
+
+A person's decision, carried out by the running daemon: ${summary}. Recorded in the
+deployment's history with source human, who and why. Needs PROMOTER_API_TOKEN.
+DEPLOYMENT_ID may be a unique prefix of 8 or more characters.
+
+Options:
+${DAEMON_OPTIONS}
+  --group G                                only this task group (default: every governed group)
+  --reason TEXT                            why, for the history
+  --who NAME               PROMOTER_USER   who decides (default: the login name)`,
+        options: { daemon: { type: 'string' }, group: { type: 'string' }, reason: { type: 'string' }, who: { type: 'string' } },
+        allowPositionals: true,
+        run: async (values, positionals) => {
+          if (positionals.length !== 1) throw new UsageError(`${action} needs exactly one DEPLOYMENT_ID`);
+          return (await import('./app/action-command.js')).actionCommand(action, positionals[0]!, values);
+        },
+      },
+    ]),
+  ),
   demo: {
     summary: 'the built-in Nomad simulator, example jobs and policies, and the daemon against them',
     usage: `Usage: nomad-promoter demo [options]

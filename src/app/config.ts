@@ -38,6 +38,8 @@ export interface RunConfig {
   /** Where machine snapshots live: process memory, or Nomad Variables (survives restarts). */
   state: { kind: 'memory' } | { kind: 'nomad'; namespace: string; path: string };
   nomad: NomadConnectionConfig;
+  /** PROMOTER_API_TOKEN: a secret, never logged; absent: the action API answers 403. */
+  apiToken?: string;
 }
 
 export const RUN_DEFAULTS = {
@@ -136,6 +138,7 @@ export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { con
       maxResponseBytes,
       state: stateKind === 'nomad' ? { kind: 'nomad', namespace: stateNamespace, path: statePath } : { kind: 'memory' },
       nomad: nomad.config,
+      ...(env.PROMOTER_API_TOKEN ? { apiToken: env.PROMOTER_API_TOKEN } : {}),
     },
   };
 }

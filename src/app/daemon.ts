@@ -154,6 +154,13 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
     recorder,
     store,
     notReadyReason: () => watcher.notReadyReason,
+    ...(config.apiToken ? { apiToken: config.apiToken } : {}),
+    // A person's decision, then a fresh pass so the machine moves on from Nomad's new state.
+    act: async (id, request) => {
+      const answer = await reconciler.act(id, request, abort.signal);
+      queue.add(id);
+      return answer;
+    },
   });
   const address = await server.listen(config.listen.host, config.listen.port).catch((err: unknown) => {
     release();

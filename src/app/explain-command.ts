@@ -1,7 +1,8 @@
 /**
- * `nomad-promoter explain ID`: one read-only reconcile of a live deployment. Reads Nomad, picks
- * each group's policy, takes one measurement of every check and prints what the daemon would
- * decide and why. Never writes to Nomad.
+ * `nomad-promoter explain ID`: when the running daemon tracks the deployment, its own state and
+ * history; otherwise, saying so, one read-only reconcile of the live deployment: reads Nomad,
+ * picks each group's policy, takes one measurement of every check and prints what the daemon
+ * would decide and why. Never writes to Nomad.
  */
 import type { Deployment } from '../domain/nomad.js';
 import { startDeployment, step } from '../machine/machine.js';
@@ -20,10 +21,26 @@ import { EXIT } from '../cli.js';
 import { createLogger } from './logger.js';
 import { createMeasurer } from './measurer.js';
 import { RUN_DEFAULTS } from './config.js';
+import { DaemonClient, encodeId, errorOf } from './daemon-client.js';
+import { detail } from './status-command.js';
+import type { DeploymentDetailView } from '../server/status.js';
+
+/** Shortest ID prefix accepted, as the Nomad CLI. */
+const MIN_PREFIX = 8;
 
 export async function explainCommand(id: string, flags: Record<string, string | boolean | undefined>): Promise<number> {
   const out = (line = '') => process.stdout.write(`${line}\n`);
   const err = (line: string) => process.stderr.write(`nomad-promoter explain: ${line}\n`);
+  const daemon = new DaemonClient(flags);
+  const tracked = await daemon.call('GET', `/v1/deployments/${encodeId(id)}`).catch((e: Error) => ({ status: 0, body: { error: e.message } }));
+  if (tracked.status === 200) {
+    const view = tracked.body as DeploymentDetailView;
+    if (flags.json) out(JSON.stringify({ source: 'daemon', daemon: daemon.url, ...view }, null, 2));
+    else out(`From the running daemon at ${daemon.url}, which tracks this deployment:\n${detail(view)}`);
+    return EXIT.ok;
+  }
+  const fallback = `the daemon at ${daemon.url} does not show this deployment (${errorOf(tracked)}): a fresh evaluation of its own follows`;
+  if (!flags.json) out(`Note: ${fallback}.`);
   const nomad = readNomadConfig(process.env);
   if (!nomad.config) {
     nomad.errors.forEach(err);
@@ -41,11 +58,13 @@ export async function explainCommand(id: string, flags: Record<string, string | 
     let d: Deployment | undefined;
     let allocs;
     try {
-      d = (await api.listAllDeployments({ namespace: '*', filter: `ID == "${id.replace(/"/g, '')}"` })).body[0];
-      if (!d) {
-        err(`deployment ${id} not found`);
+      const all = (await api.listAllDeployments({ namespace: '*' })).body;
+      const found = all.filter((x) => x.ID === id || (id.length >= MIN_PREFIX && x.ID.startsWith(id)));
+      if (found.length !== 1) {
+        err(found.length === 0 ? `deployment ${id} not found${id.length < MIN_PREFIX ? ` (an ID prefix needs at least ${MIN_PREFIX} characters)` : ''}` : `ID prefix ${id} matches ${found.length} deployments: give more characters`);
         return EXIT.invalid;
       }
+      d = found[0]!;
       allocs = (await api.listAllocations({ namespace: d.Namespace, filter: `DeploymentID == "${d.ID}"`, resources: true })).body;
     } catch (e) {
       err(e instanceof Error ? e.message : String(e));
@@ -68,10 +87,11 @@ export async function explainCommand(id: string, flags: Record<string, string | 
     const result = step(snapshot, { type: 'observe', now, observation, measurements });
 
     if (flags.json) {
-      out(JSON.stringify({ ...detailView(persistDeployment(result.snapshot)), selections: Object.fromEntries(Object.entries(selections).map(([g, s]) => [g, { policy: s.policy?.name ?? null, reason: s.reason }])), measurements: measurements.map((m) => ({ ...m, measurement: measurementView(m.measurement) })), wouldDo: result.effects.map(({ action, groups, reason }) => ({ action, groups, reason })) }, null, 2));
+      out(JSON.stringify({ source: 'fresh evaluation', note: fallback, policies: policiesDir, ...detailView(persistDeployment(result.snapshot)), selections: Object.fromEntries(Object.entries(selections).map(([g, s]) => [g, { policy: s.policy?.name ?? null, reason: s.reason }])), measurements: measurements.map((m) => ({ ...m, measurement: measurementView(m.measurement) })), wouldDo: result.effects.map(({ action, groups, reason }) => ({ action, groups, reason })) }, null, 2));
       return EXIT.ok;
     }
     out(`Deployment ${d.ID} (namespace ${d.Namespace}, job ${d.JobID} version ${d.JobVersion}): ${d.Status}${d.StatusDescription ? `: ${d.StatusDescription}` : ''}`);
+    out(`  policies read from ${policiesDir}; state after this evaluation: ${persistDeployment(result.snapshot).value}`);
     for (const g of observation.groups) {
       const s = selections[g.name]!;
       out(`  group ${g.name}: ${s.policy ? `policy ${s.policy.name} (${s.policy.mode})` : 'not governed'}: ${s.reason}`);
@@ -85,7 +105,7 @@ export async function explainCommand(id: string, flags: Record<string, string | 
     out();
     if (result.effects.length > 0) for (const e of result.effects) out(`would ${e.action} ${e.groups.join(', ')}: ${e.reason}`);
     for (const p of result.snapshot.context.pending.filter((x) => x.action === 'hold' || x.action === 'wait')) out(`would ${p.action} (${p.groups.join(', ')}): ${p.reason}`);
-    if (result.effects.length === 0 && result.snapshot.context.pending.length === 0) out(`no decision: machine state ${String(result.snapshot.value)}`);
+    if (result.effects.length === 0 && result.snapshot.context.pending.length === 0) out('no decision');
     return EXIT.ok;
   } finally {
     api.close();

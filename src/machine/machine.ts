@@ -9,6 +9,7 @@
 import { assign, enqueueActions, initialTransition, setup, transition, type SnapshotFrom } from 'xstate';
 import { isActiveDeployment } from '../domain/nomad.js';
 import { plan, type EffectRequest, type TaggedMeasurement } from './plan.js';
+import { humanDecision, type HumanEvent } from './human.js';
 import type { DecisionRecord, DeploymentObservation, EffectAction, Outcome, PromoterContext } from './types.js';
 
 /** Bumped whenever the context shape changes; stored beside each snapshot. */
@@ -42,7 +43,7 @@ export interface EffectResultEvent {
   rollbackDue?: { groups: string[]; reason: string };
 }
 
-export type PromoterEvent = ObserveEvent | EffectResultEvent;
+export type PromoterEvent = ObserveEvent | EffectResultEvent | HumanEvent;
 
 export interface MachineInput {
   deploymentId: string;
@@ -53,7 +54,7 @@ export interface MachineInput {
 }
 
 const noEffect = (_: unknown, _params: EffectRequest) => undefined;
-const EFFECT_TYPES = ['promote', 'fail', 'set_health', 'revert'] as const;
+const EFFECT_TYPES = ['promote', 'fail', 'set_health', 'revert', 'abort', 'pause', 'resume'] as const;
 type EffectType = (typeof EFFECT_TYPES)[number];
 
 export const deploymentMachine = setup({
@@ -67,6 +68,9 @@ export const deploymentMachine = setup({
     fail: noEffect,
     set_health: noEffect,
     revert: noEffect,
+    abort: noEffect,
+    pause: noEffect,
+    resume: noEffect,
     absorbResult: assign(({ context, event }) => (event.type === 'effect.result' ? absorbResult(context, event) : {})),
   },
   guards: {
@@ -74,7 +78,7 @@ export const deploymentMachine = setup({
     finishedInNomad: ({ context }) =>
       context.nomadStatus !== 'unknown' && !isActiveDeployment(context.nomadStatus) && (context.rollbackDue === undefined || context.done['revert'] !== undefined),
     ungoverned: ({ context }) => Object.keys(context.groups).length === 0,
-    failing: ({ context }) => context.done['fail'] !== undefined || context.done['dry-run:fail'] !== undefined || context.pending.some((p) => p.action === 'fail'),
+    failing: ({ context }) => context.done['fail'] !== undefined || context.done['dry-run:fail'] !== undefined || context.pending.some((p) => p.action === 'fail' || p.action === 'abort'),
     holding: ({ context }) => context.pending.some((p) => p.action === 'hold'),
     promoted: ({ context }) => Object.values(context.groups).every((g) => !g.canary || g.promoted),
     baking: ({ context }) => Object.values(context.groups).some((g) => g.canary && !g.promoted && g.canariesHealthyAt !== undefined),
@@ -106,6 +110,16 @@ export const deploymentMachine = setup({
       }),
     },
     'effect.result': { target: '.evaluating', actions: 'absorbResult' },
+    // A person's decision; one that does not apply now changes nothing.
+    human: {
+      target: '.evaluating',
+      actions: enqueueActions(({ context, event, enqueue }) => {
+        const decision = humanDecision(context, event);
+        if (!decision.applies) return;
+        enqueue.assign(() => decision.context);
+        for (const effect of decision.effects) enqueue({ type: effect.action as EffectType, params: effect });
+      }),
+    },
   },
   states: {
     evaluating: {

@@ -11,6 +11,7 @@ import { assessCheck, assessAllocationCheck, isTerminalPhase } from '../analysis
 import type {
   CheckRecord,
   DecisionRecord,
+  DecisionSource,
   DeploymentObservation,
   EffectAction,
   GroupObservation,
@@ -37,6 +38,9 @@ export interface EffectRequest {
   rollback?: Policy['onFailure']['rollback'];
   /** Groups for which Nomad's own auto_revert applies. */
   autoRevertGroups?: string[];
+  /** A person's decision (absent: the policy's), and who asked. */
+  source?: DecisionSource;
+  who?: string;
 }
 
 /** One measurement just taken by a provider, tagged with where it belongs. */
@@ -60,7 +64,7 @@ export function checkKey(stage: Stage, check: string): string {
 }
 
 /** Effects are keyed by mode too: a dry-run report never stands in for the real action. */
-function effectKey(action: EffectAction, ids: string[], dryRun: boolean): string {
+export function effectKey(action: EffectAction, ids: string[], dryRun: boolean): string {
   return `${dryRun ? 'dry-run:' : ''}${action}${ids.length ? `:${[...ids].sort().join(',')}` : ''}`;
 }
 
@@ -248,7 +252,7 @@ function rolloutFailure(group: Governed, track: GroupTrack): GroupVerdict[] {
 }
 
 function record(effect: EffectRequest, now: number): DecisionRecord {
-  return { at: now, action: effect.action, groups: effect.groups, outcome: 'pending', reason: effect.reason, evidence: effect.evidence };
+  return { at: now, action: effect.action, groups: effect.groups, outcome: 'pending', reason: effect.reason, evidence: effect.evidence, source: 'policy' };
 }
 
 /** Effects already carried out (or reported in dry-run) for this deployment are not emitted again. */

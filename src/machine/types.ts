@@ -6,7 +6,9 @@ import type { Measurement, CheckPhase } from '../domain/analysis.js';
 import type { Policy } from '../domain/policy.js';
 import type { DeploymentStatus, HealthCheckMode } from '../domain/nomad.js';
 
-export type EffectAction = 'promote' | 'fail' | 'set_health' | 'revert' | 'pause' | 'resume';
+export type EffectAction = 'promote' | 'fail' | 'set_health' | 'revert' | 'pause' | 'resume' | 'abort' | 'retry';
+/** Who took a decision: the policy, or a person through the action API. */
+export type DecisionSource = 'policy' | 'human';
 export type Outcome = 'ok' | 'error' | 'dry_run';
 
 /** What the reconciler observed of one task group, built from Nomad's state. */
@@ -82,6 +84,10 @@ export interface DecisionRecord {
   message?: string;
   /** The measurements behind the decision. */
   evidence: Measurement[];
+  /** Absent in records from before people could act: the policy. */
+  source?: DecisionSource;
+  /** The person who asked (source human). */
+  who?: string;
 }
 
 export interface PendingDecision {

@@ -51,7 +51,11 @@ export class EffectRunner {
         case 'promote':
           return await this.promote(effect, fresh, ref, signal);
         case 'fail':
+        case 'abort':
           return await this.fail(effect, fresh, ref, signal);
+        case 'pause':
+        case 'resume':
+          return await this.pause(effect.action === 'pause', fresh, ref, signal);
         case 'set_health':
           return await this.setHealth(effect, fresh, ref, signal);
         default:
@@ -79,6 +83,15 @@ export class EffectRunner {
         const now = (await this.api.readDeployment(ref, { signal })).body;
         return groups.every((g) => now.TaskGroups[g]?.Promoted) ? undefined : NOT_APPLIED;
       },
+    );
+    return { outcome: 'ok', ackAt: this.now(), followUps: [] };
+  }
+
+  private async pause(pause: boolean, fresh: Deployment, ref: DeploymentRef, signal?: AbortSignal): Promise<EffectResult> {
+    if ((fresh.Status === 'paused') === pause) return skipped(`already ${fresh.Status} in Nomad`);
+    await write(
+      async () => void (await this.api.pause(ref, pause, signal)),
+      async () => (((await this.api.readDeployment(ref, { signal })).body.Status === 'paused') === pause ? undefined : NOT_APPLIED),
     );
     return { outcome: 'ok', ackAt: this.now(), followUps: [] };
   }

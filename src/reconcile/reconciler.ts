@@ -23,6 +23,17 @@ import type { EffectResult, EffectRunner } from './effects.js';
 import type { JobSpecCache } from './job-specs.js';
 import type { Selection } from '../policy/select.js';
 import { observeDeployment, type PolicySelector } from './observe.js';
+import { humanDecision, type HumanAction, type HumanEvent } from '../machine/human.js';
+
+export interface HumanRequest {
+  action: HumanAction;
+  group?: string;
+  reason?: string;
+  who: string;
+}
+
+/** `unknown`: not tracked (404); `refused`: does not apply now (409); `accepted`: carried out (202). */
+export type HumanAnswer = { status: 'unknown' | 'refused'; reason: string } | { status: 'accepted'; record: DecisionRecord };
 
 /** Takes the measurements due for a deployment now (check providers); absent: no analysis. */
 export interface Measurer {
@@ -54,7 +65,56 @@ export interface ReconcileResult {
 export class Reconciler {
   constructor(private readonly deps: ReconcilerDeps) {}
 
-  async reconcile(id: string, signal?: AbortSignal): Promise<ReconcileResult> {
+  /** Per deployment, one pass or action at a time: the queue's workers and the action API share the snapshot. */
+  private readonly busy = new Map<string, Promise<unknown>>();
+
+  private exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.busy.get(id) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    this.busy.set(id, next);
+    void next.catch(() => undefined).finally(() => this.busy.get(id) === next && this.busy.delete(id));
+    return next;
+  }
+
+  reconcile(id: string, signal?: AbortSignal): Promise<ReconcileResult> {
+    return this.exclusive(id, () => this.pass(id, signal));
+  }
+
+  /**
+   * A person's decision on a tracked deployment: stepped through the machine as a `human` event
+   * and carried out by the same effects as the policy's, before answering.
+   */
+  act(id: string, request: HumanRequest, signal?: AbortSignal): Promise<HumanAnswer> {
+    return this.exclusive(id, async () => {
+      const { cache, store } = this.deps;
+      const d = cache.deployment(id);
+      const stored = await store.get(id);
+      if (!d || !stored || stored.machineVersion !== MACHINE_VERSION) return { status: 'unknown', reason: 'deployment not tracked' };
+      const snapshot = restoreDeployment(stored);
+      if (snapshot.status === 'done') return { status: 'refused', reason: `the deployment is finished (${stored.context.nomadStatus} in Nomad)` };
+      const job = await this.deps.jobs.get(d.Namespace, d.JobID, d.JobCreateIndex, d.JobVersion, signal);
+      const { observation } = observeDeployment(d, job, cache.allocationsOf(d), this.deps.select, this.deps.dryRun);
+      const event: HumanEvent = { type: 'human', now: this.deps.now(), observation, ...request };
+      const decision = humanDecision(snapshot.context, event);
+      if (!decision.applies) return { status: 'refused', reason: decision.reason };
+      const log = this.deps.logger.child({ deploymentId: d.ID, namespace: d.Namespace, job: d.JobID });
+      const stepped = step(snapshot, event);
+      await store.put(id, persistDeployment(stepped.snapshot));
+      if (stepped.effects.length === 0) {
+        // retry acts on the promoter's own records only: decided and counted here.
+        for (const group of decision.record.groups) {
+          log.info({ group, action: request.action, outcome: 'ok', reason: decision.record.reason, source: 'human', who: request.who }, 'decision');
+          this.deps.recorder.decision({ namespace: d.Namespace, job: d.JobID, group }, request.action, 'ok', 'human');
+        }
+        return { status: 'accepted', record: decision.record };
+      }
+      const { snapshot: after } = await this.carryOut(log, d, stepped.snapshot, stepped.effects, signal);
+      const record = [...after.context.history].reverse().find((h) => h.source === 'human' && h.at === decision.record.at && h.action === decision.record.action);
+      return { status: 'accepted', record: record ?? decision.record };
+    });
+  }
+
+  private async pass(id: string, signal?: AbortSignal): Promise<ReconcileResult> {
     const { cache, store } = this.deps;
     const d = cache.deployment(id);
     const stored = await store.get(id);
@@ -85,10 +145,23 @@ export class Reconciler {
     snapshot = stepped.snapshot;
     this.reportPending(log, before.pending, snapshot.context.pending);
     this.reportHoldChanges(log, before.history, snapshot.context.history);
+    this.reportPhases(log, before, snapshot.context);
     await store.put(id, persistDeployment(snapshot));
 
+    const carried = await this.carryOut(log, d, snapshot, stepped.effects, signal);
+    snapshot = carried.snapshot;
+    for (const g of observation.groups) {
+      if (g.policy) this.deps.recorder.autoPromoteConflict({ namespace: d.Namespace, job: d.JobID, group: g.name }, g.autoPromote && snapshot.value !== 'done');
+    }
+    return { retry: carried.retry, ...this.requeueAfter(snapshot, observation, now) };
+  }
+
+  /** Carry out effects one by one, feeding each result back to the machine and saving after each. */
+  private async carryOut(log: Logger, d: Deployment, snapshot: DeploymentSnapshot, effects: EffectRequest[], signal?: AbortSignal): Promise<{ snapshot: DeploymentSnapshot; retry: boolean }> {
+    const { store } = this.deps;
+    const id = d.ID;
     let retry = false;
-    for (const effect of stepped.effects) {
+    for (const effect of effects) {
       const result = await this.deps.effects.run(effect, d, signal);
       // Any failure the runner did not settle is tried again with this key's backoff: a bad answer
       // (unreadable body, a 403 while a token is being fixed) must not wait for the next resync.
@@ -105,15 +178,13 @@ export class Reconciler {
         ...(result.settled ? { settled: true } : {}),
         ...(result.allocIds ? { allocIds: result.allocIds } : {}),
         ...(result.rollbackDue ? { rollbackDue: result.rollbackDue } : {}),
-        followUps: result.followUps,
+        // A rollback after a person's abort is part of that person's decision.
+        followUps: result.followUps.map((f) => ({ ...f, source: effect.source ?? 'policy', ...(effect.who ? { who: effect.who } : {}) })),
       }).snapshot;
       // Saved after every effect: a crash loses at most the effect in flight, never one already acknowledged.
       await store.put(id, persistDeployment(snapshot));
     }
-    for (const g of observation.groups) {
-      if (g.policy) this.deps.recorder.autoPromoteConflict({ namespace: d.Namespace, job: d.JobID, group: g.name }, g.autoPromote && snapshot.value !== 'done');
-    }
-    return { retry, ...this.requeueAfter(snapshot, observation, now) };
+    return { snapshot, retry };
   }
 
   private requeueAfter(snapshot: DeploymentSnapshot, observation: DeploymentObservation, now: number): ReconcileResult {
@@ -135,6 +206,20 @@ export class Reconciler {
       }
       if (s.pinnedUnknown) log.warn({ group, pinned: s.pinnedUnknown }, 'job pins a policy that does not exist: group left alone');
       log.info({ group, policy: s.policy?.name ?? null, reason: s.reason }, s.policy ? 'group governed' : 'group not governed');
+    }
+  }
+
+  /** A check changing phase is logged with its last measurement: the cause of a hold is in the logs. */
+  private reportPhases(log: Logger, before: PromoterContext, after: PromoterContext): void {
+    for (const [group, track] of Object.entries(after.groups)) {
+      for (const [key, record] of Object.entries(track.checks)) {
+        if (before.groups[group]?.checks[key]?.phase === record.phase) continue;
+        const last = record.measurements.at(-1);
+        const [stage, check] = key.split(':');
+        const line = { group, stage, check, phase: record.phase, ...(last ? { lastResult: last.result, ...(last.value !== undefined ? { lastValue: last.value } : {}), ...(last.message ? { message: last.message } : {}) } : {}) };
+        if (record.phase === 'inconclusive' || record.phase === 'errored') log.warn(line, 'check holds');
+        else log.info(line, 'check phase');
+      }
     }
   }
 
@@ -161,16 +246,16 @@ export class Reconciler {
   private reportEffect(log: Logger, d: Deployment, effect: EffectRequest, result: EffectResult): void {
     const outcome = result.outcome === 'skipped' ? 'ok' : result.outcome;
     for (const group of effect.groups) {
-      const line = { group, action: effect.action, outcome, reason: effect.reason, ...(result.message ? { message: result.message } : {}) };
+      const line = { group, action: effect.action, outcome, reason: effect.reason, ...(result.message ? { message: result.message } : {}), ...(effect.source === 'human' ? { source: 'human', who: effect.who } : {}) };
       if (outcome === 'error') log.error(line, 'decision');
       else log.info(line, 'decision');
       // A skipped effect was already counted when it was carried out.
-      if (result.outcome !== 'skipped') this.deps.recorder.decision({ namespace: d.Namespace, job: d.JobID, group }, effect.action, outcome);
+      if (result.outcome !== 'skipped') this.deps.recorder.decision({ namespace: d.Namespace, job: d.JobID, group }, effect.action, outcome, effect.source);
     }
     for (const f of result.followUps) {
       for (const group of f.groups) {
         log.info({ group, action: f.action, outcome: f.outcome, reason: f.reason }, 'decision');
-        if (f.outcome !== 'pending' && !f.skipped) this.deps.recorder.decision({ namespace: d.Namespace, job: d.JobID, group }, f.action, f.outcome);
+        if (f.outcome !== 'pending' && !f.skipped) this.deps.recorder.decision({ namespace: d.Namespace, job: d.JobID, group }, f.action, f.outcome, effect.source);
       }
     }
     if (result.outcome === 'ok' && result.ackAt !== undefined) {

@@ -7,12 +7,21 @@ import type { Recorder } from './metrics.js';
 import type { SnapshotStore } from '../store/store.js';
 import { detailView, statusView } from './status.js';
 import { MACHINE_STATES } from '../machine/machine.js';
+import { HUMAN_ACTIONS, type HumanAction } from '../machine/human.js';
+import type { HumanAnswer, HumanRequest } from '../reconcile/reconciler.js';
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+const MAX_BODY_BYTES = 16 * 1024;
 
 export interface StatusServerDeps {
   recorder: Recorder;
   store: SnapshotStore;
   /** Why the daemon is not ready, or undefined when it is. */
   notReadyReason: () => string | undefined;
+  /** PROMOTER_API_TOKEN; absent: the action endpoints answer 403. */
+  apiToken?: string;
+  /** Carries out a person's decision (the reconciler). */
+  act?: (id: string, request: HumanRequest) => Promise<HumanAnswer>;
 }
 
 export class StatusServer {
@@ -38,6 +47,11 @@ export class StatusServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const action = /^\/v1\/deployments\/([^/]+)\/([^/]+)$/.exec(path);
+    if (action && (HUMAN_ACTIONS as readonly string[]).includes(action[2]!)) {
+      if (req.method !== 'POST') return send(res, 405, { error: 'method not allowed: use POST' });
+      return this.human(req, res, decodeURIComponent(action[1]!), action[2] as HumanAction);
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
     if (path === '/healthz') return send(res, 200, { status: 'ok' });
     if (path === '/readyz') {
@@ -59,11 +73,72 @@ export class StatusServer {
     }
     const match = /^\/v1\/deployments\/([^/]+)$/.exec(path);
     if (match) {
-      const s = await this.deps.store.get(decodeURIComponent(match[1]!));
+      const id = await this.resolveId(decodeURIComponent(match[1]!));
+      if (typeof id !== 'string') return send(res, 404, id);
+      const s = await this.deps.store.get(id);
       return s ? send(res, 200, detailView(s)) : send(res, 404, { error: 'deployment not tracked' });
     }
     send(res, 404, { error: 'not found' });
   }
+
+  /** A full ID, or a unique prefix of at least 8 characters (as the Nomad CLI accepts). */
+  private async resolveId(given: string): Promise<string | { error: string }> {
+    if (await this.deps.store.get(given)) return given;
+    if (given.length < 8) return { error: 'deployment not tracked (an ID prefix needs at least 8 characters)' };
+    const ids = (await this.deps.store.list()).map((s) => s.context.deploymentId).filter((id) => id.startsWith(given));
+    if (ids.length === 1) return ids[0]!;
+    return { error: ids.length === 0 ? 'deployment not tracked' : `ID prefix ${given} matches ${ids.length} tracked deployments: give more characters` };
+  }
+
+  private async human(req: IncomingMessage, res: ServerResponse, given: string, action: HumanAction): Promise<void> {
+    const { apiToken, act } = this.deps;
+    if (!apiToken || !act) return send(res, 403, { error: 'actions are disabled: the daemon has no PROMOTER_API_TOKEN' });
+    if (!tokenMatches(req.headers.authorization, apiToken)) {
+      res.setHeader('www-authenticate', 'Bearer');
+      return send(res, 401, { error: 'missing or wrong bearer token (Authorization: Bearer <PROMOTER_API_TOKEN>)' });
+    }
+    const body = await readBody(req);
+    if (typeof body === 'string') return send(res, 400, { error: body });
+    const id = await this.resolveId(given);
+    if (typeof id !== 'string') return send(res, 404, id);
+    const answer = await act(id, { action, ...body });
+    if (answer.status !== 'accepted') {
+      return answer.status === 'unknown' ? send(res, 404, { error: answer.reason }) : send(res, 409, { error: `${action} does not apply: ${answer.reason}` });
+    }
+    send(res, 202, { ...answer.record, at: new Date(answer.record.at).toISOString() });
+  }
+}
+
+/** Constant-time comparison of digests: neither the token's length nor its content leaks. */
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const given = /^Bearer (.+)$/i.exec(header ?? '')?.[1] ?? '';
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(token));
+}
+
+/** The action body `{"group"?, "reason"?, "who"?}`, or what is wrong with it. */
+async function readBody(req: IncomingMessage): Promise<Omit<HumanRequest, 'action'> | string> {
+  let text = '';
+  for await (const chunk of req) {
+    text += String(chunk);
+    if (text.length > MAX_BODY_BYTES) return `request body: larger than ${MAX_BODY_BYTES} bytes`;
+  }
+  let parsed: unknown = {};
+  try {
+    if (text.trim()) parsed = JSON.parse(text);
+  } catch (err) {
+    return `request body: invalid JSON: ${(err as Error).message}`;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'request body: expected a JSON object {"group"?, "reason"?, "who"?}';
+  const fields = parsed as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    if (!['group', 'reason', 'who'].includes(key)) return `request body: unknown field "${key}" (expected group, reason, who)`;
+    if (typeof fields[key] !== 'string') return `request body: "${key}" must be a string`;
+  }
+  const { group, reason, who } = fields as Record<string, string | undefined>;
+  // Who asked: the request names the person; the token itself is never an identity.
+  const person = who?.trim() || req.headers['x-promoter-user']?.toString().trim() || `api client ${req.socket.remoteAddress ?? 'unknown'}`;
+  return { who: person, ...(group !== undefined ? { group } : {}), ...(reason !== undefined ? { reason } : {}) };
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

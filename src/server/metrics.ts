@@ -9,7 +9,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MeasurementResult } from '../domain/analysis.js';
-import type { EffectAction, Outcome } from '../machine/types.js';
+import type { DecisionSource, EffectAction, Outcome } from '../machine/types.js';
 
 export interface GroupLabels {
   namespace: string;
@@ -23,8 +23,6 @@ const GROUP_LABELS: GroupLabelName[] = ['nomad_namespace', 'nomad_job', 'task_gr
 function groupLabels(l: GroupLabels): Record<GroupLabelName, string> {
   return { nomad_namespace: l.namespace, nomad_job: l.job, task_group: l.group };
 }
-
-export type DecisionSource = 'policy' | 'human';
 
 /** The series a dashboard reads for a governed group, created at 0 so `increase()` sees the first event. */
 const INITIAL_DECISIONS: { action: EffectAction; outcome: Outcome }[] = (['promote', 'fail'] as const).flatMap((action) =>

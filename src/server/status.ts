@@ -4,7 +4,7 @@
  */
 import type { StoredSnapshot } from '../machine/machine.js';
 import type { Measurement } from '../domain/analysis.js';
-import type { CheckRecord, DecisionRecord, PendingDecision } from '../machine/types.js';
+import type { CheckRecord, DecisionRecord, DecisionSource, PendingDecision } from '../machine/types.js';
 
 export interface CheckStatus {
   stage: string;
@@ -26,15 +26,30 @@ export interface DeploymentStatusView {
   status: string;
   state: string;
   groups: Record<string, { policy: string; mode: string; promoted: boolean; canariesHealthyAt?: string; checks: CheckStatus[] }>;
-  pending: PendingDecision[];
+  pending: (PendingDecision & { causes?: HoldCause[] })[];
   warnings: string[];
+  /** When the promoter looks again on its own (end of the bake, the canary timeout). */
+  nextAt?: string;
   updatedAt: string;
 }
 
 export type MeasurementView = Omit<Measurement, 'at'> & { at: string };
 
+/** Why a deployment holds: each held check with its last result, value and message. */
+export interface HoldCause extends Omit<CheckStatus, 'measurements' | 'lastAt'> {
+  group: string;
+}
+
+const HOLDING_PHASES = ['inconclusive', 'errored'];
+
+function holdCauses(groups: DeploymentStatusView['groups'], names: string[]): HoldCause[] {
+  return names.flatMap((group) =>
+    (groups[group]?.checks ?? []).filter((c) => HOLDING_PHASES.includes(c.state)).map(({ measurements: _m, lastAt: _a, ...c }) => ({ group, ...c })),
+  );
+}
+
 export interface DeploymentDetailView extends DeploymentStatusView {
-  history: (Omit<DecisionRecord, 'at' | 'evidence'> & { at: string; evidence: MeasurementView[] })[];
+  history: (Omit<DecisionRecord, 'at' | 'evidence' | 'source'> & { at: string; source: DecisionSource; evidence: MeasurementView[] })[];
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -59,7 +74,7 @@ function checkStatus(key: string, r: CheckRecord): CheckStatus {
 
 export function statusView(s: StoredSnapshot): DeploymentStatusView {
   const c = s.context;
-  return {
+  const view: DeploymentStatusView = {
     id: c.deploymentId,
     namespace: c.namespace,
     job: c.job,
@@ -80,10 +95,13 @@ export function statusView(s: StoredSnapshot): DeploymentStatusView {
     ),
     pending: c.pending,
     warnings: c.warnings,
+    ...(c.wakeAt !== undefined ? { nextAt: iso(c.wakeAt) } : {}),
     updatedAt: iso(c.updatedAt),
   };
+  view.pending = c.pending.map((p) => (p.action === 'hold' ? { ...p, causes: holdCauses(view.groups, p.groups) } : p));
+  return view;
 }
 
 export function detailView(s: StoredSnapshot): DeploymentDetailView {
-  return { ...statusView(s), history: s.context.history.map((h) => ({ ...h, at: iso(h.at), evidence: h.evidence.map(measurementView) })) };
+  return { ...statusView(s), history: s.context.history.map((h) => ({ ...h, at: iso(h.at), source: h.source ?? 'policy', evidence: h.evidence.map(measurementView) })) };
 }

@@ -106,8 +106,10 @@ describe('against the simulator', () => {
 
   test('explain prints what the daemon would decide and why, and writes nothing', async () => {
     const d = await canariesHealthy(h, 'web-explain');
-    const r = await run(['explain', d.ID, '--policies', h.policiesDir], { NOMAD_ADDR: h.sim.url });
+    const r = await run(['explain', d.ID.slice(0, 8), '--policies', h.policiesDir], { NOMAD_ADDR: h.sim.url, PROMOTER_DAEMON: 'http://127.0.0.1:9' });
     expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^Note: the daemon at http:\/\/127\.0\.0\.1:9 does not show this deployment \(cannot reach the daemon .*\): a fresh evaluation of its own follows\./);
+    expect(r.out).toContain(`policies read from ${h.policiesDir}; state after this evaluation: baking`);
     expect(r.out).toContain(`Deployment ${d.ID} (namespace default, job web-explain version 1): running`);
     expect(r.out).toContain('group web: policy web-bake (enforce)');
     expect(r.out).toContain('canaries: 2/2 healthy');

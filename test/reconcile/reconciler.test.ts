@@ -137,6 +137,7 @@ describe('Reconciler', () => {
 
   test('a final error on an effect (403) is retried with backoff too, not left for the resync', async () => {
     const w = world([bake]);
+    await w.reconciler().reconcile('d-1'); // the promoter first sees the canaries healthy at T0
     w.clock.now = T0 + 30_000;
     w.nomad.failures.set('promote', [new NomadError({ status: 403, method: 'POST', route: '/v1/deployment/promote/:id', text: 'Permission denied' })]);
     const r = w.reconciler();
@@ -229,5 +230,41 @@ describe('Reconciler', () => {
     w.cache.replaceDeployments([]);
     await w.reconciler().reconcile('d-1');
     expect(await w.store.get('d-1')).toBeUndefined();
+  });
+});
+
+describe('Reconciler: people decide too', () => {
+  const bake = policy({ canary: { bakeMs: 30_000 } });
+
+  test('a promote that arrives while a pass promotes is carried out once: actions and passes take turns', async () => {
+    const w = world([bake]);
+    const r = w.reconciler();
+    await r.reconcile('d-1');
+    w.clock.now = T0 + 30_000;
+    const [, answer] = await Promise.all([r.reconcile('d-1'), r.act('d-1', { action: 'promote', who: 'alice' })]);
+    expect(w.nomad.writes()).toEqual([{ method: 'promote', args: ['d-1', ['web']] }]);
+    expect(answer).toEqual({ status: 'refused', reason: 'no canary group left to promote' });
+  });
+
+  test('an action that does not apply leaves the stored state as it was; an unknown deployment is unknown', async () => {
+    const w = world([bake]);
+    const r = w.reconciler();
+    await r.reconcile('d-1');
+    const before = await w.store.get('d-1');
+    expect(await r.act('d-1', { action: 'resume', who: 'alice' })).toEqual({ status: 'refused', reason: 'the deployment is not paused' });
+    expect(await r.act('d-1', { action: 'promote', group: 'api', who: 'alice' })).toEqual({ status: 'refused', reason: 'group "api" is not governed in this deployment (governed: web)' });
+    expect(await w.store.get('d-1')).toEqual(before);
+    expect(await r.act('d-2', { action: 'promote', who: 'alice' })).toEqual({ status: 'unknown', reason: 'deployment not tracked' });
+    expect(w.nomad.writes()).toEqual([]);
+  });
+
+  test('a human promote is counted with source human', async () => {
+    const w = world([bake]);
+    const r = w.reconciler();
+    await r.reconcile('d-1');
+    const answer = await r.act('d-1', { action: 'promote', who: 'alice', reason: 'hotfix' });
+    expect(answer).toMatchObject({ status: 'accepted', record: { action: 'promote', outcome: 'ok', source: 'human', who: 'alice', reason: 'hotfix' } });
+    expect(w.nomad.writes()).toEqual([{ method: 'promote', args: ['d-1', ['web']] }]);
+    expect(await w.recorder.metrics()).toContain('action="promote",outcome="ok",source="human"} 1');
   });
 });

@@ -1,0 +1,60 @@
+/**
+ * `nomad-promoter status [ID] [--watch]`: what the running daemon tracks, as a table, or one
+ * deployment in detail with its decision history; `--watch` redraws every two seconds.
+ */
+import { EXIT } from '../cli.js';
+import type { DeploymentDetailView, DeploymentStatusView } from '../server/status.js';
+import { DaemonClient, encodeId, errorOf } from './daemon-client.js';
+
+const REDRAW_MS = 2000;
+
+export async function statusCommand(id: string | undefined, flags: Record<string, string | boolean | undefined>): Promise<number> {
+  const client = new DaemonClient(flags);
+  const render = async (): Promise<{ text: string; ok: boolean }> => {
+    const answer = await client.call('GET', id ? `/v1/deployments/${encodeId(id)}` : '/v1/deployments').catch((err: Error) => ({ status: 0, body: { error: err.message } }));
+    if (answer.status !== 200) return { text: `nomad-promoter status: ${errorOf(answer)}`, ok: false };
+    return { text: id ? detail(answer.body as DeploymentDetailView) : table(answer.body as DeploymentStatusView[]), ok: true };
+  };
+  if (!flags.watch) {
+    const { text, ok } = await render();
+    (ok ? process.stdout : process.stderr).write(`${text}\n`);
+    return ok ? EXIT.ok : EXIT.invalid;
+  }
+  for (;;) {
+    const { text } = await render();
+    process.stdout.write(`\x1b[2J\x1b[H${new Date().toISOString()}  ${client.url}\n\n${text}\n`);
+    await new Promise((resolve) => setTimeout(resolve, REDRAW_MS));
+  }
+}
+
+function rows(d: DeploymentStatusView): string[][] {
+  return Object.entries(d.groups).map(([name, g]) => {
+    const checks = g.checks.map((c) => `${c.check}=${c.state}${c.lastValue !== undefined ? `(${c.lastValue})` : ''}`).join(' ') || '-';
+    const next = d.pending.find((p) => p.groups.includes(name));
+    return [d.id.slice(0, 8), d.job, name, d.state, checks, next ? `${next.action}: ${next.reason}` : '-', d.nextAt ?? '-'];
+  });
+}
+
+export function table(list: DeploymentStatusView[]): string {
+  if (list.length === 0) return 'no deployments tracked';
+  const all = [['DEPLOYMENT', 'JOB', 'GROUP', 'STATE', 'CHECKS', 'NEXT', 'WHEN'], ...list.flatMap(rows)];
+  const widths = all[0]!.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  return all.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+export function detail(d: DeploymentDetailView): string {
+  const lines = [`Deployment ${d.id} (namespace ${d.namespace}, job ${d.job} version ${d.version}): ${d.status} in Nomad, state ${d.state}`];
+  for (const [name, g] of Object.entries(d.groups)) {
+    lines.push(`  group ${name}: policy ${g.policy} (${g.mode})${g.promoted ? ', promoted' : ''}`);
+    for (const c of g.checks) {
+      const value = c.lastValue !== undefined ? ` value=${c.lastValue}` : '';
+      lines.push(`    check ${c.stage}:${c.check}: ${c.state}${value}${c.lastMessage ? ` (${c.lastMessage})` : ''}`);
+    }
+  }
+  for (const p of d.pending) lines.push(`  next: ${p.action} (${p.groups.join(', ')}): ${p.reason}`);
+  if (d.history.length > 0) lines.push('  history:');
+  for (const h of d.history) {
+    lines.push(`    ${h.at}  ${h.action} ${h.groups.join(', ')}: ${h.outcome}: ${h.reason}${h.message ? ` (${h.message})` : ''}  [${h.source}${h.who ? ` ${h.who}` : ''}]`);
+  }
+  return lines.join('\n');
+}
