@@ -14,6 +14,8 @@ import { BlockingRegistry } from './http/blocking.js';
 import type { Services } from './http/router.js';
 import { createSimServer } from './http/server.js';
 import { Cluster } from './model/cluster.js';
+import { EventBuffer } from './model/events.js';
+import { EVENT_HEARTBEAT_MS } from './http/api-event-stream.js';
 
 export { parseGoDuration } from './duration.js';
 export { SimClock } from './clock.js';
@@ -43,6 +45,10 @@ export interface SimulatorOptions {
    * 100; 0 = no limit.
    */
   httpMaxConnsPerClient?: number;
+  /** Nomad's `event_buffer_size`: frames the event stream keeps for replay. Default 100. */
+  eventBufferSize?: number;
+  /** Real ms between the event stream's `{}` heartbeats. Default 30 s, as Nomad. */
+  eventHeartbeatMs?: number;
   /** Failures with no caller to tell (a targets file write, binding a port); default: a JSON line on stderr. */
   onAppError?: (err: Error) => void;
 }
@@ -91,6 +97,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     faults: new Faults(),
     requests: new RequestLog(),
     connections: new ConnectionCounter(opts.httpMaxConnsPerClient ?? DEFAULT_MAX_CONNS_PER_CLIENT),
+    events: new EventBuffer(cluster.store, opts.eventBufferSize),
+    eventHeartbeatMs: opts.eventHeartbeatMs ?? EVENT_HEARTBEAT_MS,
   };
   const server = createSimServer(services);
   const host = opts.host ?? '127.0.0.1';
@@ -122,6 +130,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
       closing ??= (async () => {
         clearInterval(tick);
         services.blocking.closeAll();
+        services.events.cutAll();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         const [, appsClosed] = await Promise.allSettled([stopped, apps?.close()]);

@@ -2,9 +2,9 @@
  * Injected faults for the next N matching API requests (control API `POST /_sim/faults`).
  * Faults apply in the order they were added; each request consumes at most one fault.
  */
-export type FaultKind = 'latency' | 'no-leader' | 'reset' | 'too-many' | 'index-reset';
+export type FaultKind = 'latency' | 'no-leader' | 'reset' | 'too-many' | 'index-reset' | 'stream-deny' | 'http-0.0';
 
-export const FAULT_KINDS: readonly FaultKind[] = ['latency', 'no-leader', 'reset', 'too-many', 'index-reset'];
+export const FAULT_KINDS: readonly FaultKind[] = ['latency', 'no-leader', 'reset', 'too-many', 'index-reset', 'stream-deny', 'http-0.0'];
 
 export interface Fault {
   kind: FaultKind;
@@ -48,3 +48,6 @@ export const TOO_MANY_RESPONSE =
   `Content-Length: ${Buffer.byteLength(TOO_MANY_BODY)}\r\n` +
   'Connection: close\r\n\r\n' +
   TOO_MANY_BODY;
+
+/** Nomad 1.11.2's event stream start, status line `HTTP/0.0` included. */
+export const HTTP_0_0_RESPONSE = 'HTTP/0.0 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{}\n';

@@ -7,12 +7,13 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { TOO_MANY_RESPONSE } from '../control/faults.js';
+import { HTTP_0_0_RESPONSE, TOO_MANY_RESPONSE } from '../control/faults.js';
 import type { Fault } from '../control/faults.js';
 import { controlRouter } from '../control/control-api.js';
 import { ApiError } from '../model/errors.js';
 import { addAllocationRoutes } from './api-allocations.js';
 import { addDeploymentActions } from './api-deployment-actions.js';
+import { addEventStreamRoute, startStream } from './api-event-stream.js';
 import { addDeploymentRead, addDeploymentReads } from './api-deployments.js';
 import { addJobRoutes } from './api-jobs.js';
 import { addVariableRoutes } from './api-variables.js';
@@ -39,6 +40,7 @@ function apiRouter(): Router {
   addAllocationRoutes(router);
   addJobRoutes(router);
   addVariableRoutes(router);
+  addEventStreamRoute(router);
   router.add('/v1/status/leader', { GET: (ctx) => sendJson(ctx.res, 200, '127.0.0.1:4647') });
   return router;
 }
@@ -82,6 +84,15 @@ async function applyFault(fault: Fault, req: IncomingMessage, res: ServerRespons
     case 'index-reset':
       services.cluster.resetIndexes(fault.to);
       return false;
+    case 'stream-deny':
+      // Nomad 1.11.2+ refusing a stream: the 200 went out before the permission check.
+      startStream(res);
+      res.end();
+      return true;
+    case 'http-0.0':
+      // Nomad 1.11.2 alone: a status line strict HTTP parsers reject.
+      req.socket.end(HTTP_0_0_RESPONSE);
+      return true;
   }
 }
 
