@@ -13,6 +13,7 @@ export interface RunFlags {
   namespace?: string;
   'log-level'?: string;
   'watch-wait'?: string;
+  'watch-source'?: string;
   'resync-interval'?: string;
   state?: string;
   'state-namespace'?: string;
@@ -29,6 +30,8 @@ export interface RunConfig {
   logLevel: string;
   /** Blocking query wait. */
   watchWaitMs: number;
+  /** What feeds the cache: the event stream, blocking queries, or the stream falling back to blocking queries (default). */
+  watchSource?: WatchSourceKind;
   /** Every deployment is reconciled again at least this often. */
   resyncMs: number;
   /** Where machine snapshots live: process memory, or Nomad Variables (survives restarts). */
@@ -36,12 +39,16 @@ export interface RunConfig {
   nomad: NomadConnectionConfig;
 }
 
+export const WATCH_SOURCES = ['auto', 'stream', 'blocking'] as const;
+export type WatchSourceKind = (typeof WATCH_SOURCES)[number];
+
 export const RUN_DEFAULTS = {
   policies: 'policies',
   listen: '127.0.0.1:9646',
   namespace: '*',
   logLevel: 'info',
   watchWait: '5m',
+  watchSource: 'auto',
   resyncInterval: '5m',
   state: 'memory',
   statePath: 'nomad-promoter/deployments',
@@ -90,6 +97,10 @@ export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { con
   };
   const watchWaitMs = duration('watch-wait', flags['watch-wait'] ?? RUN_DEFAULTS.watchWait);
   const resyncMs = duration('resync-interval', flags['resync-interval'] ?? RUN_DEFAULTS.resyncInterval);
+  const watchSource = flags['watch-source'] ?? env.PROMOTER_WATCH_SOURCE ?? RUN_DEFAULTS.watchSource;
+  if (!(WATCH_SOURCES as readonly string[]).includes(watchSource)) {
+    errors.push(`--watch-source / PROMOTER_WATCH_SOURCE: "${watchSource}" is not one of ${WATCH_SOURCES.join(', ')}`);
+  }
 
   const stateKind = flags.state ?? env.PROMOTER_STATE ?? RUN_DEFAULTS.state;
   const statePath = flags['state-path'] ?? env.PROMOTER_STATE_PATH ?? RUN_DEFAULTS.statePath;
@@ -112,6 +123,7 @@ export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { con
       namespace: flags.namespace ?? env.NOMAD_NAMESPACE ?? RUN_DEFAULTS.namespace,
       logLevel,
       watchWaitMs,
+      watchSource: watchSource as WatchSourceKind,
       resyncMs,
       state: stateKind === 'nomad' ? { kind: 'nomad', namespace: stateNamespace, path: statePath } : { kind: 'memory' },
       nomad: nomad.config,

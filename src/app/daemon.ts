@@ -20,6 +20,10 @@ import { MemorySnapshotStore } from '../store/memory.js';
 import { NomadVariablesStore } from '../store/nomad-variables.js';
 import type { SnapshotStore } from '../store/store.js';
 import { ClusterCache } from '../watch/cache.js';
+import { HttpTransport } from '../nomad/transport.js';
+import { AutoSource } from '../watch/auto-source.js';
+import type { WatchSource } from '../watch/source.js';
+import { StreamSource } from '../watch/stream-source.js';
 import { Watcher } from '../watch/watcher.js';
 import type { RunConfig } from './config.js';
 import { VERSION } from './version.js';
@@ -77,10 +81,12 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
 
   const deploymentsApi = new HttpNomadClient(config.nomad, { observe, retries: 0 });
   const allocationsApi = new HttpNomadClient(config.nomad, { observe, retries: 0 });
+  // The event stream's own connection; its re-lists go through `api`.
+  const streamTransport = new HttpTransport(config.nomad, { maxSockets: 1, keepAlive: false });
   /** Releases what start-up acquired, on a failed start and at stop. */
   const release = () => {
     policies.close();
-    for (const client of [api, deploymentsApi, allocationsApi]) client.close();
+    for (const client of [api, deploymentsApi, allocationsApi, streamTransport]) client.close();
   };
   const cache = new ClusterCache();
   const store = await openStore(config, api, logger).catch((err: unknown) => {
@@ -116,14 +122,16 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
     dryRun: config.dryRun,
   });
 
-  const watcher = new Watcher({
+  const onChange = (ids: string[]) => ids.forEach((id) => queue.add(id));
+  const blocking = () =>
+    new Watcher({
     deploymentsApi,
     allocationsApi,
     cache,
     namespace: config.namespace,
     waitMs: config.watchWaitMs,
     resyncMs: config.resyncMs,
-    onChange: (ids) => ids.forEach((id) => queue.add(id)),
+    onChange,
     onError: (table, err, retryInMs) => {
       recorder.watchError();
       logger.warn({ table, err, retryInMs }, 'watch failed; backing off');
@@ -131,6 +139,29 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
     onReset: (table) => recorder.watchReset(table),
     logger,
   });
+  const stream = (onRefused?: (reason: string) => void) =>
+    new StreamSource({
+      transport: streamTransport,
+      api,
+      cache,
+      namespace: config.namespace,
+      resyncMs: config.resyncMs,
+      onChange,
+      onError: (err, retryInMs) => {
+        recorder.watchError();
+        logger.warn({ err, retryInMs }, 'event stream failed; backing off');
+      },
+      ...(onRefused ? { onRefused } : {}),
+      logger,
+    });
+  const watchSource = config.watchSource ?? 'auto';
+  const watcher: WatchSource =
+    watchSource === 'auto'
+      ? new AutoSource({ stream, blocking, onSource: (s) => recorder.watchSourceInUse(s), logger })
+      : watchSource === 'stream'
+        ? stream()
+        : blocking();
+  if (watchSource !== 'auto') recorder.watchSourceInUse(watchSource);
 
   const server = new StatusServer({
     recorder,

@@ -120,7 +120,7 @@ export class Watcher {
       } catch (err) {
         if (signal.aborted) return;
         this.failing.add(table);
-        const delay = jitter(Math.min(minBackoff * 2 ** failures, maxBackoff));
+        const delay = backoffMs(failures, minBackoff, maxBackoff);
         failures++;
         this.options.onError(table, err, delay);
         await sleep(delay, signal);
@@ -129,12 +129,13 @@ export class Watcher {
   }
 }
 
-/** Full jitter in [delay/2, delay]: spreads retries without ever retrying at once. */
-function jitter(delay: number): number {
+/** Exponential backoff after `failures` failures in a row, with jitter in [delay/2, delay]: spreads retries without ever retrying at once. */
+export function backoffMs(failures: number, minMs: number, maxMs: number): number {
+  const delay = Math.min(minMs * 2 ** failures, maxMs);
   return Math.round(delay / 2 + Math.random() * (delay / 2));
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
