@@ -67,7 +67,8 @@ describe('faults', () => {
     h = await startHarness(BAKE('1s'));
     const harness = h;
     await stableV0(harness.sim, 'web-faulty');
-    const daemon = await harness.startDaemon(['--watch-wait', '2s']);
+    // The long-polls' fault handling; the event stream's is in event-stream.test.ts.
+    const daemon = await harness.startDaemon(['--watch-wait', '2s', '--watch-source', 'blocking']);
     await eventually(async () => (await fetch(`${daemon.url}/readyz`)).status === 200, 'ready');
     await harness.sim.send('DELETE', '/_sim/requests');
 

@@ -95,6 +95,22 @@ describe('event stream source', () => {
     expect(await lists()).toBe(2);
   });
 
+  test('an index reset (snapshot restore) ends the stream; the re-list takes the lower indexes, and later changes still apply', async () => {
+    const { c, cache, source } = await start();
+    await c.register(webJob({ id: 'web', count: 1 }));
+    await c.advance('15s');
+    source.start();
+    await eventually(async () => source.ready && cache.allDeployments()[0]?.Status === 'successful', 'ready');
+    const before = cache.allDeployments()[0]?.ModifyIndex ?? 0;
+    await c.post('/_sim/faults', { kind: 'index-reset', to: 1, path: '/v1/deployments' });
+    await c.get('/v1/deployments');
+    const lowered = (await c.latestDeployment('web')).ModifyIndex;
+    expect(lowered).toBeLessThan(before);
+    await eventually(async () => cache.allDeployments()[0]?.ModifyIndex === lowered, 'the re-listed, lower index');
+    await c.register(webJob({ id: 'web', count: 1, image: 'app:2' }));
+    await eventually(async () => cache.allDeployments().some((d) => d.JobVersion === 1), 'a change after the reset');
+  });
+
   test('200 then EOF is a refusal: reported once, with onRefused', async () => {
     const { c, source, refused } = await start({ refusable: true });
     await c.post('/_sim/faults', { kind: 'stream-deny', path: '/v1/event/stream' });

@@ -83,6 +83,8 @@ async function applyFault(fault: Fault, req: IncomingMessage, res: ServerRespons
       return true;
     case 'index-reset':
       services.cluster.resetIndexes(fault.to);
+      // As after a snapshot restore: Nomad's event broker starts afresh, ending every stream.
+      services.events.restart();
       return false;
     case 'stream-deny':
       // Nomad 1.11.2+ refusing a stream: the 200 went out before the permission check.

@@ -68,6 +68,12 @@ export class EventBuffer {
     return open.length;
   }
 
+  /** A snapshot restore: the buffer is emptied and every subscription ends. */
+  restart(): void {
+    this.frames = [];
+    this.cutAll();
+  }
+
   get open(): number {
     return this.subscribers.size;
   }
