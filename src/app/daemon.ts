@@ -1,7 +1,7 @@
 /**
  * Composition root of `nomad-promoter run`: config -> adapters -> reconciler -> runnables.
- * Three Nomad connections at most, whatever the number of deployments: one per long-poll and
- * one for the reconcilers' reads and writes, closed when idle.
+ * A constant number of Nomad connections, whatever the number of deployments: the watch source's
+ * (the event stream, or one per long-poll) and one for reads, writes and re-lists, closed when idle.
  */
 import type { Logger } from 'pino';
 import { HttpNomadClient } from '../nomad/client.js';
