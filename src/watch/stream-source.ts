@@ -53,6 +53,8 @@ export class StreamSource implements WatchSource {
   private resyncTimer?: NodeJS.Timeout;
   private listed = false;
   private failing = false;
+  /** Index of the last frame received: a reconnect resumes after it instead of replaying the server's buffer. */
+  private lastIndex = 0;
 
   constructor(private readonly options: StreamSourceOptions) {}
 
@@ -108,6 +110,7 @@ export class StreamSource implements WatchSource {
   private async session(connected: () => void): Promise<void> {
     const { transport, namespace, silenceMs = STREAM_SILENCE_MS } = this.options;
     const query = new URLSearchParams([['topic', 'Deployment'], ['topic', 'Allocation'], ['namespace', namespace]]);
+    if (this.lastIndex > 0) query.set('index', String(this.lastIndex + 1));
     const connection = new AbortController();
     const stopConnection = (): void => connection.abort();
     this.abort.signal.addEventListener('abort', stopConnection, { once: true });
@@ -156,12 +159,14 @@ export class StreamSource implements WatchSource {
   }
 
   private apply(line: string): void {
-    let frame: { Events?: StreamEvent[] };
+    let frame: { Index?: number; Events?: StreamEvent[] };
     try {
-      frame = JSON.parse(line) as { Events?: StreamEvent[] };
+      frame = JSON.parse(line) as { Index?: number; Events?: StreamEvent[] };
     } catch {
       throw new Error(`event stream sent a line that is not JSON: ${line.slice(0, 80)}`);
     }
+    // Set, not raised: after a snapshot restore the server's indexes are lower.
+    if (typeof frame.Index === 'number') this.lastIndex = frame.Index;
     const ids = new Set<string>();
     for (const e of frame.Events ?? []) {
       const changed = e.Topic === 'Deployment' ? this.applyDeployment(e.Payload?.Deployment) : e.Topic === 'Allocation' ? this.applyAllocation(e.Payload?.Allocation) : undefined;

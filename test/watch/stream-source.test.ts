@@ -93,6 +93,10 @@ describe('event stream source', () => {
     for (const id of ['x1', 'x2', 'x3']) await c.register(webJob({ id, count: 1 }));
     await eventually(async () => ['x1', 'x2', 'x3'].every((job) => cache.allDeployments().some((d) => d.JobID === job)), 'the missed deployments');
     expect(await lists()).toBe(2);
+    // The reconnect resumed after the last frame seen rather than replaying the buffer.
+    const streams = (await c.get<{ path: string; query: Record<string, string> }[]>('/_sim/requests')).body.filter((r) => r.path === '/v1/event/stream');
+    expect(streams[0]?.query.index).toBeUndefined();
+    expect(Number(streams[1]?.query.index)).toBeGreaterThan(1);
   });
 
   test('an index reset (snapshot restore) ends the stream; the re-list takes the lower indexes, and later changes still apply', async () => {
