@@ -31,6 +31,8 @@ Options (flag / environment; the flag wins):
   --namespace NS           NOMAD_NAMESPACE           namespace to watch (default: *, all readable)
   --log-level LEVEL        PROMOTER_LOG_LEVEL        fatal|error|warn|info|debug|trace|silent (default: info)
   --watch-wait DURATION                              blocking query wait (default: 5m)
+  --watch-source SOURCE    PROMOTER_WATCH_SOURCE     stream|blocking|auto: Nomad's event stream, blocking queries, or
+                                                     the stream falling back to blocking queries when refused (default: auto)
   --resync-interval DURATION                         reconcile every deployment at least this often (default: 5m)
   --max-response-size SIZE                           largest Nomad answer accepted after decompression, e.g. 64MiB (default: 256MiB)
   --state memory|nomad     PROMOTER_STATE            where decisions and measurements are kept: process
@@ -50,6 +52,7 @@ Policies reload when their files change and on SIGHUP. SIGTERM/SIGINT stop clean
       namespace: { type: 'string' },
       'log-level': { type: 'string' },
       'watch-wait': { type: 'string' },
+      'watch-source': { type: 'string' },
       'resync-interval': { type: 'string' },
       'max-response-size': { type: 'string' },
       state: { type: 'string' },

@@ -14,6 +14,7 @@ export interface RunFlags {
   namespace?: string;
   'log-level'?: string;
   'watch-wait'?: string;
+  'watch-source'?: string;
   'resync-interval'?: string;
   state?: string;
   'state-namespace'?: string;
@@ -31,6 +32,8 @@ export interface RunConfig {
   logLevel: string;
   /** Blocking query wait. */
   watchWaitMs: number;
+  /** What feeds the cache: the event stream, blocking queries, or the stream falling back to blocking queries (default). */
+  watchSource?: WatchSourceKind;
   /** Every deployment is reconciled again at least this often. */
   resyncMs: number;
   /** Largest Nomad answer accepted, in bytes after decompression (default: the client's). */
@@ -42,12 +45,16 @@ export interface RunConfig {
   apiToken?: string;
 }
 
+export const WATCH_SOURCES = ['auto', 'stream', 'blocking'] as const;
+export type WatchSourceKind = (typeof WATCH_SOURCES)[number];
+
 export const RUN_DEFAULTS = {
   policies: 'policies',
   listen: '127.0.0.1:9646',
   namespace: '*',
   logLevel: 'info',
   watchWait: '5m',
+  watchSource: 'auto',
   resyncInterval: '5m',
   state: 'memory',
   statePath: 'nomad-promoter/deployments',
@@ -105,6 +112,10 @@ export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { con
   };
   const watchWaitMs = duration('watch-wait', flags['watch-wait'] ?? RUN_DEFAULTS.watchWait);
   const resyncMs = duration('resync-interval', flags['resync-interval'] ?? RUN_DEFAULTS.resyncInterval);
+  const watchSource = flags['watch-source'] ?? env.PROMOTER_WATCH_SOURCE ?? RUN_DEFAULTS.watchSource;
+  if (!(WATCH_SOURCES as readonly string[]).includes(watchSource)) {
+    errors.push(`--watch-source / PROMOTER_WATCH_SOURCE: "${watchSource}" is not one of ${WATCH_SOURCES.join(', ')}`);
+  }
 
   const sizeText = flags['max-response-size'] ?? env.PROMOTER_MAX_RESPONSE_SIZE ?? RUN_DEFAULTS.maxResponseSize;
   const maxResponseBytes = parseSize(sizeText);
@@ -134,6 +145,7 @@ export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { con
       namespace: flags.namespace ?? env.NOMAD_NAMESPACE ?? RUN_DEFAULTS.namespace,
       logLevel,
       watchWaitMs,
+      watchSource: watchSource as WatchSourceKind,
       resyncMs,
       maxResponseBytes,
       state: stateKind === 'nomad' ? { kind: 'nomad', namespace: stateNamespace, path: statePath } : { kind: 'memory' },

@@ -1,10 +1,10 @@
 /**
  * Composition root of `nomad-promoter run`: config -> adapters -> reconciler -> runnables.
- * Three Nomad connections at most, whatever the number of deployments: one per long-poll and
- * one for the reconcilers' reads and writes, closed when idle.
+ * A constant number of Nomad connections, whatever the number of deployments: the watch source's
+ * (the event stream, or one per long-poll) and one for reads, writes and re-lists, closed when idle.
  */
 import type { Logger } from 'pino';
-import { HttpNomadClient } from '../nomad/client.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, HttpNomadClient } from '../nomad/client.js';
 import type { RequestSample } from '../nomad/client.js';
 import { PolicyReloader } from '../policy/reloader.js';
 import { formatPolicyError } from '../policy/load.js';
@@ -20,6 +20,10 @@ import { MemorySnapshotStore } from '../store/memory.js';
 import { NomadVariablesStore } from '../store/nomad-variables.js';
 import type { SnapshotStore } from '../store/store.js';
 import { ClusterCache } from '../watch/cache.js';
+import { HttpTransport } from '../nomad/transport.js';
+import { AutoSource } from '../watch/auto-source.js';
+import type { WatchSource } from '../watch/source.js';
+import { StreamSource } from '../watch/stream-source.js';
 import { Watcher } from '../watch/watcher.js';
 import type { RunConfig } from './config.js';
 import { VERSION } from './version.js';
@@ -84,10 +88,12 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
 
   const deploymentsApi = new HttpNomadClient(config.nomad, { observe, ...limits, retries: 0 });
   const allocationsApi = new HttpNomadClient(config.nomad, { observe, ...limits, retries: 0 });
+  // The event stream's own connection; its re-lists go through `api`.
+  const streamTransport = new HttpTransport(config.nomad, { maxSockets: 1, keepAlive: false, maxResponseBytes: config.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES });
   /** Releases what start-up acquired, on a failed start and at stop. */
   const release = () => {
     policies.close();
-    for (const client of [api, deploymentsApi, allocationsApi]) client.close();
+    for (const client of [api, deploymentsApi, allocationsApi, streamTransport]) client.close();
   };
   const cache = new ClusterCache();
   let measurer: ReturnType<typeof createMeasurer>;
@@ -132,14 +138,16 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
     dryRun: config.dryRun,
   });
 
-  const watcher = new Watcher({
+  const onChange = (ids: string[]) => ids.forEach((id) => queue.add(id));
+  const blocking = () =>
+    new Watcher({
     deploymentsApi,
     allocationsApi,
     cache,
     namespace: config.namespace,
     waitMs: config.watchWaitMs,
     resyncMs: config.resyncMs,
-    onChange: (ids) => ids.forEach((id) => queue.add(id)),
+    onChange,
     onError: (table, err, retryInMs) => {
       recorder.watchError();
       logger.warn({ table, err, retryInMs }, 'watch failed; backing off');
@@ -149,6 +157,29 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
     probe: (signal) => api.listDeployments({ namespace: config.namespace, perPage: 1, signal }),
     logger,
   });
+  const stream = (onRefused?: (reason: string) => void) =>
+    new StreamSource({
+      transport: streamTransport,
+      api,
+      cache,
+      namespace: config.namespace,
+      resyncMs: config.resyncMs,
+      onChange,
+      onError: (err, retryInMs) => {
+        recorder.watchError();
+        logger.warn({ err, retryInMs }, 'event stream failed; backing off');
+      },
+      ...(onRefused ? { onRefused } : {}),
+      logger,
+    });
+  const watchSource = config.watchSource ?? 'auto';
+  const watcher: WatchSource =
+    watchSource === 'auto'
+      ? new AutoSource({ stream, blocking, onSource: (s) => recorder.watchSourceInUse(s), logger })
+      : watchSource === 'stream'
+        ? stream()
+        : blocking();
+  if (watchSource !== 'auto') recorder.watchSourceInUse(watchSource);
 
   const server = new StatusServer({
     recorder,

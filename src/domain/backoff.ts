@@ -5,3 +5,8 @@
 export function backoffDelay(baseMs: number, attempt: number, maxMs: number): number {
   return Math.min(baseMs * 2 ** Math.max(0, attempt), maxMs);
 }
+
+/** A delay drawn from [delayMs/2, delayMs]: spreads retries of many clients without ever retrying at once. */
+export function jitter(delayMs: number): number {
+  return Math.round(delayMs / 2 + Math.random() * (delayMs / 2));
+}

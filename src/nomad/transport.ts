@@ -94,16 +94,8 @@ export class HttpTransport {
     const { config } = this;
     const started = performance.now();
     const qs = req.query.toString();
-    const headers: http.OutgoingHttpHeaders = {
-      accept: 'application/json',
-      'accept-encoding': 'gzip',
-      'user-agent': 'nomad-promoter',
-    };
-    if (config.token) headers['x-nomad-token'] = config.token;
-    if (config.httpAuth) {
-      const { username, password } = config.httpAuth;
-      headers.authorization = basicAuthorization(username, password);
-    }
+    const headers = this.headers();
+    headers['accept-encoding'] = 'gzip';
     let payload: Buffer | undefined;
     if (req.body !== undefined) {
       payload = Buffer.from(JSON.stringify(req.body));
@@ -216,6 +208,40 @@ export class HttpTransport {
       }
       clientRequest.end(payload);
     });
+  }
+
+  /**
+   * Opens a long-lived GET (the event stream) on this transport's agent and resolves with the
+   * response once its status line and headers are in; the caller reads and ends the body.
+   */
+  openStream(path: string, query: URLSearchParams, signal: AbortSignal): Promise<http.IncomingMessage> {
+    const { config } = this;
+    const options: http.RequestOptions = {
+      method: 'GET',
+      agent: this.agent,
+      path: `${config.basePath}${path}?${query.toString()}`,
+      headers: this.headers(),
+      signal,
+      ...(config.socketPath ? { socketPath: config.socketPath } : { host: config.host, port: config.port }),
+    };
+    const request = config.protocol === 'https' && !config.socketPath ? https.request : http.request;
+    return new Promise((resolve, reject) => {
+      const req = request(options, resolve);
+      req.on('error', (err) => reject(new NomadError({ status: 0, method: 'GET', route: path, text: this.scrub(err.message), transient: true, cause: err })));
+      req.end();
+    });
+  }
+
+  /** Accept, user agent and credentials, sent with every request. */
+  private headers(): http.OutgoingHttpHeaders {
+    const { config } = this;
+    const headers: http.OutgoingHttpHeaders = { accept: 'application/json', 'user-agent': 'nomad-promoter' };
+    if (config.token) headers['x-nomad-token'] = config.token;
+    if (config.httpAuth) {
+      const { username, password } = config.httpAuth;
+      headers.authorization = basicAuthorization(username, password);
+    }
+    return headers;
   }
 
   private scrub(text: string): string {

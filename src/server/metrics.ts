@@ -41,6 +41,7 @@ export class Recorder {
   private readonly decisionLatency: Histogram<'action'>;
   private readonly watchErrors: Counter;
   private readonly watchResets: Counter<'table'>;
+  private readonly watchSource: Gauge<'source'>;
   private readonly policyReloads: Counter<'result'>;
   private readonly policiesInForce: Gauge;
   private readonly policyTies: Counter<GroupLabelName>;
@@ -102,6 +103,12 @@ export class Recorder {
       name: 'nomad_promoter_watch_index_resets_total',
       help: 'Times a watched table index went backwards and was re-listed in full.',
       labelNames: ['table'],
+      registers,
+    });
+    this.watchSource = new Gauge({
+      name: 'nomad_promoter_watch_source',
+      help: 'What feeds the cache: 1 for the source in use (stream or blocking), 0 for the other.',
+      labelNames: ['source'],
       registers,
     });
     this.policyReloads = new Counter({
@@ -190,6 +197,11 @@ export class Recorder {
 
   watchReset(table: string): void {
     this.watchResets.inc({ table });
+  }
+
+  watchSourceInUse(source: 'stream' | 'blocking'): void {
+    this.watchSource.set({ source }, 1);
+    this.watchSource.set({ source: source === 'stream' ? 'blocking' : 'stream' }, 0);
   }
 
   policyReload(result: 'ok' | 'error'): void {

@@ -15,6 +15,8 @@ import type { Services } from './http/router.js';
 import { createSimServer } from './http/server.js';
 import { Cluster } from './model/cluster.js';
 import { nomadBehaviour } from './model/nomad-version.js';
+import { EventBuffer } from './model/events.js';
+import { EVENT_HEARTBEAT_MS } from './http/api-event-stream.js';
 
 export { parseGoDuration } from './duration.js';
 export { SimClock } from './clock.js';
@@ -51,6 +53,10 @@ export interface SimulatorOptions {
    * `2.0.0`. Default 2.0.1.
    */
   nomadVersion?: string;
+  /** Nomad's `event_buffer_size`: frames the event stream keeps for replay. Default 100. */
+  eventBufferSize?: number;
+  /** Real ms between the event stream's `{}` heartbeats. Default 30 s, as Nomad. */
+  eventHeartbeatMs?: number;
   /** Failures with no caller to tell (a targets file write, binding a port); default: a JSON line on stderr. */
   onAppError?: (err: Error) => void;
 }
@@ -100,6 +106,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     faults: new Faults(),
     requests: new RequestLog(),
     connections: new ConnectionCounter(opts.httpMaxConnsPerClient ?? DEFAULT_MAX_CONNS_PER_CLIENT),
+    events: new EventBuffer(cluster.store, opts.eventBufferSize),
+    eventHeartbeatMs: opts.eventHeartbeatMs ?? EVENT_HEARTBEAT_MS,
   };
   const server = createSimServer(services);
   const host = opts.host ?? '127.0.0.1';
@@ -131,6 +139,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
       closing ??= (async () => {
         clearInterval(tick);
         services.blocking.closeAll();
+        services.events.cutAll();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         const [, appsClosed] = await Promise.allSettled([stopped, apps?.close()]);

@@ -1,5 +1,6 @@
 /**
- * The watcher's picture of the cluster, fed by two long-polls (deployments, allocations).
+ * The watcher's picture of the cluster: filled by full lists, then kept current either by more
+ * full lists (blocking queries) or by single changes (the event stream).
  * Reconciles read from here instead of asking Nomad per deployment, which keeps the number
  * of connections constant whatever the number of deployments.
  */
@@ -46,6 +47,19 @@ export class ClusterCache {
     return diff;
   }
 
+  /** Applies one changed deployment; false when the cache already had it at that index or later. */
+  upsertDeployment(d: Deployment): boolean {
+    return upsert(this.deployments, this.deploymentsByJob, d, jobKey(d.Namespace, d.JobID));
+  }
+
+  upsertAllocation(a: AllocationStub): boolean {
+    return upsert(this.allocs, this.allocsByJob, a, jobKey(a.Namespace, a.JobID));
+  }
+
+  allocation(id: string): AllocationStub | undefined {
+    return this.allocs.get(id);
+  }
+
   deployment(id: string): Deployment | undefined {
     return this.deployments.get(id);
   }
@@ -68,6 +82,17 @@ export class ClusterCache {
   deploymentsOfAlloc(a: Pick<AllocationStub, 'Namespace' | 'JobID' | 'JobVersion'>): Deployment[] {
     return (this.deploymentsByJob.get(jobKey(a.Namespace, a.JobID)) ?? []).filter((d) => d.JobVersion === a.JobVersion);
   }
+}
+
+/** A change older than what is cached (a replayed or duplicated event) is ignored. */
+function upsert<T extends { ID: string; ModifyIndex: number }>(map: Map<string, T>, index: Map<string, T[]>, item: T, key: string): boolean {
+  const before = map.get(item.ID);
+  if (before && before.ModifyIndex >= item.ModifyIndex) return false;
+  map.set(item.ID, item);
+  const list = (index.get(key) ?? []).filter((x) => x.ID !== item.ID);
+  list.push(item);
+  index.set(key, list);
+  return true;
 }
 
 function replace<T extends { ID: string; ModifyIndex: number }>(map: Map<string, T>, list: T[]): ListDiff<T> {

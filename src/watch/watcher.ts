@@ -7,7 +7,7 @@
  * floor whatever Nomad answers, so a server that never blocks cannot make the loops spin.
  */
 import type { Logger } from 'pino';
-import { backoffDelay } from '../domain/backoff.js';
+import { backoffDelay, jitter } from '../domain/backoff.js';
 import type { AllocationStub, Deployment } from '../domain/nomad.js';
 import type { NomadApi, QueryOptions, QueryResult } from '../nomad/api.js';
 import { advanceIndex } from '../nomad/index-tracker.js';
@@ -177,12 +177,7 @@ export class Watcher {
   }
 }
 
-/** Full jitter in [delay/2, delay]: spreads retries without ever retrying at once. */
-function jitter(delay: number): number {
-  return Math.round(delay / 2 + Math.random() * (delay / 2));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   if (ms <= 0) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);

@@ -19,7 +19,12 @@ interface Connections {
 }
 
 describe('scale', () => {
-  test('with 200 concurrent deployments the daemon holds at most 2 connections to Nomad', async () => {
+  // Blocking queries: two long-polls plus the request connection while job versions are read,
+  // two once quiet. The event stream: the stream plus the request connection, always.
+  test.each([
+    { source: 'blocking', creatingPeak: 3 },
+    { source: 'stream', creatingPeak: 2 },
+  ])('with 200 concurrent deployments the daemon ($source) holds at most 2 connections to Nomad', async ({ source, creatingPeak }) => {
     h = await startHarness(BAKE('1h'));
     const harness = h;
     const jobs = Array.from({ length: 200 }, (_, i) => `web-${String(i).padStart(3, '0')}`);
@@ -28,14 +33,14 @@ describe('scale', () => {
     for (const job of jobs) await harness.sim.register(webJob(job, 'v1', { count: 2, canary: 1 }));
     await sleep(500);
     await harness.sim.send('POST', '/_sim/connections/reset-peak');
-    const daemon = await harness.startDaemon(['--log-level', 'info']);
+    const daemon = await harness.startDaemon(['--log-level', 'info', '--watch-source', source]);
     await eventually(async () => {
       const list = (await (await fetch(`${daemon.url}/v1/deployments`)).json()) as { version: number; state: string }[];
       return list.filter((d) => d.version === 1 && d.state === 'baking').length === 200;
     }, '200 deployments baking', 60_000);
     const whileCreating = await harness.sim.get<Connections>('/_sim/connections');
 
-    // Quiet: the reconcilers' connection closes when idle; only the two long-polls remain.
+    // Quiet: the reconcilers' connection closes when idle; only the watch's connections remain.
     await sleep(3000);
     await harness.sim.send('POST', '/_sim/connections/reset-peak');
     // Changes keep flowing through the watch: 20 canaries' tasks fail, failing their deployments.
@@ -50,8 +55,8 @@ describe('scale', () => {
     const steady = await harness.sim.get<Connections>('/_sim/connections');
 
     expect(steady.peak).toBeLessThanOrEqual(2);
-    // Even while 400 job versions were read for the first time: two long-polls and one request connection.
-    expect(whileCreating.peak).toBeLessThanOrEqual(3);
+    // Even while 400 job versions were read for the first time.
+    expect(whileCreating.peak).toBeLessThanOrEqual(creatingPeak);
     const promotes = (await harness.sim.requests()).filter((r) => r.route === '/v1/deployment/promote/:id');
     expect(promotes).toEqual([]);
   }, 120_000);
@@ -62,7 +67,8 @@ describe('faults', () => {
     h = await startHarness(BAKE('1s'));
     const harness = h;
     await stableV0(harness.sim, 'web-faulty');
-    const daemon = await harness.startDaemon(['--watch-wait', '2s']);
+    // The long-polls' fault handling; the event stream's is in event-stream.test.ts.
+    const daemon = await harness.startDaemon(['--watch-wait', '2s', '--watch-source', 'blocking']);
     await eventually(async () => (await fetch(`${daemon.url}/readyz`)).status === 200, 'ready');
     await harness.sim.send('DELETE', '/_sim/requests');
 

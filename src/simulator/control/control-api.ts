@@ -173,6 +173,7 @@ export function controlRouter(): Router {
       },
     })
     .add('/_sim/connections/reset-peak', { POST: ok((ctx) => ctx.services.connections.resetPeak()) })
+    .add('/_sim/event-stream/cut', { POST: (ctx) => sendJson(ctx.res, 200, { cut: ctx.services.events.cutAll() }) })
     .add('/_sim/acl', { PUT: putAcl, POST: putAcl })
     .add('/_sim/state', { GET: state });
 }

@@ -23,7 +23,11 @@ export type FaultKind =
   /** 200 with a small gzip body that inflates to `bytes` bytes. */
   | 'gzip-bomb'
   /** Reads the request and never answers. */
-  | 'hang';
+  | 'hang'
+  /** 200 then EOF with no body: Nomad 1.11.2+ refusing an event stream. */
+  | 'stream-deny'
+  /** Nomad 1.11.2's `HTTP/0.0 200 OK` status line. */
+  | 'http-0.0';
 
 export const FAULT_KINDS: readonly FaultKind[] = [
   'latency',
@@ -39,6 +43,8 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'huge',
   'gzip-bomb',
   'hang',
+  'stream-deny',
+  'http-0.0',
 ];
 
 export interface Fault {
@@ -85,3 +91,6 @@ export const TOO_MANY_RESPONSE =
   `Content-Length: ${Buffer.byteLength(TOO_MANY_BODY)}\r\n` +
   'Connection: close\r\n\r\n' +
   TOO_MANY_BODY;
+
+/** Nomad 1.11.2's event stream start, status line `HTTP/0.0` included. */
+export const HTTP_0_0_RESPONSE = 'HTTP/0.0 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{}\n';

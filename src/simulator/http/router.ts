@@ -6,6 +6,7 @@ import type { ConnectionCounter } from '../control/connections.js';
 import type { Faults } from '../control/faults.js';
 import type { RequestLog } from '../control/request-log.js';
 import type { Cluster } from '../model/cluster.js';
+import type { EventBuffer } from '../model/events.js';
 import type { AclState } from './acl.js';
 import type { BlockingRegistry } from './blocking.js';
 
@@ -18,6 +19,10 @@ export interface Services {
   faults: Faults;
   requests: RequestLog;
   connections: ConnectionCounter;
+  /** The event stream's buffer of frames. */
+  events: EventBuffer;
+  /** How often an open event stream sends its `{}` heartbeat. */
+  eventHeartbeatMs: number;
 }
 
 export interface ApiContext {

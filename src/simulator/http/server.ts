@@ -10,12 +10,13 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createGzip } from 'node:zlib';
 
-import { TOO_MANY_RESPONSE } from '../control/faults.js';
+import { HTTP_0_0_RESPONSE, TOO_MANY_RESPONSE } from '../control/faults.js';
 import type { Fault } from '../control/faults.js';
 import { controlRouter } from '../control/control-api.js';
 import { ApiError } from '../model/errors.js';
 import { addAllocationRoutes } from './api-allocations.js';
 import { addDeploymentActions } from './api-deployment-actions.js';
+import { addEventStreamRoute, startStream } from './api-event-stream.js';
 import { addDeploymentRead, addDeploymentReads } from './api-deployments.js';
 import { addJobRoutes } from './api-jobs.js';
 import { addVariableRoutes } from './api-variables.js';
@@ -42,6 +43,7 @@ function apiRouter(): Router {
   addAllocationRoutes(router);
   addJobRoutes(router);
   addVariableRoutes(router);
+  addEventStreamRoute(router);
   router.add('/v1/status/leader', { GET: (ctx) => sendJson(ctx.res, 200, '127.0.0.1:4647') });
   return router;
 }
@@ -84,7 +86,18 @@ async function applyFault(fault: Fault, req: IncomingMessage, res: ServerRespons
       return true;
     case 'index-reset':
       services.cluster.resetIndexes(fault.to);
+      // As after a snapshot restore: Nomad's event broker starts afresh, ending every stream.
+      services.events.restart();
       return false;
+    case 'stream-deny':
+      // Nomad 1.11.2+ refusing a stream: the 200 went out before the permission check.
+      startStream(res);
+      res.end();
+      return true;
+    case 'http-0.0':
+      // Nomad 1.11.2 alone: a status line strict HTTP parsers reject.
+      req.socket.end(HTTP_0_0_RESPONSE);
+      return true;
     case 'index-zero':
       rewriteIndexHeader(res, '0');
       return false;

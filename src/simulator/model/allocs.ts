@@ -29,6 +29,7 @@ export function touchAlloc(txn: Txn, a: Alloc): void {
   a.AllocModifyIndex = txn.index;
   a.modifyTimeMs = txn.now;
   txn.touch('allocs');
+  txn.changed({ alloc: a });
 }
 
 function runningTask(now: number): TaskRun {
@@ -112,6 +113,7 @@ export function placeAlloc(txn: Txn, req: PlacementRequest): Alloc {
     touchAlloc(txn, req.previous);
   }
   txn.touch('allocs');
+  txn.changed({ alloc });
   return alloc;
 }
 

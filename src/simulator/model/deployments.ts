@@ -88,6 +88,7 @@ export function newDeployment(txn: Txn, job: JobVersion, canaries: Map<string, n
   };
   d.StatusDescription = runningDescription(d);
   txn.touch('deployment');
+  txn.changed({ deployment: d });
   return d;
 }
 
@@ -95,6 +96,7 @@ export function touchDeployment(txn: Txn, d: Deployment): void {
   d.ModifyIndex = txn.index;
   d.modifyTimeMs = txn.now;
   txn.touch('deployment');
+  txn.changed({ deployment: d });
 }
 
 export function setStatus(txn: Txn, d: Deployment, status: string, description: string): void {

@@ -15,7 +15,14 @@ export interface Txn {
   readonly index: number;
   readonly now: number;
   touch(...tables: Table[]): void;
+  /** Notes a deployment or allocation this write changed, for the event stream. */
+  changed(row: ChangedRow): void;
 }
+
+export type ChangedRow = { deployment: Deployment } | { alloc: Alloc };
+
+/** Called once per committed write with the rows it changed (see model/events.ts). */
+export type CommitListener = (index: number, changed: ChangedRow[]) => void;
 
 export function jobKey(namespace: string, id: string): string {
   return `${namespace}\u0000${id}`;
@@ -25,6 +32,7 @@ export class StateStore {
   private raftIndex = 0;
   private readonly tableIndex: Record<Table, number> = { jobs: 0, job_version: 0, deployment: 0, allocs: 0, variables: 0 };
   private current: (Txn & { touched: Set<Table> }) | null = null;
+  private readonly commitListeners = new Set<CommitListener>();
   private readonly watchers = new Set<() => void>();
   private notifyScheduled = false;
 
@@ -57,13 +65,22 @@ export class StateStore {
   write<T>(now: number, fn: (txn: Txn) => T): T {
     if (this.current) return fn(this.current);
     const touched = new Set<Table>();
-    const txn = { index: this.raftIndex + 1, now, touched, touch: (...t: Table[]) => t.forEach((x) => touched.add(x)) };
+    // Keyed by object so a row changed twice in one write yields one event.
+    const changed = new Map<Deployment | Alloc, ChangedRow>();
+    const txn = {
+      index: this.raftIndex + 1,
+      now,
+      touched,
+      touch: (...t: Table[]) => t.forEach((x) => touched.add(x)),
+      changed: (row: ChangedRow) => changed.set('deployment' in row ? row.deployment : row.alloc, row),
+    };
     this.current = txn;
     try {
       const result = fn(txn);
       if (touched.size > 0) {
         this.raftIndex = txn.index;
         for (const t of touched) this.tableIndex[t] = txn.index;
+        if (changed.size > 0) for (const cb of this.commitListeners) cb(txn.index, [...changed.values()]);
         this.scheduleNotify();
       }
       return result;
@@ -108,6 +125,12 @@ export class StateStore {
     }
     for (const v of this.variables.values()) clampObject(v);
     this.scheduleNotify();
+  }
+
+  /** Registers a callback run at each commit that changed deployments or allocations. */
+  onCommit(cb: CommitListener): () => void {
+    this.commitListeners.add(cb);
+    return () => this.commitListeners.delete(cb);
   }
 
   /** Registers a callback run after writes; returns an unsubscribe function. */
