@@ -19,7 +19,7 @@ describe('bad answers mid-bake', () => {
     const harness = h;
     await stableV0(harness.sim, 'web-bad');
     // Resync far away: only the retry of the failed effect can promote in time.
-    const daemon = await harness.startDaemon(['--watch-wait', '2s', '--resync-interval', '1h', '--max-response-size', '1MiB']);
+    const daemon = await harness.startDaemon(['--watch-source', 'blocking', '--watch-wait', '2s', '--resync-interval', '1h', '--max-response-size', '1MiB']);
     await eventually(async () => (await fetch(`${daemon.url}/readyz`)).status === 200, 'ready');
     await harness.sim.register(webJob('web-bad', 'v1'));
     const baking = await eventually(async () => {
@@ -59,7 +59,7 @@ describe('answers without a usable index', () => {
       await stableV0(harness.sim, 'web-idx');
       for (const path of ['/v1/deployments', '/v1/allocations']) await harness.sim.send('POST', '/_sim/faults', { kind, count: 100_000, path });
       // A 1 ms wait: every blocking query comes back at once, as from a server that never blocks.
-      const daemon = await harness.startDaemon(['--watch-wait', '1ms']);
+      const daemon = await harness.startDaemon(['--watch-source', 'blocking', '--watch-wait', '1ms']);
       await eventually(async () => (await fetch(`${daemon.url}/readyz`)).status === 200, 'ready');
       await harness.sim.send('DELETE', '/_sim/requests');
       await eventually(async () => (await harness.sim.requests()).filter((r) => r.route === '/v1/deployments').length >= 8, 'eight deployment watch requests');
@@ -81,7 +81,7 @@ describe('a Nomad that accepts and never answers', () => {
   test('/readyz turns 503 well within the default 5 m wait, and 200 again once Nomad answers', async () => {
     h = await startHarness(POLICIES);
     const harness = h;
-    const daemon = await harness.startDaemon(['--watch-wait', '5m']);
+    const daemon = await harness.startDaemon(['--watch-source', 'blocking', '--watch-wait', '5m']);
     await eventually(async () => (await fetch(`${daemon.url}/readyz`)).status === 200, 'ready');
     for (const path of ['/v1/deployments', '/v1/allocations']) await harness.sim.send('POST', '/_sim/faults', { kind: 'hang', count: 100_000, path });
     // A new job wakes both long-polls: their next requests, and every probe, meet the hang.

@@ -152,7 +152,7 @@ describe('people in the loop', () => {
     const s = await detail(d.ID);
     expect(s.history.map((x) => [x.action, x.outcome, x.source, x.who])).toEqual([['abort', 'ok', 'human', 'alice'], ['revert', 'ok', 'human', 'alice']]);
     const metrics = await (await fetch(`${daemonUrl}/metrics`)).text();
-    expect(metrics).toContain('nomad_promoter_decisions_total{namespace="default",job="b-web",group="web",action="abort",outcome="ok",source="human"} 1');
+    expect(metrics).toContain('nomad_promoter_decisions_total{nomad_namespace="default",nomad_job="b-web",task_group="web",action="abort",outcome="ok",source="human"} 1');
     // Nothing more to abort.
     expect((await cli(['abort', d.ID])).code).toBe(1);
   }, 60_000);
@@ -175,7 +175,8 @@ describe('people in the loop', () => {
     expect(r.body).toMatchObject({ action: 'promote', groups: ['web'], outcome: 'ok', reason: 'verified by hand', source: 'human', who: 'bob' });
     await inState(d.ID, ...PROMOTED);
     expect(await promoteWrites(d.ID)).toHaveLength(1);
-    expect((await detail(d.ID)).history.map((x) => [x.action, x.outcome, x.source])).toEqual([['promote', 'ok', 'human']]);
+    // The check entering its hold is in the history as the policy's, then the person's promote.
+    expect((await detail(d.ID)).history.map((x) => [x.action, x.outcome, x.source])).toEqual([['check', 'ok', 'policy'], ['promote', 'ok', 'human']]);
     const table = await cli(['status']);
     expect(table.code).toBe(0);
     expect(table.out).toMatch(new RegExp(`^${d.ID.slice(0, 8)}\\s+p-hold\\s+web\\s+(promoted|done)\\s+verdict=inconclusive`, 'm'));
@@ -200,7 +201,7 @@ describe('people in the loop', () => {
     expect(r.out).toMatch(/^retry web: ok: fixed the probe \(restarted: web\/canary:verdict\)/);
     await inState(d.ID, ...PROMOTED);
     const s = await detail(d.ID);
-    expect(s.history.map((x) => [x.action, x.outcome, x.source])).toEqual([['retry', 'ok', 'human'], ['promote', 'ok', 'policy']]);
+    expect(s.history.map((x) => [x.action, x.outcome, x.source])).toEqual([['check', 'ok', 'policy'], ['retry', 'ok', 'human'], ['promote', 'ok', 'policy']]);
     expect(s.groups['web']!.checks).toEqual([expect.objectContaining({ check: 'verdict', state: 'passed', measurements: 2 })]);
   }, 60_000);
 
@@ -226,7 +227,7 @@ describe('people in the loop', () => {
     expect((await act(d.ID, 'resume', { reason: 'freeze over' })).status).toBe(202);
     await inState(d.ID, ...PROMOTED);
     const s = await detail(d.ID);
-    expect(s.history.map((x) => [x.action, x.source])).toEqual([['pause', 'human'], ['retry', 'human'], ['resume', 'human'], ['promote', 'policy']]);
+    expect(s.history.map((x) => [x.action, x.source])).toEqual([['check', 'policy'], ['pause', 'human'], ['retry', 'human'], ['resume', 'human'], ['promote', 'policy']]);
     expect(await promoteWrites(d.ID)).toHaveLength(1);
   }, 60_000);
 });
