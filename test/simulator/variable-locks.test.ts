@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 
+import { eventually } from '../support/eventually.js';
 import { SimClient, withSim } from './helpers.js';
 
 interface LockedVar {
@@ -99,5 +100,26 @@ describe('variable locks', () => {
     await c.advance('20s');
     await c.request('DELETE', '/_sim/lock-faults');
     expect((await renew(a, id)).text).toBe('attempting to modify locked variable');
+  });
+
+  test('a renew-delay fault holds the renew until it lands after the deadline, so it is refused', async () => {
+    const a = c.withToken('client-a');
+    const id = (await acquire(a)).body.Lock?.ID as string;
+    await c.post('/_sim/lock-faults', { kind: 'renew-delay', token: 'client-a', ms: 3000, count: 1 });
+    const late = renew(a, id);
+    // The delayed renew has reached the simulator; while it is held, the deadline passes.
+    await eventually(async () => (await c.get<{ query: Record<string, string> }[]>('/_sim/requests')).body.some((r) => 'lock-renew' in r.query), 'the renew to arrive');
+    await c.advance('20s');
+    expect((await late).text).toBe('attempting to modify locked variable');
+    expect((await c.get('/_sim/lock-faults')).body).toEqual([]);
+  });
+
+  test('all lock operations need variables write on the path', async () => {
+    await c.put('/_sim/acl', { enabled: true, tokens: { reader: ['variables-read'], writer: ['variables-write'] } });
+    expect((await acquire(c.withToken('reader'))).status).toBe(403);
+    const id = (await acquire(c.withToken('writer'))).body.Lock?.ID as string;
+    expect((await renew(c.withToken('reader'), id)).status).toBe(403);
+    expect((await c.withToken('reader').put(`${PATH}?lock-release`, { Lock: { ID: id } })).status).toBe(403);
+    expect((await renew(c.withToken('writer'), id)).status).toBe(200);
   });
 });
