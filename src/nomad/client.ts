@@ -25,6 +25,20 @@ import { abortReason, HttpTransport, type AttemptRequest, type AttemptResponse, 
 
 export type { RequestSample } from './transport.js';
 
+/** A lock's TTL and LockDelay as Go durations (`15s`); Nomad takes TTL in 10s..24h. */
+export interface LockSpec {
+  ttl: string;
+  lockDelay: string;
+}
+
+/** `held` (with the lock ID), `released`, `conflict` (another client holds it) or `lost` (it is not ours). */
+export type LockOutcome =
+  | { kind: 'held'; id: string }
+  | { kind: 'released' }
+  | { kind: 'conflict' | 'lost'; reason: string };
+
+type LockedVariable = Variable & { Lock?: { ID?: string } };
+
 export interface HttpNomadClientOptions {
   /** Connections this client may open at once (default 1; calls beyond it queue). */
   maxSockets?: number;
@@ -289,7 +303,8 @@ export class HttpNomadClient implements NomadApi {
   async readVariable(path: string, namespace: string, signal?: AbortSignal): Promise<Variable | undefined> {
     try {
       const res = await this.query<Variable | null>(ROUTES.variable, `/v1/var/${encPath(path)}`, signal ? { signal } : {}, namespace);
-      return res.body ?? undefined;
+      // Nomad omits `Items` when there are none (a lock taken without items).
+      return res.body ? { ...res.body, Items: res.body.Items ?? {} } : undefined;
     } catch (err) {
       if (err instanceof NomadError && err.status === 404 && /variable not found/i.test(err.text)) return undefined;
       throw err;
@@ -310,6 +325,52 @@ export class HttpNomadClient implements NomadApi {
   /** `DELETE /v1/var/:path`: Nomad answers 204 whether or not the variable existed. */
   async deleteVariable(path: string, namespace: string, signal?: AbortSignal): Promise<void> {
     await this.write<null>(ROUTES.variable, `/v1/var/${encPath(path)}`, namespace, undefined, signal, 'DELETE');
+  }
+
+  // ---- variable locks (HA leader lock) ----
+
+  /**
+   * `PUT /v1/var/:path?lock-acquire`: `held` with the lock ID, or `conflict` while another client
+   * holds it (Nomad's zero-valued 409). Acquiring overwrites the variable's Items.
+   */
+  async acquireLock(path: string, namespace: string, lock: LockSpec, items: Record<string, string> = {}, signal?: AbortSignal): Promise<LockOutcome> {
+    const body = { Namespace: namespace, Path: path, Items: items, Lock: { TTL: lock.ttl, LockDelay: lock.lockDelay } };
+    return this.lockCall(path, namespace, 'lock-acquire', body, signal, (v) => v.Lock?.ID);
+  }
+
+  /**
+   * `PUT /v1/var/:path?lock-renew`: `held`, or `lost` on any of Nomad's refusals (expired, wrong ID,
+   * no lock, no variable). A leader must stop writing on anything but `held`, errors included.
+   */
+  async renewLock(path: string, namespace: string, id: string, signal?: AbortSignal): Promise<LockOutcome> {
+    return this.lockCall(path, namespace, 'lock-renew', { Lock: { ID: id } }, signal, () => id, 'lost');
+  }
+
+  /** `PUT /v1/var/:path?lock-release`: `released`, or `lost` when the lock is no longer ours. */
+  async releaseLock(path: string, namespace: string, id: string, signal?: AbortSignal): Promise<LockOutcome> {
+    return this.lockCall(path, namespace, 'lock-release', { Namespace: namespace, Path: path, Lock: { ID: id } }, signal, () => undefined, 'lost');
+  }
+
+  private async lockCall(
+    path: string,
+    namespace: string,
+    op: 'lock-acquire' | 'lock-renew' | 'lock-release',
+    body: unknown,
+    signal: AbortSignal | undefined,
+    heldId: (v: LockedVariable) => string | undefined,
+    refused: 'conflict' | 'lost' = 'conflict',
+  ): Promise<LockOutcome> {
+    try {
+      const v = await this.write<LockedVariable>(ROUTES.variable, `/v1/var/${encPath(path)}`, namespace, body, signal, 'PUT', new URLSearchParams([[op, '']]));
+      const id = heldId(v);
+      return id ? { kind: 'held', id } : { kind: 'released' };
+    } catch (err) {
+      if (!(err instanceof NomadError)) throw err;
+      // 409: held by another / wrong ID / expired; 404 and release's 500: nothing left to hold.
+      if (err.status === 409) return { kind: refused, reason: err.text || 'held by another client' };
+      if (op !== 'lock-acquire' && (err.status === 404 || /doesn't hold a lock/.test(err.text))) return { kind: 'lost', reason: err.text };
+      throw err;
+    }
   }
 
   // ---- plumbing ----

@@ -8,6 +8,7 @@ import { SimulatedApps } from './apps/sim-apps.js';
 import { SimClock } from './clock.js';
 import { ConnectionCounter, DEFAULT_MAX_CONNS_PER_CLIENT } from './control/connections.js';
 import { Faults } from './control/faults.js';
+import { LockFaults } from './control/lock-faults.js';
 import { RequestLog } from './control/request-log.js';
 import { AclState } from './http/acl.js';
 import { BlockingRegistry } from './http/blocking.js';
@@ -104,6 +105,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     acl: new AclState(),
     blocking: new BlockingRegistry(),
     faults: new Faults(),
+    lockFaults: new LockFaults(),
     requests: new RequestLog(),
     connections: new ConnectionCounter(opts.httpMaxConnsPerClient ?? DEFAULT_MAX_CONNS_PER_CLIENT),
     events: new EventBuffer(cluster.store, opts.eventBufferSize),

@@ -15,6 +15,7 @@ import type { ApiContext } from '../http/router.js';
 import { rfc3339Nano } from '../time-format.js';
 import { FAULT_KINDS } from './faults.js';
 import type { FaultKind } from './faults.js';
+import { LOCK_FAULT_KINDS, type LockFaultKind } from './lock-faults.js';
 
 async function jsonBody(ctx: ApiContext): Promise<Record<string, unknown>> {
   const text = await readBody(ctx.req);
@@ -119,6 +120,21 @@ async function addFault(ctx: ApiContext): Promise<void> {
   sendJson(ctx.res, 200, ctx.services.faults.list());
 }
 
+async function addLockFault(ctx: ApiContext): Promise<void> {
+  const body = await jsonBody(ctx);
+  const kind = body.kind as LockFaultKind;
+  if (!LOCK_FAULT_KINDS.includes(kind)) throw new ApiError(400, `"kind" must be one of ${LOCK_FAULT_KINDS.join(', ')}`);
+  if (typeof body.token !== 'string' || body.token === '') throw new ApiError(400, '"token" must name the client whose renewals to affect');
+  if (kind === 'renew-delay' && typeof body.ms !== 'number') throw new ApiError(400, 'renew-delay needs "ms"');
+  ctx.services.lockFaults.add({
+    kind,
+    token: body.token,
+    ms: typeof body.ms === 'number' ? body.ms : 0,
+    count: typeof body.count === 'number' ? body.count : null,
+  });
+  sendJson(ctx.res, 200, ctx.services.lockFaults.list());
+}
+
 async function putAcl(ctx: ApiContext): Promise<void> {
   const body = await jsonBody(ctx);
   const tokens = (body.tokens ?? {}) as Record<string, TokenSpec>;
@@ -161,6 +177,11 @@ export function controlRouter(): Router {
       GET: (ctx) => sendJson(ctx.res, 200, ctx.services.faults.list()),
       POST: addFault,
       DELETE: ok((ctx) => ctx.services.faults.clear()),
+    })
+    .add('/_sim/lock-faults', {
+      GET: (ctx) => sendJson(ctx.res, 200, ctx.services.lockFaults.list()),
+      POST: addLockFault,
+      DELETE: ok((ctx) => ctx.services.lockFaults.clear()),
     })
     .add('/_sim/requests', {
       GET: (ctx) => sendJson(ctx.res, 200, ctx.services.requests.list()),

@@ -5,7 +5,9 @@
 import { ApiError } from '../model/errors.js';
 import type { SimVariable } from '../model/types.js';
 import { deleteVariable, getVariable, setVariable, validateVariable, type VariableOutcome } from '../model/variables.js';
+import { lockAllowsWrite } from '../model/variable-locks.js';
 import { allows, requireCapability } from './acl.js';
+import { lockIdOf, lockOperation, lockVariable, sendHeld } from './api-variable-locks.js';
 import { decodeBody } from './body.js';
 import { compileFilter, filterMatches, paginate, type Tokenizer } from './listing.js';
 import { answerRead } from './reply.js';
@@ -25,7 +27,7 @@ function metadataToApi(v: SimVariable): Record<string, unknown> {
 }
 
 /** `Items` is omitempty too: left out when there are none to show. */
-function variableToApi(v: SimVariable, showItems = true): Record<string, unknown> {
+export function variableToApi(v: SimVariable, showItems = true): Record<string, unknown> {
   const items = showItems ? v.Items : {};
   return Object.keys(items).length > 0 ? { ...metadataToApi(v), Items: { ...items } } : metadataToApi(v);
 }
@@ -90,12 +92,12 @@ function parseCas(ctx: ApiContext): number | undefined {
   return Number(raw);
 }
 
-function queryNamespace(ctx: ApiContext): string {
+export function queryNamespace(ctx: ApiContext): string {
   return ctx.url.searchParams.get('namespace') || 'default';
 }
 
 /** Go's decoding of the body's Items into map[string]string. */
-function decodeItems(value: unknown): Record<string, string> {
+export function decodeItems(value: unknown): Record<string, string> {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
     const kind = Array.isArray(value) ? 'array' : typeof value;
@@ -129,6 +131,8 @@ function sendConflict(ctx: ApiContext, outcome: Extract<VariableOutcome, { kind:
 }
 
 async function upsertVariable(ctx: ApiContext, path: string): Promise<void> {
+  const lockOp = lockOperation(ctx);
+  if (lockOp) return lockVariable(ctx, path, lockOp);
   const body = await decodeBody(ctx.req);
   const items = decodeItems(body.Items);
   if (Object.keys(items).length === 0) throw new ApiError(400, 'variable missing required Items object');
@@ -139,6 +143,7 @@ async function upsertVariable(ctx: ApiContext, path: string): Promise<void> {
   requireCapability(who, namespace, 'variables-write');
   validateVariable(namespace, path, items);
   const { cluster, clock } = ctx.services;
+  if (!lockAllowsWrite(cluster.store, clock.now(), namespace, path, lockIdOf(body))) return sendHeld(ctx, namespace, path);
   const outcome = setVariable(cluster.store, clock.now(), { namespace, path, items }, cas);
   if (outcome.kind === 'conflict') {
     sendConflict(ctx, outcome, namespace, path, allows(who, namespace, 'variables-read'));
@@ -153,6 +158,7 @@ function removeVariable(ctx: ApiContext, path: string): void {
   const who = ctx.services.acl.authenticate(ctx.req);
   requireCapability(who, namespace, 'variables-destroy');
   const { cluster, clock } = ctx.services;
+  if (!lockAllowsWrite(cluster.store, clock.now(), namespace, path, undefined)) return sendHeld(ctx, namespace, path);
   const outcome = deleteVariable(cluster.store, clock.now(), namespace, path, cas);
   if (outcome.kind === 'conflict') {
     sendConflict(ctx, outcome, namespace, path, allows(who, namespace, 'variables-read'));

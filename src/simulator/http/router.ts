@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SimClock } from '../clock.js';
 import type { ConnectionCounter } from '../control/connections.js';
 import type { Faults } from '../control/faults.js';
+import type { LockFaults } from '../control/lock-faults.js';
 import type { RequestLog } from '../control/request-log.js';
 import type { Cluster } from '../model/cluster.js';
 import type { EventBuffer } from '../model/events.js';
@@ -17,6 +18,7 @@ export interface Services {
   acl: AclState;
   blocking: BlockingRegistry;
   faults: Faults;
+  lockFaults: LockFaults;
   requests: RequestLog;
   connections: ConnectionCounter;
   /** The event stream's buffer of frames. */

@@ -151,4 +151,17 @@ export interface SimVariable {
   ModifyIndex: number;
   ModifyTime: number;
   Items: Record<string, string>;
+  /** Present while a lock is held or awaiting release (see model/variable-locks.ts). */
+  Lock?: SimVariableLock;
+}
+
+export interface SimVariableLock {
+  ID: string;
+  /** As the acquirer wrote them (Go durations), and in milliseconds. */
+  TTL: string;
+  LockDelay: string;
+  ttlMs: number;
+  lockDelayMs: number;
+  /** Simulator time of the acquire or the last renew. */
+  renewedAt: number;
 }

@@ -47,10 +47,11 @@ export function validateVariablePath(path: string): void {
 }
 
 /** VariableDecrypted.Validate, in Nomad's order. */
-export function validateVariable(namespace: string, path: string, items: Record<string, string>): void {
+export function validateVariable(namespace: string, path: string, items: Record<string, string>, allowEmpty = false): void {
   if (namespace === '*') throw invalid('can not target wildcard ("*")namespace');
   const keys = Object.keys(items);
-  if (keys.length === 0) throw invalid('empty variables are invalid');
+  // A lock may be taken on a variable without items.
+  if (keys.length === 0 && !allowEmpty) throw invalid('empty variables are invalid');
   let size = 0;
   for (const k of keys) size += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(items[k] as string, 'utf8');
   if (size > MAX_VARIABLE_SIZE) throw invalid('variables are limited to 64KiB in total size');
@@ -81,6 +82,7 @@ export function setVariable(
       ModifyIndex: txn.index,
       ModifyTime: nanos,
       Items: { ...v.items },
+      ...(existing?.Lock ? { Lock: existing.Lock } : {}),
     };
     store.variables.set(key, variable);
     txn.touch('variables');
