@@ -231,7 +231,14 @@ describe('canary analysis against a real Prometheus', () => {
       const x = await status(d.ID);
       return x.state === 'holding' ? x : undefined;
     }, 'holding', 30_000);
-    expect(held.pending).toEqual([{ action: 'hold', groups: ['web'], reason: 'holding: error-rate errored' }]);
+    expect(held.pending).toEqual([
+      {
+        action: 'hold',
+        groups: ['web'],
+        reason: 'holding: error-rate errored',
+        causes: [expect.objectContaining({ group: 'web', stage: 'canary', check: 'error-rate', state: 'errored', lastResult: 'error', lastMessage: expect.stringMatching(/Prometheus request failed/) })],
+      },
+    ]);
     await sleep(3000);
     expect(await h.sim.writesTo(d.ID)).toEqual([]);
     // The hold is history (no decision sent to Nomad), with Prometheus's unreachability as the cause.
