@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 
 import { ApiError } from './errors.js';
 import { jobKey, type StateStore } from './store.js';
+import { writtenVariable } from './variables.js';
 import type { SimVariable, SimVariableLock } from './types.js';
 
 export const MIN_LOCK_TTL_MS = 10_000;
@@ -59,17 +60,7 @@ export function acquireLock(
     const key = jobKey(v.namespace, v.path);
     const existing = store.variables.get(key);
     if (existing?.Lock) return { kind: 'held' };
-    const nanos = Math.round(txn.now * 1e6);
-    const variable: SimVariable = {
-      Namespace: v.namespace,
-      Path: v.path,
-      CreateIndex: existing?.CreateIndex ?? txn.index,
-      CreateTime: existing?.CreateTime ?? nanos,
-      ModifyIndex: txn.index,
-      ModifyTime: nanos,
-      Items: { ...v.items },
-      Lock: { ID: randomUUID(), ...request, renewedAt: txn.now },
-    };
+    const variable = writtenVariable(existing, v, txn, { ID: randomUUID(), ...request, renewedAt: txn.now });
     store.variables.set(key, variable);
     txn.touch('variables');
     return { kind: 'ok', index: txn.index, variable };

@@ -59,6 +59,26 @@ export function validateVariable(namespace: string, path: string, items: Record<
 }
 
 /** Upsert; with `cas` (0 = only if absent) a check-and-set against the ModifyIndex. */
+/** The variable as a write at `txn` leaves it: creation kept from `existing`, modification now. */
+export function writtenVariable(
+  existing: SimVariable | undefined,
+  v: { namespace: string; path: string; items: Record<string, string> },
+  txn: { index: number; now: number },
+  lock: SimVariable['Lock'],
+): SimVariable {
+  const nanos = Math.round(txn.now * 1e6);
+  return {
+    Namespace: v.namespace,
+    Path: v.path,
+    CreateIndex: existing?.CreateIndex ?? txn.index,
+    CreateTime: existing?.CreateTime ?? nanos,
+    ModifyIndex: txn.index,
+    ModifyTime: nanos,
+    Items: { ...v.items },
+    ...(lock ? { Lock: lock } : {}),
+  };
+}
+
 export function setVariable(
   store: StateStore,
   now: number,
@@ -73,17 +93,7 @@ export function setVariable(
       if (cas !== 0 && !existing) return { kind: 'conflict', current: null };
       if (existing && existing.ModifyIndex !== cas) return { kind: 'conflict', current: existing };
     }
-    const nanos = Math.round(txn.now * 1e6);
-    const variable: SimVariable = {
-      Namespace: v.namespace,
-      Path: v.path,
-      CreateIndex: existing?.CreateIndex ?? txn.index,
-      CreateTime: existing?.CreateTime ?? nanos,
-      ModifyIndex: txn.index,
-      ModifyTime: nanos,
-      Items: { ...v.items },
-      ...(existing?.Lock ? { Lock: existing.Lock } : {}),
-    };
+    const variable = writtenVariable(existing, v, txn, existing?.Lock);
     store.variables.set(key, variable);
     txn.touch('variables');
     return { kind: 'ok', index: txn.index, variable };
