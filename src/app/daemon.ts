@@ -19,6 +19,7 @@ import { Recorder } from '../server/metrics.js';
 import { MemorySnapshotStore } from '../store/memory.js';
 import { NomadVariablesStore } from '../store/nomad-variables.js';
 import type { SnapshotStore } from '../store/store.js';
+import { ObservedStore } from '../store/observed.js';
 import { ClusterCache } from '../watch/cache.js';
 import { HttpTransport } from '../nomad/transport.js';
 import { AutoSource } from '../watch/auto-source.js';
@@ -104,10 +105,12 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
     release();
     throw new StartupError(err instanceof Error ? err.message : String(err), 1);
   }
-  const store = await openStore(config, api, logger).catch((err: unknown) => {
+  const stored = await openStore(config, api, logger).catch((err: unknown) => {
     release();
     throw err;
   });
+  // Every accepted snapshot change feeds the live views and notifications.
+  const store = new ObservedStore(stored, (err) => logger.error({ err }, 'snapshot subscriber failed'));
   const queue = new WorkQueue();
   const abort = new AbortController();
   const now = () => Date.now();
