@@ -15,7 +15,7 @@ import { JobSpecCache } from '../reconcile/job-specs.js';
 import { observeDeployment } from '../reconcile/observe.js';
 import { Recorder } from '../server/metrics.js';
 import { detailView, measurementView } from '../server/status.js';
-import { persistDeployment } from '../machine/machine.js';
+import { persistDeployment, stateName } from '../machine/machine.js';
 import { ClusterCache } from '../watch/cache.js';
 import { EXIT } from '../cli.js';
 import { createLogger } from './logger.js';
@@ -91,7 +91,7 @@ export async function explainCommand(id: string, flags: Record<string, string | 
       return EXIT.ok;
     }
     out(`Deployment ${d.ID} (namespace ${d.Namespace}, job ${d.JobID} version ${d.JobVersion}): ${d.Status}${d.StatusDescription ? `: ${d.StatusDescription}` : ''}`);
-    out(`  policies read from ${policiesDir}; state after this evaluation: ${persistDeployment(result.snapshot).value}`);
+    out(`  policies read from ${policiesDir}; state after this evaluation: ${stateName(persistDeployment(result.snapshot))}`);
     for (const g of observation.groups) {
       const s = selections[g.name]!;
       out(`  group ${g.name}: ${s.policy ? `policy ${s.policy.name} (${s.policy.mode})` : 'not governed'}: ${s.reason}`);

@@ -31,7 +31,7 @@ function rows(d: DeploymentStatusView): string[][] {
   return Object.entries(d.groups).map(([name, g]) => {
     const checks = g.checks.map((c) => `${c.check}=${c.state}${c.lastValue !== undefined ? `(${c.lastValue})` : ''}`).join(' ') || '-';
     const next = d.pending.find((p) => p.groups.includes(name));
-    return [d.id.slice(0, 8), d.job, name, d.state, checks, next ? `${next.action}: ${next.reason}` : '-', d.nextAt ?? '-'];
+    return [d.id.slice(0, 8), d.job, name, g.state ?? d.state, checks, next ? `${next.action}: ${next.reason}` : '-', d.nextAt ?? '-'];
   });
 }
 

@@ -3,20 +3,38 @@
  * `transition()` / `initialTransition()`: snapshot in, effects out. No actor runs it, no
  * `after` timers (deadlines live in context as `wakeAt`, the reconciler requeues at them).
  *
- * Effects (`promote`, `fail`, `set_health`) are declared as actions that do nothing here: the
+ * Two levels: each governed task group has its own machine (group-machine.ts: waiting, baking,
+ * ready, holding, promoting, promoted, ...), stepped by the coordinator (plan.ts); this machine
+ * carries what spans the groups: the deployment is `active`, then `failing` once one fail is
+ * decided for all, `rolling-back` while a rollback is owed, and `failed`; `done` when Nomad
+ * finished it otherwise; `ignored` while no policy governs a group.
+ *
+ * Effects (`promote`, `fail`, `set_health`, ...) are declared as actions that do nothing here: the
  * reconciler reads them from the list `transition()` returns and carries them out.
  */
 import { assign, enqueueActions, initialTransition, setup, transition, type SnapshotFrom } from 'xstate';
 import { isActiveDeployment } from '../domain/nomad.js';
-import { plan, type EffectRequest, type TaggedMeasurement } from './plan.js';
+import { plan, tellGroups, type EffectRequest, type TaggedMeasurement } from './plan.js';
 import { humanDecision, type HumanEvent } from './human.js';
+import { GROUP_STATES, groupStateOf, type GroupState } from './group-machine.js';
 import type { DecisionRecord, DeploymentObservation, EffectAction, Outcome, PromoterContext } from './types.js';
 
-/** Bumped whenever the context shape changes; stored beside each snapshot. */
-export const MACHINE_VERSION = 1;
+/** Bumped whenever the context or the states change; stored beside each snapshot (migrate.ts reads older ones). */
+export const MACHINE_VERSION = 2;
 
-export type MachineState = 'waiting' | 'baking' | 'holding' | 'promoted' | 'failing' | 'done' | 'ignored';
-export const MACHINE_STATES: readonly MachineState[] = ['waiting', 'baking', 'holding', 'promoted', 'failing', 'done', 'ignored'];
+/** The deployment machine's own states. */
+export const DEPLOYMENT_STATES = ['active', 'failing', 'rolling-back', 'failed', 'done', 'ignored'] as const;
+export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
+
+/**
+ * The state names status, metrics, logs and explain show for a deployment: its own state, and
+ * while `active`, the state of its least advanced group.
+ */
+export type MachineState = Exclude<DeploymentState, 'active'> | GroupState;
+export const MACHINE_STATES: readonly MachineState[] = [...GROUP_STATES.filter((s) => s !== 'failing' && s !== 'failed'), 'failing', 'rolling-back', 'failed', 'done', 'ignored'];
+
+/** Which group state speaks for an active deployment: the first one present. */
+const ACTIVE_PRECEDENCE: readonly GroupState[] = ['failing', 'holding', 'waiting', 'baking', 'ready', 'promoting', 'promoted', 'rollout', 'succeeded', 'failed'];
 
 export interface ObserveEvent {
   type: 'observe';
@@ -43,6 +61,9 @@ export interface EffectResultEvent {
   rollbackDue?: { groups: string[]; reason: string };
 }
 
+/** Raised by the machine's own actions once the data is in: what the pass found. */
+type Finding = { type: 'nomad.finished' } | { type: 'ungoverned' } | { type: 'governed' } | { type: 'fail.decided' } | { type: 'fail.acknowledged' } | { type: 'revert.done' };
+
 export type PromoterEvent = ObserveEvent | EffectResultEvent | HumanEvent;
 
 export interface MachineInput {
@@ -57,10 +78,16 @@ const noEffect = (_: unknown, _params: EffectRequest) => undefined;
 const EFFECT_TYPES = ['promote', 'fail', 'set_health', 'revert', 'abort', 'pause', 'resume'] as const;
 type EffectType = (typeof EFFECT_TYPES)[number];
 
+const finished = [
+  { guard: 'rollbackOwed', target: 'rolling-back' },
+  { guard: 'failedByPromoter', target: 'failed' },
+  { target: 'done' },
+] as const;
+
 export const deploymentMachine = setup({
   types: {
     context: {} as PromoterContext,
-    events: {} as PromoterEvent,
+    events: {} as PromoterEvent | Finding,
     input: {} as MachineInput,
   },
   actions: {
@@ -71,17 +98,41 @@ export const deploymentMachine = setup({
     abort: noEffect,
     pause: noEffect,
     resume: noEffect,
-    absorbResult: assign(({ context, event }) => (event.type === 'effect.result' ? absorbResult(context, event) : {})),
+    decide: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'observe') return;
+      const { context: next, effects } = plan(context, event.observation, event.measurements, event.now);
+      enqueue.assign(() => next);
+      for (const effect of effects) enqueue({ type: effect.action as EffectType, params: effect });
+      if (!isActiveDeployment(next.nomadStatus as never)) enqueue.raise({ type: 'nomad.finished' });
+      enqueue.raise({ type: Object.keys(next.groups).length === 0 ? 'ungoverned' : 'governed' });
+      if (next.failRequest) enqueue.raise({ type: 'fail.decided' });
+    }),
+    // A person's decision; one that does not apply now changes nothing.
+    decideHuman: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'human') return;
+      const decision = humanDecision(context, event);
+      if (!decision.applies) return;
+      const abort = decision.effects.find((e) => e.action === 'abort' && !e.dryRun);
+      let groups = decision.context.groups;
+      // An abort fails the whole deployment; promote and retry move only the groups asked for.
+      if (abort) groups = tellGroups(groups, Object.keys(groups), { type: 'fail' });
+      else if (event.action === 'promote' || event.action === 'retry') groups = tellGroups(groups, decision.record.groups, { type: `human.${event.action}` });
+      enqueue.assign(() => ({ ...decision.context, groups, ...(abort ? { failRequest: abort } : {}) }));
+      for (const effect of decision.effects) enqueue({ type: effect.action as EffectType, params: effect });
+      if (abort && !abort.dryRun) enqueue.raise({ type: 'fail.decided' });
+    }),
+    absorbResult: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'effect.result') return;
+      const next = absorbResult(context, event);
+      enqueue.assign(() => next);
+      if (context.failRequest?.key === event.key && event.outcome === 'ok') enqueue.raise({ type: 'fail.acknowledged' });
+      if (event.action === 'revert' && next.done?.['revert'] !== undefined) enqueue.raise({ type: 'revert.done' });
+    }),
   },
   guards: {
     // A failed deployment whose rollback is still owed is not finished for the promoter.
-    finishedInNomad: ({ context }) =>
-      context.nomadStatus !== 'unknown' && !isActiveDeployment(context.nomadStatus) && (context.rollbackDue === undefined || context.done['revert'] !== undefined),
-    ungoverned: ({ context }) => Object.keys(context.groups).length === 0,
-    failing: ({ context }) => context.done['fail'] !== undefined || context.done['dry-run:fail'] !== undefined || context.pending.some((p) => p.action === 'fail' || p.action === 'abort'),
-    holding: ({ context }) => context.pending.some((p) => p.action === 'hold'),
-    promoted: ({ context }) => Object.values(context.groups).every((g) => !g.canary || g.promoted),
-    baking: ({ context }) => Object.values(context.groups).some((g) => g.canary && !g.promoted && g.canariesHealthyAt !== undefined),
+    rollbackOwed: ({ context }) => context.rollbackDue !== undefined && context.done['revert'] === undefined,
+    failedByPromoter: ({ context }) => context.done['fail'] !== undefined || context.failRequest !== undefined,
   },
 }).createMachine({
   id: 'deployment',
@@ -99,47 +150,33 @@ export const deploymentMachine = setup({
     warnings: [],
     updatedAt: input.now,
   }),
-  initial: 'waiting',
+  initial: 'active',
   on: {
-    observe: {
-      target: '.evaluating',
-      actions: enqueueActions(({ context, event, enqueue }) => {
-        const { context: next, effects } = plan(context, event.observation, event.measurements, event.now);
-        enqueue.assign(() => next);
-        for (const effect of effects) enqueue({ type: effect.action as EffectType, params: effect });
-      }),
-    },
-    'effect.result': { target: '.evaluating', actions: 'absorbResult' },
-    // A person's decision; one that does not apply now changes nothing.
-    human: {
-      target: '.evaluating',
-      actions: enqueueActions(({ context, event, enqueue }) => {
-        const decision = humanDecision(context, event);
-        if (!decision.applies) return;
-        enqueue.assign(() => decision.context);
-        for (const effect of decision.effects) enqueue({ type: effect.action as EffectType, params: effect });
-      }),
-    },
+    observe: { actions: 'decide' },
+    'effect.result': { actions: 'absorbResult' },
+    human: { actions: 'decideHuman' },
   },
   states: {
-    evaluating: {
-      always: [
-        { guard: 'finishedInNomad', target: 'done' },
-        { guard: 'ungoverned', target: 'ignored' },
-        { guard: 'failing', target: 'failing' },
-        { guard: 'holding', target: 'holding' },
-        { guard: 'promoted', target: 'promoted' },
-        { guard: 'baking', target: 'baking' },
-        { target: 'waiting' },
-      ],
+    /** Governed: the group machines decide. */
+    active: {
+      on: { 'fail.decided': 'failing', 'nomad.finished': [...finished], ungoverned: 'ignored' },
     },
-    waiting: {},
-    baking: {},
-    holding: {},
-    promoted: {},
-    failing: {},
-    ignored: {},
+    /** One fail for the whole deployment is out (the policy's, or a person's abort) until Nomad acknowledges it. */
+    failing: {
+      on: { 'fail.acknowledged': [{ guard: 'rollbackOwed', target: 'rolling-back' }, { target: 'failed' }], 'nomad.finished': [...finished] },
+    },
+    /** Failed, and the rollback is still owed: retried as a `revert` effect, even once Nomad calls it failed. */
+    'rolling-back': {
+      on: { 'revert.done': 'failed' },
+    },
+    /** The promoter failed the deployment (and rolled it back as the policy says). */
+    failed: { type: 'final' },
+    /** Nomad finished the deployment (successful, cancelled, or failed by Nomad itself). */
     done: { type: 'final' },
+    /** No policy governs any of its groups: never acted on (a policy reload may govern it later). */
+    ignored: {
+      on: { governed: 'active', 'nomad.finished': 'done' },
+    },
   },
 });
 
@@ -155,6 +192,10 @@ function absorbResult(context: PromoterContext, event: EffectResultEvent): Parti
       if (event.groups.includes(name)) groups[name] = { ...g, healthDecided: { ...g.healthDecided, ...decided } };
     }
   }
+  const settledFail = event.key === context.failRequest?.key && event.outcome === 'ok';
+  // A dry-run report leaves the group asking: a policy switched to enforce then acts for real.
+  if (event.action === 'promote' && event.outcome === 'ok') Object.assign(groups, tellGroups(groups, event.groups, { type: 'promoted' }));
+  if (settledFail) Object.assign(groups, tellGroups(groups, Object.keys(groups), { type: 'failed' }));
   const rollbackDue = event.rollbackDue ?? (event.action === 'revert' && done['revert'] !== undefined ? undefined : context.rollbackDue);
   // The last matching pending record takes the outcome.
   const history = [...context.history];
@@ -174,8 +215,25 @@ export type DeploymentSnapshot = SnapshotFrom<typeof deploymentMachine>;
 /** What the store keeps: enough to rebuild the snapshot, tagged with the machine version. */
 export interface StoredSnapshot {
   machineVersion: number;
-  value: MachineState;
+  value: DeploymentState;
   context: PromoterContext;
+}
+
+/** The one name of a stored deployment's state (see MACHINE_STATES). */
+export function stateName(stored: Pick<StoredSnapshot, 'value' | 'context'>): MachineState {
+  if (stored.value !== 'active') return stored.value;
+  const present = new Set(Object.values(stored.context.groups).map((g) => groupStateOf(g.state).state));
+  return ACTIVE_PRECEDENCE.find((s) => present.has(s)) ?? 'waiting';
+}
+
+/** The state name of a live snapshot. */
+export function stateOf(snapshot: DeploymentSnapshot): MachineState {
+  return stateName({ value: snapshot.value as DeploymentState, context: snapshot.context });
+}
+
+/** The promoter has nothing left to do for it. */
+export function isFinished(stored: Pick<StoredSnapshot, 'value'>): boolean {
+  return stored.value === 'failed' || stored.value === 'done';
 }
 
 export function startDeployment(input: MachineInput): DeploymentSnapshot {
@@ -187,7 +245,7 @@ export function restoreDeployment(stored: StoredSnapshot): DeploymentSnapshot {
 }
 
 export function persistDeployment(snapshot: DeploymentSnapshot): StoredSnapshot {
-  return { machineVersion: MACHINE_VERSION, value: snapshot.value as MachineState, context: snapshot.context };
+  return { machineVersion: MACHINE_VERSION, value: snapshot.value as DeploymentState, context: snapshot.context };
 }
 
 export interface StepResult {

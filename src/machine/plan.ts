@@ -1,13 +1,17 @@
 /**
- * The pure decision core: given what the machine remembered, what was just observed and
- * measured, and `now`, work out the next context and which effects are due.
- * No I/O, no clock: everything arrives as data. The xstate machine (machine.ts) calls it.
+ * The coordinator of one deployment's group machines: absorbs what was just observed and
+ * measured into each group's record, reads from it the facts each group machine
+ * (group-machine.ts) decides on, steps those machines, and turns their requests into effects
+ * where groups meet (`together`, one fail for the deployment, dry-run).
+ * No I/O, no clock: everything arrives as data. The deployment machine (machine.ts) calls it.
  */
+import { transition, type StateValue } from 'xstate';
 import type { Measurement, CheckPhase } from '../domain/analysis.js';
 import type { CheckSpec, Policy } from '../domain/policy.js';
 import { isActiveDeployment } from '../domain/nomad.js';
 import { formatDuration } from '../policy/duration.js';
 import { assessCheck, assessAllocationCheck, isTerminalPhase } from '../analysis/assess.js';
+import { groupMachine, groupStateOf, initialGroupState, type AnalysisPhase, type GroupEvent, type GroupFacts } from './group-machine.js';
 import type {
   CheckRecord,
   DecisionRecord,
@@ -149,6 +153,7 @@ function absorbGroup(previous: GroupTrack | undefined, group: Governed, dryRun: 
     promoted: group.promoted || (previous?.promoted ?? false),
     checks: carriedChecks(previous, policy, healthy.canaryIds),
     healthDecided: { ...(previous?.healthDecided ?? {}) },
+    state: previous?.state ?? initialGroupState(),
     ...healthy,
   };
   for (const stage of activeStages(group, track, policy)) {
@@ -169,16 +174,6 @@ function absorbGroup(previous: GroupTrack | undefined, group: Governed, dryRun: 
     }
   }
   return track;
-}
-
-interface GroupVerdict {
-  group: string;
-  verdict: 'promote' | 'fail' | 'hold' | 'wait' | 'done';
-  reason: string;
-  wakeAt?: number;
-  evidence: Measurement[];
-  /** A deadline that made the verdict possible (bake end, timeout), besides the evidence. */
-  since?: number;
 }
 
 /** The later of the evidence and a deadline; never after now. */
@@ -204,51 +199,92 @@ function describe(phases: { spec: CheckSpec; phase: CheckPhase }[], wanted: Chec
     .join(', ');
 }
 
+/** The worst phase among a stage's checks (none: passed). */
+export function analysisPhase(phases: CheckPhase[]): AnalysisPhase {
+  for (const worst of ['failed', 'inconclusive', 'errored'] as const) if (phases.includes(worst)) return worst;
+  return phases.some((p) => p === 'pending' || p === 'running') ? 'running' : 'passed';
+}
+
 /** Earliest of the deadlines still ahead; a deadline already passed never asks for a wake-up. */
 function nextWake(now: number, ...values: (number | undefined)[]): number | undefined {
   const ahead = values.filter((v): v is number => v !== undefined && v > now);
   return ahead.length ? Math.min(...ahead) : undefined;
 }
 
-function canaryVerdict(group: Governed, track: GroupTrack, ctx: PromoterContext, paused: boolean, now: number): GroupVerdict {
-  const { policy } = group;
-  const base = { group: group.name, evidence: stageEvidence(track, 'canary') };
-  const phases = phasesOf(track, 'canary', policy);
-  const failed = describe(phases, ['failed']);
-  if (failed) return { ...base, verdict: 'fail', reason: `canary analysis failed: ${failed}` };
-  if (track.promoted) return { ...base, verdict: 'done', reason: 'canaries promoted' };
-  const healthyAt = track.canariesHealthyAt;
-  if (healthyAt === undefined) {
-    const healthy = group.canaries.filter((a) => a.healthy === true).length;
-    const unhealthy = group.canaries.filter((a) => a.healthy === false).length;
-    const note = unhealthy > 0 ? `, ${unhealthy} unhealthy` : '';
-    return { ...base, verdict: 'wait', reason: `${healthy}/${group.desiredCanaries} canaries healthy${note}` };
-  }
-  if (paused) return { ...base, verdict: 'hold', reason: 'deployment is paused in Nomad' };
-  // Time spent paused does not count toward the timeout.
-  const pausedMs = ctx.pausedMs + (ctx.pausedSince !== undefined ? now - ctx.pausedSince : 0);
-  const timeoutAt = policy.canary.timeoutMs !== undefined ? healthyAt + policy.canary.timeoutMs + pausedMs : undefined;
-  const timedOut = timeoutAt !== undefined && now >= timeoutAt;
-  const timeoutReason = `canary timeout ${formatDuration(policy.canary.timeoutMs ?? 0)} expired`;
-  if (timedOut && policy.canary.onTimeout === 'fail') return { ...base, verdict: 'fail', reason: timeoutReason, since: timeoutAt };
-  // Inconclusive or errored never promotes, not even at the timeout.
-  const held = describe(phases, ['inconclusive', 'errored']);
-  if (held) return { ...base, verdict: 'hold', reason: `holding: ${held}`, wakeAt: nextWake(now, timeoutAt) };
-  if (policy.canary.promote === 'manual') return { ...base, verdict: 'wait', reason: 'canary.promote is manual', wakeAt: nextWake(now, timeoutAt) };
-  if (timedOut && policy.canary.onTimeout === 'promote') return { ...base, verdict: 'promote', reason: `${timeoutReason}: onTimeout promote`, since: timeoutAt };
-  const running = describe(phases, ['pending', 'running']);
-  if (running) return { ...base, verdict: 'wait', reason: `analysis running: ${running}`, wakeAt: nextWake(now, timeoutAt) };
-  const bakeEnd = healthyAt + policy.canary.bakeMs;
-  if (now < bakeEnd) {
-    return { ...base, verdict: 'wait', reason: `baking until ${new Date(bakeEnd).toISOString()}`, wakeAt: nextWake(now, bakeEnd, timeoutAt) };
-  }
-  const analysis = phases.length > 0 ? `analysis passed (${phases.map((p) => p.spec.name).join(', ')}), ` : '';
-  return { ...base, verdict: 'promote', reason: `${analysis}baked ${formatDuration(policy.canary.bakeMs)} since all canaries healthy`, since: bakeEnd };
+/** What the coordinator read of one group: the machine's facts, and the words and times behind them. */
+interface GroupReading {
+  facts: GroupFacts;
+  canaryPhases: { spec: CheckSpec; phase: CheckPhase }[];
+  bakeEnd?: number;
+  timeoutAt?: number;
 }
 
-function rolloutFailure(group: Governed, track: GroupTrack): GroupVerdict[] {
-  const failed = describe(phasesOf(track, 'rollout', group.policy), ['failed']);
-  return failed ? [{ group: group.name, verdict: 'fail', reason: `rollout analysis failed: ${failed}`, evidence: stageEvidence(track, 'rollout') }] : [];
+function readGroup(group: Governed, track: GroupTrack, ctx: PromoterContext, paused: boolean, now: number): GroupReading {
+  const { policy } = group;
+  const canaryPhases = phasesOf(track, 'canary', policy);
+  const healthyAt = track.canariesHealthyAt;
+  // Time spent paused does not count toward the timeout.
+  const pausedMs = ctx.pausedMs + (ctx.pausedSince !== undefined ? now - ctx.pausedSince : 0);
+  const timeoutAt = healthyAt !== undefined && policy.canary.timeoutMs !== undefined ? healthyAt + policy.canary.timeoutMs + pausedMs : undefined;
+  const bakeEnd = healthyAt !== undefined ? healthyAt + policy.canary.bakeMs : undefined;
+  const facts: GroupFacts = {
+    canary: isCanaryGroup(group),
+    promotedInNomad: track.promoted,
+    canariesHealthy: healthyAt !== undefined,
+    paused,
+    canaryAnalysis: analysisPhase(canaryPhases.map((p) => p.phase)),
+    rolloutAnalysis: analysisPhase(phasesOf(track, 'rollout', policy).map((p) => p.phase)),
+    baked: bakeEnd !== undefined && now >= bakeEnd,
+    timeout: timeoutAt !== undefined && now >= timeoutAt ? policy.canary.onTimeout : 'none',
+    manual: policy.canary.promote === 'manual',
+  };
+  return { facts, canaryPhases, ...(bakeEnd !== undefined ? { bakeEnd } : {}), ...(timeoutAt !== undefined ? { timeoutAt } : {}) };
+}
+
+function timeoutReason(policy: Policy): string {
+  return `canary timeout ${formatDuration(policy.canary.timeoutMs ?? 0)} expired`;
+}
+
+/** Why a group asks to be promoted, and since when the evidence allowed it. */
+function promoteReason(group: Governed, r: GroupReading): { reason: string; since?: number } {
+  if (r.facts.timeout === 'promote' && !(r.facts.canaryAnalysis === 'passed' && r.facts.baked)) {
+    return { reason: `${timeoutReason(group.policy)}: onTimeout promote`, since: r.timeoutAt };
+  }
+  const analysis = r.canaryPhases.length > 0 ? `analysis passed (${r.canaryPhases.map((p) => p.spec.name).join(', ')}), ` : '';
+  return { reason: `${analysis}baked ${formatDuration(group.policy.canary.bakeMs)} since all canaries healthy`, since: r.bakeEnd };
+}
+
+/** Why a group asks for the deployment to be failed. */
+function failReason(group: Governed, track: GroupTrack, r: GroupReading): { reason: string; evidence: Measurement[]; since?: number } {
+  const canaryFailed = describe(r.canaryPhases, ['failed']);
+  if (canaryFailed) return { reason: `canary analysis failed: ${canaryFailed}`, evidence: stageEvidence(track, 'canary') };
+  const rolloutFailed = describe(phasesOf(track, 'rollout', group.policy), ['failed']);
+  if (rolloutFailed) return { reason: `rollout analysis failed: ${rolloutFailed}`, evidence: stageEvidence(track, 'rollout') };
+  return { reason: timeoutReason(group.policy), evidence: stageEvidence(track, 'canary'), since: r.timeoutAt };
+}
+
+/** What a group in its state waits for, in words (status `pending`). */
+function pendingOf(group: Governed, track: GroupTrack, r: GroupReading, now: number): PendingDecision | undefined {
+  const { state, hold } = groupStateOf(track.state);
+  const groups = [group.name];
+  if (state === 'waiting') {
+    const healthy = group.canaries.filter((a) => a.healthy === true).length;
+    const unhealthy = group.canaries.filter((a) => a.healthy === false).length;
+    return { action: 'wait', groups, reason: `${healthy}/${group.desiredCanaries} canaries healthy${unhealthy > 0 ? `, ${unhealthy} unhealthy` : ''}` };
+  }
+  if (state === 'baking') {
+    const running = describe(r.canaryPhases, ['pending', 'running']);
+    if (running) return { action: 'wait', groups, reason: `analysis running: ${running}` };
+    return { action: 'wait', groups, reason: `baking until ${new Date(r.bakeEnd ?? now).toISOString()}` };
+  }
+  if (state === 'ready') return { action: 'wait', groups, reason: `${promoteReason(group, r).reason}; waiting for the other groups (together)` };
+  if (state === 'holding') {
+    // Any hold taken while paused stays as it is until Nomad resumes: the pause is what it waits for.
+    if (hold === 'paused' || r.facts.paused) return { action: 'hold', groups, reason: 'deployment is paused in Nomad' };
+    if (hold === 'manual') return { action: 'wait', groups, reason: 'canary.promote is manual' };
+    return { action: 'hold', groups, reason: `holding: ${describe(r.canaryPhases, ['inconclusive', 'errored'])}` };
+  }
+  return undefined;
 }
 
 function record(effect: EffectRequest, now: number): DecisionRecord {
@@ -275,14 +311,29 @@ function trackPause(prev: PromoterContext, paused: boolean, now: number): Pick<P
   return { pausedMs: pausedMs + (prev.pausedSince !== undefined ? now - prev.pausedSince : 0), pausedSince: undefined };
 }
 
+/** One event to one group's machine: its next state value and the requests it made. */
+export function stepGroup(value: StateValue, event: GroupEvent): { state: StateValue; requests: string[] } {
+  const [next, actions] = transition(groupMachine, groupMachine.resolveState({ value, context: undefined }), event);
+  return { state: next.value, requests: actions.map((a) => a.type) };
+}
+
+/** Send one event to the named groups' machines. */
+export function tellGroups(groups: Record<string, GroupTrack>, names: string[], event: GroupEvent): Record<string, GroupTrack> {
+  const out = { ...groups };
+  for (const name of names) if (out[name]) out[name] = { ...out[name]!, state: stepGroup(out[name]!.state, event).state };
+  return out;
+}
+
 /**
- * Absorb an observation (and fresh measurements) into the context and list due effects.
- * Idempotent: the same inputs twice yield no second effect.
+ * Absorb an observation (and fresh measurements) into the context, step every group's machine
+ * and work out, across groups, the effects due: `together` promotes in one call, one fail for the
+ * deployment (per mode), nothing promoted once it fails. Idempotent: the same inputs twice
+ * yield no second effect.
  */
 export function plan(prev: PromoterContext, obs: DeploymentObservation, measurements: TaggedMeasurement[], now: number): Plan {
   const paused = obs.status === 'paused';
   const governed = obs.groups.filter((g): g is Governed => g.policy !== undefined);
-  const groups: Record<string, GroupTrack> = {};
+  let groups: Record<string, GroupTrack> = {};
   for (const g of governed) groups[g.name] = absorbGroup(prev.groups[g.name], g, obs.dryRun, measurements, now);
   const ctx: PromoterContext = {
     ...prev,
@@ -297,48 +348,110 @@ export function plan(prev: PromoterContext, obs: DeploymentObservation, measurem
   };
   const effects: EffectRequest[] = [];
   const dryRunOf = (group: string) => groups[group]?.mode === 'dry-run';
-  const policyOf = (group: string) => governed.find((g) => g.name === group)!.policy;
 
   if (ctx.rollbackDue && isNew(ctx, 'revert')) {
     effects.push({ key: 'revert', action: 'revert', groups: ctx.rollbackDue.groups, reason: ctx.rollbackDue.reason, dryRun: false, evidence: [], decidableAt: now });
   }
   if (isActiveDeployment(obs.status) && governed.length > 0) {
-    const pending: PendingDecision[] = [];
-    const canaryVerdicts = governed.filter(isCanaryGroup).map((g) => canaryVerdict(g, groups[g.name]!, ctx, paused, now));
-    const failing = [...canaryVerdicts.filter((v) => v.verdict === 'fail'), ...governed.flatMap((g) => rolloutFailure(g, groups[g.name]!))];
-    // rollback auto relies on Nomad's auto_revert where a governed group has it.
     const autoRevertGroups = governed.filter((g) => g.autoRevert).map((g) => g.name);
-    for (const [part, dryRun] of byMode(failing, (v) => dryRunOf(v.group))) {
-      const names = part.map((f) => f.group);
-      const effect: EffectRequest = {
-        key: effectKey('fail', [], dryRun),
-        action: 'fail',
-        groups: names,
-        reason: part.map((f) => `${f.group}: ${f.reason}`).join('; '),
-        dryRun,
-        evidence: part.flatMap((f) => f.evidence),
-        decidableAt: decidableAt(part.flatMap((f) => f.evidence), now, ...part.map((f) => f.since)),
-        rollback: policyOf(names[0]!).onFailure.rollback,
-        autoRevertGroups,
-      };
-      if (isNew(ctx, effect.key)) effects.push(effect);
-      pending.push({ action: 'fail', groups: names, reason: effect.reason });
-    }
-    // Once the deployment is failed for real (or about to be), nothing is promoted any more.
-    const failingForReal = failing.some((f) => !dryRunOf(f.group)) || ctx.done['fail'] !== undefined;
-    if (!failingForReal) {
-      effects.push(...promotions(ctx, canaryVerdicts.filter((v) => v.verdict !== 'fail'), policyOf, dryRunOf, pending, now));
-      for (const v of canaryVerdicts) {
-        if (v.verdict === 'hold' || v.verdict === 'wait') pending.push({ action: v.verdict, groups: [v.group], reason: v.reason });
+    if (ctx.failRequest) {
+      // The deployment is being failed: nothing else is decided, the fail is asked until acknowledged.
+      if (isNew(ctx, ctx.failRequest.key)) effects.push({ ...ctx.failRequest, decidableAt: now });
+      ctx.pending = [{ action: ctx.failRequest.action, groups: ctx.failRequest.groups, reason: ctx.failRequest.reason }];
+    } else {
+      const readings = new Map(governed.map((g) => [g.name, readGroup(g, groups[g.name]!, ctx, paused, now)]));
+      const requests = new Map<string, string[]>();
+      for (const g of governed) {
+        const stepped = stepGroup(groups[g.name]!.state, { type: 'observe', facts: readings.get(g.name)!.facts });
+        groups[g.name] = { ...groups[g.name]!, state: stepped.state };
+        requests.set(g.name, stepped.requests);
+      }
+      groups = release(governed, groups, requests);
+      const asking = (action: string) => governed.filter((g) => requests.get(g.name)!.includes(action));
+
+      const failing = asking('fail');
+      for (const [part, dryRun] of byMode(failing, (g) => dryRunOf(g.name))) {
+        const why = part.map((g) => ({ g, ...failReason(g, groups[g.name]!, readings.get(g.name)!) }));
+        const effect: EffectRequest = {
+          key: effectKey('fail', [], dryRun),
+          action: 'fail',
+          groups: part.map((g) => g.name),
+          reason: why.map((w) => `${w.g.name}: ${w.reason}`).join('; '),
+          dryRun,
+          evidence: why.flatMap((w) => w.evidence),
+          decidableAt: decidableAt(why.flatMap((w) => w.evidence), now, ...why.map((w) => w.since)),
+          rollback: part[0]!.policy.onFailure.rollback,
+          autoRevertGroups,
+        };
+        if (isNew(ctx, effect.key)) effects.push(effect);
+        // One fail for the whole deployment: every group goes down with it.
+        if (!dryRun) {
+          ctx.failRequest = effect;
+          groups = tellGroups(groups, Object.keys(groups), { type: 'fail' });
+        }
+      }
+      if (ctx.failRequest) {
+        ctx.pending = [{ action: 'fail', groups: ctx.failRequest.groups, reason: ctx.failRequest.reason }];
+      } else {
+        const pending: PendingDecision[] = failing.map((g) => ({ action: 'fail', groups: [g.name], reason: failReason(g, groups[g.name]!, readings.get(g.name)!).reason }));
+        for (const batch of promoteBatches(asking('promote'), dryRunOf)) {
+          const names = batch.map((g) => g.name).sort();
+          const why = batch.map((g) => ({ g, ...promoteReason(g, readings.get(g.name)!), evidence: stageEvidence(groups[g.name]!, 'canary') }));
+          const reason = why.map((w) => (batch.length > 1 ? `${w.g.name}: ${w.reason}` : w.reason)).join('; ');
+          const dryRun = dryRunOf(names[0]!);
+          const key = effectKey('promote', names, dryRun);
+          pending.push({ action: 'promote', groups: names, reason });
+          if (!isNew(ctx, key)) continue;
+          const evidence = why.flatMap((w) => w.evidence);
+          effects.push({ key, action: 'promote', groups: names, reason, dryRun, evidence, decidableAt: decidableAt(evidence, now, ...why.map((w) => w.since)) });
+        }
+        for (const g of governed) {
+          const p = pendingOf(g, groups[g.name]!, readings.get(g.name)!, now);
+          if (p) pending.push(p);
+        }
+        ctx.pending = pending;
+        ctx.wakeAt = nextWake(now, ...governed.flatMap((g) => deadlines(groups[g.name]!, readings.get(g.name)!)));
       }
     }
+    ctx.groups = groups;
     effects.push(...healthDecisions(ctx, governed, dryRunOf, autoRevertGroups, now));
-    ctx.pending = pending;
-    ctx.wakeAt = nextWake(now, ...canaryVerdicts.map((v) => v.wakeAt));
   }
+  ctx.groups = groups;
   const entries = [...holdChanges(prev.groups, groups, now), ...effects.map((e) => record(e, now))];
   ctx.history = [...ctx.history, ...entries].slice(-HISTORY_LIMIT);
   return { context: ctx, effects };
+}
+
+/** The deadlines a group's state waits for: the end of the bake, the canary timeout. */
+function deadlines(track: GroupTrack, r: GroupReading): (number | undefined)[] {
+  const { state } = groupStateOf(track.state);
+  if (state === 'baking') return [r.bakeEnd, r.timeoutAt];
+  if (state === 'ready' || state === 'holding') return [r.timeoutAt];
+  return [];
+}
+
+/**
+ * Ready groups are let go: each on its own, except `together: true` groups, which wait until
+ * every open one of them is ready and then go out in one call.
+ */
+function release(governed: Governed[], groups: Record<string, GroupTrack>, requests: Map<string, string[]>): Record<string, GroupTrack> {
+  const isReady = (g: Governed) => groupStateOf(groups[g.name]!.state).state === 'ready';
+  const open = (g: Governed) => g.desiredCanaries > 0 && !['promoting', 'promoted', 'succeeded', 'failed'].includes(groupStateOf(groups[g.name]!.state).state);
+  const together = governed.filter((g) => g.policy.canary.together && open(g));
+  const go = governed.filter((g) => isReady(g) && (!g.policy.canary.together || together.every(isReady)));
+  let out = groups;
+  for (const g of go) {
+    const stepped = stepGroup(out[g.name]!.state, { type: 'release' });
+    out = { ...out, [g.name]: { ...out[g.name]!, state: stepped.state } };
+    requests.set(g.name, [...requests.get(g.name)!, ...stepped.requests]);
+  }
+  return out;
+}
+
+/** Promote requests into calls: `together` groups in one call (per mode), the others one each. */
+function promoteBatches(asking: Governed[], dryRunOf: (group: string) => boolean): Governed[][] {
+  const together = asking.filter((g) => g.policy.canary.together);
+  return [...asking.filter((g) => !g.policy.canary.together).map((g) => [g]), ...byMode(together, (g) => dryRunOf(g.name)).map(([part]) => part)];
 }
 
 const HOLDS: readonly CheckPhase[] = ['errored', 'inconclusive'];
@@ -355,42 +468,6 @@ function holdChanges(before: Record<string, GroupTrack>, after: Record<string, G
       return [{ at: now, action: 'check' as const, groups: [group], outcome: 'ok' as const, reason: `${stage} check ${check} ${from} -> ${r.phase}${cause}`, evidence: last ? [last] : [] }];
     }),
   );
-}
-
-function promotions(
-  ctx: PromoterContext,
-  verdicts: GroupVerdict[],
-  policyOf: (group: string) => Policy,
-  dryRunOf: (group: string) => boolean,
-  pending: PendingDecision[],
-  now: number,
-): EffectRequest[] {
-  const ready = verdicts.filter((v) => v.verdict === 'promote');
-  const open = verdicts.filter((v) => v.verdict !== 'done');
-  // `together: true` groups wait for each other and go out in one call (one per mode).
-  const together = ready.filter((v) => policyOf(v.group).canary.together);
-  const batches: GroupVerdict[][] = ready.filter((v) => !policyOf(v.group).canary.together).map((v) => [v]);
-  if (together.length > 0 && together.length === open.filter((v) => policyOf(v.group).canary.together).length) {
-    batches.push(...byMode(together, (v) => dryRunOf(v.group)).map(([part]) => part));
-  } else {
-    for (const v of together) pending.push({ action: 'wait', groups: [v.group], reason: `${v.reason}; waiting for the other groups (together)` });
-  }
-  return batches.flatMap((batch) => {
-    const names = batch.map((v) => v.group).sort();
-    const dryRun = dryRunOf(names[0]!);
-    const key = effectKey('promote', names, dryRun);
-    pending.push({ action: 'promote', groups: names, reason: batch.map((v) => v.reason).join('; ') });
-    if (!isNew(ctx, key)) return [];
-    return [{
-      key,
-      action: 'promote' as const,
-      groups: names,
-      reason: batch.map((v) => (batch.length > 1 ? `${v.group}: ${v.reason}` : v.reason)).join('; '),
-      dryRun,
-      evidence: batch.flatMap((v) => v.evidence),
-      decidableAt: decidableAt(batch.flatMap((v) => v.evidence), now, ...batch.map((v) => v.since)),
-    }];
-  });
 }
 
 interface HealthVerdict {

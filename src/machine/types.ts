@@ -5,6 +5,8 @@
 import type { Measurement, CheckPhase } from '../domain/analysis.js';
 import type { Policy } from '../domain/policy.js';
 import type { DeploymentStatus, HealthCheckMode } from '../domain/nomad.js';
+import type { StateValue } from 'xstate';
+import type { EffectRequest } from './plan.js';
 
 export type EffectAction = 'promote' | 'fail' | 'set_health' | 'revert' | 'pause' | 'resume' | 'abort' | 'retry';
 /** Who took a decision: the policy, or a person through the action API. */
@@ -72,6 +74,8 @@ export interface GroupTrack {
   checks: Record<string, CheckRecord>;
   /** Allocation IDs whose health this promoter already decided (manual-health groups). */
   healthDecided: Record<string, boolean>;
+  /** The group machine's state value (group-machine.ts). */
+  state: StateValue;
 }
 
 export interface DecisionRecord {
@@ -121,6 +125,8 @@ export interface PromoterContext {
    * get a final answer). Retried as a `revert` effect, even once Nomad calls the deployment failed.
    */
   rollbackDue?: { groups: string[]; reason: string };
+  /** The deployment's fail (the policy's or a person's abort), asked again until Nomad acknowledges it. */
+  failRequest?: EffectRequest;
   warnings: string[];
   updatedAt: number;
 }

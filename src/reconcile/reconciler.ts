@@ -8,6 +8,7 @@ import type { Deployment } from '../domain/nomad.js';
 import { isActiveDeployment } from '../domain/nomad.js';
 import type { EffectRequest, TaggedMeasurement } from '../machine/plan.js';
 import {
+  isFinished,
   persistDeployment,
   restoreDeployment,
   startDeployment,
@@ -124,7 +125,7 @@ export class Reconciler {
       return {};
     }
     if (!stored && !isActiveDeployment(d.Status)) return {};
-    if (stored && stored.value === 'done') return {};
+    if (stored && isFinished(stored)) return {};
 
     const log = this.deps.logger.child({ deploymentId: d.ID, namespace: d.Namespace, job: d.JobID });
     const job = await this.deps.jobs.get(d.Namespace, d.JobID, d.JobCreateIndex, d.JobVersion, signal);

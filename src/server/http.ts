@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Recorder } from './metrics.js';
 import type { SnapshotStore } from '../store/store.js';
 import { detailView, statusView } from './status.js';
-import { MACHINE_STATES } from '../machine/machine.js';
+import { MACHINE_STATES, stateName } from '../machine/machine.js';
 import { HUMAN_ACTIONS, type HumanAction } from '../machine/human.js';
 import type { HumanAnswer, HumanRequest } from '../reconcile/reconciler.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -61,7 +61,7 @@ export class StatusServer {
     if (path === '/metrics') {
       const snapshots = await this.deps.store.list();
       const counts: Record<string, number> = {};
-      for (const s of snapshots) counts[s.value] = (counts[s.value] ?? 0) + 1;
+      for (const s of snapshots) counts[stateName(s)] = (counts[stateName(s)] ?? 0) + 1;
       this.deps.recorder.trackedStates(counts, MACHINE_STATES);
       res.writeHead(200, { 'content-type': this.deps.recorder.contentType });
       res.end(await this.deps.recorder.metrics());

@@ -2,7 +2,8 @@
  * The status API's view of a tracked deployment, built from its stored snapshot.
  * Pure: the HTTP layer only serialises what this returns.
  */
-import type { StoredSnapshot } from '../machine/machine.js';
+import { stateName, type StoredSnapshot } from '../machine/machine.js';
+import { groupStateOf } from '../machine/group-machine.js';
 import type { Measurement } from '../domain/analysis.js';
 import type { CheckRecord, DecisionRecord, DecisionSource, PendingDecision } from '../machine/types.js';
 
@@ -25,7 +26,8 @@ export interface DeploymentStatusView {
   version: number;
   status: string;
   state: string;
-  groups: Record<string, { policy: string; mode: string; promoted: boolean; canariesHealthyAt?: string; checks: CheckStatus[] }>;
+  /** Per task group; `state` is the group machine's state, `hold` which hold while `holding`. */
+  groups: Record<string, { policy: string; mode: string; state: string; hold?: string; promoted: boolean; canariesHealthyAt?: string; checks: CheckStatus[] }>;
   pending: (PendingDecision & { causes?: HoldCause[] })[];
   warnings: string[];
   /** When the promoter looks again on its own (end of the bake, the canary timeout). */
@@ -80,13 +82,14 @@ export function statusView(s: StoredSnapshot): DeploymentStatusView {
     job: c.job,
     version: c.jobVersion,
     status: c.nomadStatus,
-    state: s.value,
+    state: stateName(s),
     groups: Object.fromEntries(
       Object.entries(c.groups).map(([name, g]) => [
         name,
         {
           policy: g.policy ?? '',
           mode: g.mode,
+          ...groupStateOf(g.state),
           promoted: g.promoted,
           ...(g.canariesHealthyAt !== undefined ? { canariesHealthyAt: iso(g.canariesHealthyAt) } : {}),
           checks: Object.entries(g.checks).map(([key, r]) => checkStatus(key, r)),

@@ -107,7 +107,7 @@ async function inState(id: string, ...states: string[]): Promise<Detail> {
 }
 
 /** Promoted canaries with healthy allocations: Nomad may finish the deployment right away. */
-const PROMOTED = ['promoted', 'done'];
+const PROMOTED = ['promoted', 'succeeded', 'done'];
 
 async function heldDeployment(job: string): Promise<Deployment> {
   await stableV0(h.sim, job);
@@ -179,7 +179,7 @@ describe('people in the loop', () => {
     expect((await detail(d.ID)).history.map((x) => [x.action, x.outcome, x.source])).toEqual([['check', 'ok', 'policy'], ['promote', 'ok', 'human']]);
     const table = await cli(['status']);
     expect(table.code).toBe(0);
-    expect(table.out).toMatch(new RegExp(`^${d.ID.slice(0, 8)}\\s+p-hold\\s+web\\s+(promoted|done)\\s+verdict=inconclusive`, 'm'));
+    expect(table.out).toMatch(new RegExp(`^${d.ID.slice(0, 8)}\\s+p-hold\\s+web\\s+(promoted|succeeded|done)\\s+verdict=inconclusive`, 'm'));
     const one = await cli(['status', d.ID.slice(0, 8)]);
     expect(one.out).toMatch(/promote web: ok: verified by hand {2}\[human bob\]/);
     const watch = startProcess(['status', '--watch'], { PROMOTER_DAEMON: daemonUrl });

@@ -1,6 +1,6 @@
 /** The decision core on the edges: timeouts, several groups, modes, Nomad's own moves. */
 import { describe, expect, test } from '@jest/globals';
-import { startDeployment, step, type DeploymentSnapshot } from '../../src/machine/machine.js';
+import { startDeployment, stateOf, step, type DeploymentSnapshot } from '../../src/machine/machine.js';
 import type { EffectRequest, TaggedMeasurement } from '../../src/machine/plan.js';
 import type { DeploymentObservation } from '../../src/machine/types.js';
 import { alloc, check, deployment, group, policy } from '../support/builders.js';
@@ -37,7 +37,7 @@ describe('canary timeout', () => {
     r = observe(r.snapshot, obs, T0 + 10, [m('web', 'error-rate', 'error', T0 + 10)]);
     r = observe(r.snapshot, obs, T0 + 5000);
     expect(r.effects).toEqual([]);
-    expect(r.snapshot.value).toBe('holding');
+    expect(stateOf(r.snapshot)).toBe('holding');
 
     const manual = policy({ canary: { bakeMs: 0, timeoutMs: 1000, onTimeout: 'promote', promote: 'manual' } });
     const o2 = deployment([group('web', { policy: manual, canaries: healthy('c') })]);
@@ -50,7 +50,7 @@ describe('canary timeout', () => {
     const paused = deployment([group('web', { policy: p, canaries: healthy('c') })], { status: 'paused' });
     let r = observe(start(), running, T0);
     r = observe(r.snapshot, paused, T0 + 5000);
-    expect(r.snapshot.value).toBe('holding');
+    expect(stateOf(r.snapshot)).toBe('holding');
     r = observe(r.snapshot, paused, T0 + 60_000);
     expect(r.effects).toEqual([]);
     // Paused from 5 s to 62 s: the 10 s timeout ends at 67 s instead of 10 s.
@@ -147,9 +147,10 @@ describe("Nomad's own moves", () => {
     const failed = deployment(obs.groups, { status: 'failed', statusDescription: 'Deployment marked as failed' });
     r = observe(s, failed, T0 + 2000);
     expect(r.effects.map((e) => e.action)).toEqual(['revert']);
-    expect(r.snapshot.value).toBe('failing');
+    expect(stateOf(r.snapshot)).toBe('rolling-back');
     s = ack(r.snapshot, r.effects[0]!, T0 + 2001);
-    expect(s.value).toBe('done');
+    expect(stateOf(s)).toBe('failed');
+    expect(s.status).toBe('done');
     expect(s.context.rollbackDue).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { startDeployment, step, type DeploymentSnapshot } from '../../src/machine/machine.js';
+import { startDeployment, stateOf, step, type DeploymentSnapshot } from '../../src/machine/machine.js';
 import type { TaggedMeasurement } from '../../src/machine/plan.js';
 import type { HumanAction } from '../../src/machine/human.js';
 import type { DeploymentObservation } from '../../src/machine/types.js';
@@ -29,25 +29,26 @@ function held(): DeploymentSnapshot {
 describe('people decide too', () => {
   test('promote during an inconclusive hold: one promote effect, recorded as human with who and why', () => {
     const s = held();
-    expect(s.value).toBe('holding');
+    expect(stateOf(s)).toBe('holding');
     const r = human(s, 'promote', T0 + 5);
     expect(r.effects.map((e) => [e.action, e.groups, e.source, e.who])).toEqual([['promote', ['web'], 'human', 'alice']]);
     expect(r.snapshot.context.history.at(-1)).toMatchObject({ action: 'promote', outcome: 'pending', source: 'human', who: 'alice', reason: 'checked the dashboards' });
     const acked = step(r.snapshot, { type: 'effect.result', now: T0 + 6, key: r.effects[0]!.key, action: 'promote', groups: ['web'], outcome: 'ok' }).snapshot;
-    expect(acked.value).toBe('promoted');
+    expect(stateOf(acked)).toBe('promoted');
     // Already promoted: asking again does not apply, and nothing is emitted.
     expect(human(acked, 'promote', T0 + 7).effects).toEqual([]);
   });
 
   test('abort mid-bake fails with the policy rollback, under the same key as the policy fail', () => {
     const baking = observe(observe(startDeployment({ deploymentId: 'd-1', namespace: 'default', job: 'web-api', jobVersion: 1, now: T0 }), T0), T0 + 1, [m('pass', T0 + 1), m('pass', T0 + 2)]);
-    expect(baking.value).toBe('baking');
+    expect(stateOf(baking)).toBe('baking');
     const r = human(baking, 'abort', T0 + 3);
     expect(r.effects.map((e) => [e.action, e.key, e.rollback])).toEqual([['abort', 'fail', 'revert']]);
-    expect(r.snapshot.value).toBe('failing');
+    expect(stateOf(r.snapshot)).toBe('failing');
     const acked = step(r.snapshot, { type: 'effect.result', now: T0 + 4, key: 'fail', action: 'abort', groups: ['web'], outcome: 'ok' }).snapshot;
     // Once failed, no promote follows, whoever asks.
-    expect(observe(acked, T0 + 120_000).value).toBe('failing');
+    expect(stateOf(acked)).toBe('failed');
+    expect(Object.values(acked.context.groups).map((g) => g.state)).toEqual(['failed']);
     expect(human(acked, 'promote', T0 + 120_001).effects).toEqual([]);
   });
 
@@ -57,7 +58,7 @@ describe('people decide too', () => {
     expect(r.snapshot.context.groups['web']!.checks['canary:error-rate']).toBeUndefined();
     expect(r.snapshot.context.history.at(-1)).toMatchObject({ action: 'retry', outcome: 'ok', source: 'human' });
     const next = observe(r.snapshot, T0 + 6);
-    expect(next.value).toBe('baking');
+    expect(stateOf(next)).toBe('baking');
     expect(next.context.groups['web']!.checks['canary:error-rate']).toMatchObject({ startedAt: T0 + 6, measurements: [], phase: 'pending' });
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { persistDeployment, restoreDeployment, startDeployment, step, type DeploymentSnapshot } from '../../src/machine/machine.js';
+import { persistDeployment, restoreDeployment, startDeployment, stateOf, step, type DeploymentSnapshot } from '../../src/machine/machine.js';
 import type { EffectRequest, TaggedMeasurement } from '../../src/machine/plan.js';
 import type { DeploymentObservation } from '../../src/machine/types.js';
 import { alloc, check, deployment, group, policy } from '../support/builders.js';
@@ -23,14 +23,14 @@ describe('canary promotion after bake', () => {
   test('waits while canaries are not all healthy', () => {
     const r = observe(start(), deployment([group('web', { policy: p, canaries: [alloc('c1', true), alloc('c2', null)] })]), T0);
     expect(r.effects).toEqual([]);
-    expect(r.snapshot.value).toBe('waiting');
+    expect(stateOf(r.snapshot)).toBe('waiting');
     expect(r.snapshot.context.pending).toEqual([{ action: 'wait', groups: ['web'], reason: '1/2 canaries healthy' }]);
   });
 
   test('bakes, then promotes exactly once after bake has passed since the promoter saw the last canary healthy', () => {
     const obs = deployment([group('web', { policy: p, canaries: [alloc('c1', true), alloc('c2', true)] })]);
     let r = observe(start(), obs, T0);
-    expect(r.snapshot.value).toBe('baking');
+    expect(stateOf(r.snapshot)).toBe('baking');
     expect(r.effects).toEqual([]);
     expect(r.snapshot.context.wakeAt).toBe(T0 + 60_000);
 
@@ -46,9 +46,11 @@ describe('canary promotion after bake', () => {
     expect(again.effects.map((e) => e.action)).toEqual(['promote']);
 
     const acked = acknowledge(r.snapshot, r.effects[0]!, T0 + 60_100);
+    expect(stateOf(acked)).toBe('promoted');
     const after = observe(acked, obs, T0 + 61_000);
     expect(after.effects).toEqual([]);
-    expect(after.snapshot.value).toBe('promoted');
+    // No rollout analysis: nothing is left to decide.
+    expect(stateOf(after.snapshot)).toBe('succeeded');
     expect(after.snapshot.context.history.map((h) => [h.action, h.outcome])).toEqual([['promote', 'ok']]);
   });
 
@@ -86,7 +88,7 @@ describe('canary promotion after bake', () => {
   test('an ungoverned group is never touched', () => {
     const r = observe(start(), deployment([group('web', { canaries: healthyCanaries() })]), T0 + 3_600_000);
     expect(r.effects).toEqual([]);
-    expect(r.snapshot.value).toBe('ignored');
+    expect(stateOf(r.snapshot)).toBe('ignored');
   });
 
   test('only governed groups are promoted, each in its own call', () => {
@@ -116,7 +118,7 @@ describe('canary promotion after bake', () => {
 
   test('a terminal deployment ends the machine', () => {
     const r = observe(start(), deployment([group('web', { policy: p, canaries: healthyCanaries() })], { status: 'successful' }), T0);
-    expect(r.snapshot.value).toBe('done');
+    expect(stateOf(r.snapshot)).toBe('done');
     expect(r.snapshot.status).toBe('done');
   });
 
@@ -132,7 +134,7 @@ describe('canary promotion after bake', () => {
     const r = observe(start(), obs, T0 + 1000);
     const stored = JSON.parse(JSON.stringify(persistDeployment(r.snapshot)));
     const restored = restoreDeployment(stored);
-    expect(restored.value).toBe('baking');
+    expect(stateOf(restored)).toBe('baking');
     expect(observe(restored, obs, T0 + 60_999).effects).toEqual([]);
     expect(observe(restored, obs, T0 + 61_000).effects.map((e) => e.action)).toEqual(['promote']);
   });
@@ -162,14 +164,14 @@ describe('analysis', () => {
     let r = observe(start(), obs, T0);
     r = observe(r.snapshot, obs, T0 + 1, [m('fail', T0 + 1)]);
     expect(r.effects.map((e) => [e.action, e.rollback])).toEqual([['fail', 'auto']]);
-    expect(r.snapshot.value).toBe('failing');
+    expect(stateOf(r.snapshot)).toBe('failing');
   });
 
   test('errored holds: no promote, no fail', () => {
     let r = observe(start(), obs, T0);
     r = observe(r.snapshot, obs, T0 + 1, [m('error', T0 + 1), m('error', T0 + 2), m('error', T0 + 3)]);
     expect(r.effects).toEqual([]);
-    expect(r.snapshot.value).toBe('holding');
+    expect(stateOf(r.snapshot)).toBe('holding');
     expect(r.snapshot.context.pending[0]).toEqual({ action: 'hold', groups: ['web'], reason: 'holding: error-rate errored' });
   });
 
@@ -177,7 +179,7 @@ describe('analysis', () => {
     let r = observe(start(), obs, T0);
     r = observe(r.snapshot, obs, T0 + 1, [m('pass', T0 + 1)]);
     r = observe(r.snapshot, obs, T0 + 5, [m('error', T0 + 3), m('error', T0 + 4), m('error', T0 + 5)]);
-    expect(r.snapshot.value).toBe('holding');
+    expect(stateOf(r.snapshot)).toBe('holding');
     expect(r.snapshot.context.history.map((h) => [h.action, h.reason])).toEqual([['check', 'canary check error-rate running -> errored: connection refused']]);
     r = observe(r.snapshot, obs, T0 + 60_000, [m('pass', T0 + 60_000)]);
     expect(r.effects.map((e) => e.action)).toEqual(['promote']);
@@ -191,7 +193,7 @@ describe('analysis', () => {
   test('errored, then a bad measurement once the provider is back: failed once', () => {
     let r = observe(start(), obs, T0);
     r = observe(r.snapshot, obs, T0 + 5, [m('pass', T0 + 1), m('error', T0 + 3), m('error', T0 + 4), m('error', T0 + 5)]);
-    expect(r.snapshot.value).toBe('holding');
+    expect(stateOf(r.snapshot)).toBe('holding');
     r = observe(r.snapshot, obs, T0 + 60_000, [m('fail', T0 + 60_000)]);
     expect(r.effects.map((e) => e.action)).toEqual(['fail']);
     const acked = acknowledge(r.snapshot, r.effects[0]!, T0 + 60_001);
@@ -224,7 +226,9 @@ describe('rollout analysis', () => {
 
   test('a rolling update without canaries is analysed in the background and failed on a failed check', () => {
     let r = observe(start(), rolling, T0);
-    expect(r.snapshot.value).toBe('promoted');
+    // Nothing was promoted: the group is in its rollout.
+    expect(stateOf(r.snapshot)).toBe('rollout');
+    expect(r.snapshot.context.groups['web']!.state).toBe('rollout');
     r = observe(r.snapshot, rolling, T0 + 1, [m('pass', T0 + 1)]);
     expect(r.effects).toEqual([]);
     r = observe(r.snapshot, rolling, T0 + 2, [m('fail', T0 + 2)]);

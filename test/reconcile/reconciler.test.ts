@@ -220,7 +220,7 @@ describe('Reconciler', () => {
     expect(w.nomad.writes().map((c) => c.method)).toEqual(['fail', 'revertJob', 'revertJob']);
     const stored = (await w.store.get('d-1'))!;
     expect(stored.context.history.map((h) => [h.action, h.outcome])).toEqual([['fail', 'ok'], ['revert', 'error'], ['revert', 'ok']]);
-    expect(stored.value).toBe('done');
+    expect(stored.value).toBe('failed');
   });
 
   test('a deployment that vanished from Nomad is forgotten', async () => {
