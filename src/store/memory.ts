@@ -1,4 +1,5 @@
 import type { StoredSnapshot } from '../machine/machine.js';
+import { readSnapshot } from './read.js';
 import type { SnapshotStore } from './store.js';
 
 /** Snapshots in process memory. Values are deep-copied so callers never share state with the store. */
@@ -7,7 +8,7 @@ export class MemorySnapshotStore implements SnapshotStore {
 
   async get(deploymentId: string): Promise<StoredSnapshot | undefined> {
     const raw = this.snapshots.get(deploymentId);
-    return raw === undefined ? undefined : (JSON.parse(raw) as StoredSnapshot);
+    return raw === undefined ? undefined : readSnapshot(raw);
   }
 
   async put(deploymentId: string, snapshot: StoredSnapshot): Promise<void> {
@@ -19,6 +20,6 @@ export class MemorySnapshotStore implements SnapshotStore {
   }
 
   async list(): Promise<StoredSnapshot[]> {
-    return [...this.snapshots.values()].map((raw) => JSON.parse(raw) as StoredSnapshot);
+    return [...this.snapshots.values()].flatMap((raw) => readSnapshot(raw) ?? []);
   }
 }

@@ -12,6 +12,7 @@ import type { StoredSnapshot } from '../machine/machine.js';
 import type { NomadApi } from '../nomad/api.js';
 import { isNomadError } from '../nomad/errors.js';
 import type { SnapshotStore } from './store.js';
+import { readSnapshot } from './read.js';
 
 /** Nomad refuses variables above 64 KiB; large snapshots are gzipped below that. */
 const PLAIN_LIMIT = 48 * 1024;
@@ -60,7 +61,7 @@ export class NomadVariablesStore implements SnapshotStore {
 
   async get(deploymentId: string): Promise<StoredSnapshot | undefined> {
     const entry = this.entries.get(deploymentId);
-    return entry && (JSON.parse(entry.raw) as StoredSnapshot);
+    return entry && readSnapshot(entry.raw);
   }
 
   async put(deploymentId: string, snapshot: StoredSnapshot): Promise<void> {
@@ -88,7 +89,7 @@ export class NomadVariablesStore implements SnapshotStore {
   }
 
   async list(): Promise<StoredSnapshot[]> {
-    return [...this.entries.values()].map((e) => JSON.parse(e.raw) as StoredSnapshot);
+    return [...this.entries.values()].flatMap((e) => readSnapshot(e.raw) ?? []);
   }
 
   private path(deploymentId: string): string {
