@@ -129,7 +129,6 @@ export const groupMachine = setup({
   initial: 'waiting',
   on: {
     fail: { target: '.failing' },
-    failed: { target: '.failed' },
   },
   states: {
     /** Canaries not all healthy in Nomad yet (or a group just seen: the first observation places it). */
@@ -177,6 +176,7 @@ export const groupMachine = setup({
       entry: 'promote',
       on: {
         observe: [
+          stayWhilePaused,
           { guard: 'promotedInNomad', target: 'promoted' },
           { guard: 'canaryFailed', target: 'failing' },
           { actions: 'promote' },
@@ -195,7 +195,7 @@ export const groupMachine = setup({
     /** The fail request is out until acknowledged; asked again on every look. */
     failing: {
       entry: 'fail',
-      on: { observe: { actions: 'fail' }, fail: {} },
+      on: { observe: { actions: 'fail' }, fail: {}, failed: { target: 'failed' } },
     },
     failed: { type: 'final' },
   },
