@@ -96,7 +96,7 @@ describe('group machine paths', () => {
     expect(paths).toEqual([]);
     // With a person's promote it is one step.
     const human = getShortestPaths(groupMachine, { fromState: snapshotIn({ holding: 'errored' }), events: [...notPassed, { type: 'human.promote' }], toState: (s) => inState(s, 'promoting') });
-    expect(human.map((p) => p.steps.map((s) => s.event.type).filter((t) => t !== 'xstate.init'))).toEqual([['human.promote']]);
+    expect(human.map((p) => p.steps.map((s) => s.event.type as string).filter((t) => t !== 'xstate.init'))).toEqual([['human.promote']]);
   });
 
   test('while paused, nothing automatic moves a group, except to a hold', () => {
