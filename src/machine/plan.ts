@@ -456,18 +456,38 @@ function promoteBatches(asking: Governed[], dryRunOf: (group: string) => boolean
 
 const HOLDS: readonly CheckPhase[] = ['errored', 'inconclusive'];
 
-/** A check entering or leaving a hold is history too, with the provider's message as the cause. */
-function holdChanges(before: Record<string, GroupTrack>, after: Record<string, GroupTrack>, now: number): DecisionRecord[] {
+/** One check that changed phase in a pass; `hold` when it entered or left a hold. */
+export interface PhaseChange {
+  group: string;
+  stage: string;
+  check: string;
+  from: CheckPhase;
+  phase: CheckPhase;
+  hold: boolean;
+  last?: Measurement;
+  /** In words, with the provider's message as the cause. */
+  reason: string;
+}
+
+export function phaseChanges(before: Record<string, GroupTrack>, after: Record<string, GroupTrack>): PhaseChange[] {
   return Object.entries(after).flatMap(([group, track]) =>
-    Object.entries(track.checks).flatMap(([key, r]) => {
+    Object.entries(track.checks).flatMap(([key, r]): PhaseChange[] => {
       const from = before[group]?.checks[key]?.phase ?? 'pending';
-      if (from === r.phase || !(HOLDS.includes(from) || HOLDS.includes(r.phase))) return [];
-      const last = r.measurements[r.measurements.length - 1];
-      const [stage, check] = key.split(':');
+      if (from === r.phase) return [];
+      const last = r.measurements.at(-1);
+      const [stage = '', check = ''] = key.split(':');
       const cause = last?.message ? `: ${last.message}` : '';
-      return [{ at: now, action: 'check' as const, groups: [group], outcome: 'ok' as const, reason: `${stage} check ${check} ${from} -> ${r.phase}${cause}`, evidence: last ? [last] : [] }];
+      const hold = HOLDS.includes(from) || HOLDS.includes(r.phase);
+      return [{ group, stage, check, from, phase: r.phase, hold, ...(last ? { last } : {}), reason: `${stage} check ${check} ${from} -> ${r.phase}${cause}` }];
     }),
   );
+}
+
+/** A check entering or leaving a hold is history too. */
+function holdChanges(before: Record<string, GroupTrack>, after: Record<string, GroupTrack>, now: number): DecisionRecord[] {
+  return phaseChanges(before, after)
+    .filter((c) => c.hold)
+    .map((c) => ({ at: now, action: 'check' as const, groups: [c.group], outcome: 'ok' as const, reason: c.reason, evidence: c.last ? [c.last] : [] }));
 }
 
 interface HealthVerdict {

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { Deployment } from '../domain/nomad.js';
 import { isActiveDeployment } from '../domain/nomad.js';
-import type { EffectRequest, TaggedMeasurement } from '../machine/plan.js';
+import { phaseChanges, type EffectRequest, type TaggedMeasurement } from '../machine/plan.js';
 import {
   isFinished,
   persistDeployment,
@@ -145,7 +145,6 @@ export class Reconciler {
     const stepped = step(snapshot, { type: 'observe', now, observation, measurements });
     snapshot = stepped.snapshot;
     this.reportPending(log, before.pending, snapshot.context.pending);
-    this.reportHoldChanges(log, before.history, snapshot.context.history);
     this.reportPhases(log, before, snapshot.context);
     await store.put(id, persistDeployment(snapshot));
 
@@ -210,17 +209,19 @@ export class Reconciler {
     }
   }
 
-  /** A check changing phase is logged with its last measurement: the cause of a hold is in the logs. */
+  /**
+   * A check changing phase is logged once with its last measurement: a warning when it enters or
+   * leaves a hold (the cause of a hold is in the logs), info otherwise.
+   */
   private reportPhases(log: Logger, before: PromoterContext, after: PromoterContext): void {
-    for (const [group, track] of Object.entries(after.groups)) {
-      for (const [key, record] of Object.entries(track.checks)) {
-        if (before.groups[group]?.checks[key]?.phase === record.phase) continue;
-        const last = record.measurements.at(-1);
-        const [stage, check] = key.split(':');
-        const line = { group, stage, check, phase: record.phase, ...(last ? { lastResult: last.result, ...(last.value !== undefined ? { lastValue: last.value } : {}), ...(last.message ? { message: last.message } : {}) } : {}) };
-        if (record.phase === 'inconclusive' || record.phase === 'errored') log.warn(line, 'check holds');
-        else log.info(line, 'check phase');
-      }
+    for (const c of phaseChanges(before.groups, after.groups)) {
+      const last = c.last;
+      const line = {
+        group: c.group, stage: c.stage, check: c.check, from: c.from, phase: c.phase, reason: c.reason,
+        ...(last ? { lastResult: last.result, ...(last.value !== undefined ? { lastValue: last.value } : {}), ...(last.message ? { message: last.message } : {}) } : {}),
+      };
+      if (c.hold) log.warn(line, 'check phase changed');
+      else log.info(line, 'check phase');
     }
   }
 
@@ -231,16 +232,6 @@ export class Reconciler {
       if (p.action !== 'hold' && p.action !== 'wait') continue;
       if (seen.has(`${p.action}|${p.groups.join(',')}|${p.reason}`)) continue;
       for (const group of p.groups) log.info({ group, action: p.action, outcome: 'pending', reason: p.reason }, 'decision');
-    }
-  }
-
-  /** A check entering or leaving a hold: a warning with its cause, as it entered the history. */
-  private reportHoldChanges(log: Logger, before: DecisionRecord[], after: DecisionRecord[]): void {
-    const old = new Set(before);
-    for (const h of after) {
-      if (h.action !== 'check' || old.has(h)) continue;
-      const last = h.evidence[0];
-      for (const group of h.groups) log.warn({ group, check: last?.check, result: last?.result, value: last?.value, reason: h.reason }, 'check phase changed');
     }
   }
 

@@ -209,9 +209,12 @@ describe('canary analysis against a real Prometheus', () => {
     expect((await h.sim.writesTo(good.ID)).map((w) => w.route)).toEqual(['/v1/deployment/promote/:id']);
     const goodHistory = (await status(good.ID)).history.map((x) => [x.action, x.outcome]);
     expect(goodHistory).toEqual([['check', 'ok'], ['check', 'ok'], ['promote', 'ok']]);
-    // Each phase change of the hold is a warning with the cause.
-    const warnings = h.daemons[0]!.lines.filter((l) => l.includes(`"deploymentId":"${good.ID}"`) && l.includes('"level":"warn"') && l.includes('"msg":"check phase changed"'));
-    expect(warnings.map((l) => (JSON.parse(l) as { reason: string }).reason.split(':')[0])).toEqual(['canary check error-rate running -> errored', 'canary check error-rate errored -> running']);
+    // Each phase change of the hold is one warning (and only one) with the cause.
+    const warnings = h.daemons[0]!.lines.filter((l) => l.includes(`"deploymentId":"${good.ID}"`) && l.includes('"level":"warn"') && l.includes('"check":"error-rate"'));
+    expect(warnings.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({ msg: 'check phase changed', group: 'web', stage: 'canary', from: 'running', phase: 'errored', lastResult: 'error', message: expect.stringMatching(/Prometheus request failed/) }),
+      expect.objectContaining({ msg: 'check phase changed', group: 'web', stage: 'canary', from: 'errored', phase: 'running', lastResult: expect.any(String), message: expect.any(String) }),
+    ]);
 
     await eventually(async () => (await h.sim.state()).deployments.find((y) => y.ID === bad.ID)?.Status === 'failed', 'outage-bad failed', 30_000);
     expect((await h.sim.writesTo(bad.ID)).map((w) => w.route)).toEqual(['/v1/deployment/fail/:id']);
@@ -239,7 +242,11 @@ describe('canary analysis against a real Prometheus', () => {
         causes: [expect.objectContaining({ group: 'web', stage: 'canary', check: 'error-rate', state: 'errored', lastResult: 'error', lastMessage: expect.stringMatching(/Prometheus request failed/) })],
       },
     ]);
-    await sleep(3000);
+    // The daemon measures again while held (Prometheus still down) and decides nothing.
+    const measured = async () => ((await (await fetch(`${daemonUrl}/v1/deployments/${d.ID}`)).json()) as { groups: Record<string, { checks: { measurements: number }[] }> }).groups['web']!.checks[0]!.measurements;
+    const atHold = await measured();
+    await eventually(async () => (await measured()) > atHold, 'a further measurement during the hold', 30_000);
+    expect((await status(d.ID)).state).toBe('holding');
     expect(await h.sim.writesTo(d.ID)).toEqual([]);
     // The hold is history (no decision sent to Nomad), with Prometheus's unreachability as the cause.
     expect((await status(d.ID)).history.map((x) => [x.action, x.reason.split(':')[0]])).toEqual([['check', 'canary check error-rate running -> errored']]);

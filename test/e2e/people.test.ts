@@ -162,7 +162,7 @@ describe('people in the loop', () => {
     const held = await detail(d.ID);
     expect(held.pending[0]!.reason).toMatch(/holding: verdict inconclusive/);
     expect(held.pending[0]).toMatchObject({ causes: [{ group: 'web', check: 'verdict', state: 'inconclusive', lastResult: 'inconclusive' }] });
-    const holdLine = JSON.parse(await h.daemons[0]!.waitForLine(/^(?=.*"msg":"check holds")(?=.*"job":"p-hold")/)) as unknown;
+    const holdLine = JSON.parse(await h.daemons[0]!.waitForLine(/^(?=.*"msg":"check phase changed")(?=.*"job":"p-hold")/)) as unknown;
     expect(holdLine).toMatchObject({ deploymentId: d.ID, group: 'web', stage: 'canary', check: 'verdict', phase: 'inconclusive', lastResult: 'inconclusive' });
     // explain reads the daemon's own state for a tracked deployment, by an 8-character prefix.
     const explained = await cli(['explain', d.ID.slice(0, 8)]);
