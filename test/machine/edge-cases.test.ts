@@ -65,6 +65,23 @@ describe('canary timeout', () => {
   });
 });
 
+describe('paused in Nomad', () => {
+  test('nothing is decided automatically: a failed check does not fail a paused deployment until it resumes', () => {
+    const errorRate = check('error-rate', { count: 2 });
+    const p = policy({ checks: { 'error-rate': errorRate }, canary: { analysis: ['error-rate'], bakeMs: 0 } });
+    const running = deployment([group('web', { policy: p, canaries: healthy('c') })]);
+    const paused = deployment(running.groups, { status: 'paused' });
+    let r = observe(start(), running, T0);
+    r = observe(r.snapshot, paused, T0 + 1, [m('web', 'error-rate', 'fail', T0 + 1)]);
+    expect(r.snapshot.context.groups['web']!.checks['canary:error-rate']!.phase).toBe('failed');
+    expect(r.effects).toEqual([]);
+    expect(stateOf(r.snapshot)).toBe('holding');
+    expect(r.snapshot.context.pending).toEqual([{ action: 'hold', groups: ['web'], reason: 'deployment is paused in Nomad' }]);
+    r = observe(r.snapshot, running, T0 + 2);
+    expect(r.effects.map((e) => e.action)).toEqual(['fail']);
+  });
+});
+
 describe('several groups', () => {
   const errorRate = check('error-rate', { count: 2, consecutiveErrorLimit: 5 });
   const p = policy({ checks: { 'error-rate': errorRate }, canary: { analysis: ['error-rate'], bakeMs: 0 } });
