@@ -23,6 +23,7 @@ describe('status view', () => {
         causes: [{ group: 'web', stage: 'canary', check: 'error-rate', state: 'errored', lastResult: 'error', lastMessage: 'prometheus: connect ECONNREFUSED 127.0.0.1:9090' }],
       },
     ]);
+    expect(view.groups['web']).toMatchObject({ state: 'holding', hold: 'errored' });
     expect(view.groups['web']!.checks[0]).toMatchObject({ lastMessage: 'prometheus: connect ECONNREFUSED 127.0.0.1:9090' });
   });
 
@@ -30,5 +31,14 @@ describe('status view', () => {
     const obs = deployment([group('web', { policy: policy({ canary: { bakeMs: 60_000 } }), canaries: [alloc('c1', true)] })]);
     const s = step(startDeployment({ deploymentId: 'd-1', namespace: 'default', job: 'web-api', jobVersion: 1, now: T0 }), { type: 'observe', now: T0, observation: obs, measurements: [] }).snapshot;
     expect(statusView(persistDeployment(s))).toMatchObject({ state: 'baking', nextAt: '2026-11-27T10:01:00.000Z' });
+  });
+
+  test('an active deployment shows its least advanced group; each group shows its own state', () => {
+    const p = policy({ canary: { bakeMs: 60_000 } });
+    const obs = deployment([group('api', { policy: p, canaries: [alloc('a1', true)] }), group('web', { policy: p, canaries: [alloc('w1', null)] }), group('worker', { policy: p, desiredCanaries: 0, canaries: [], allocs: [alloc('k1', true)] })]);
+    const s = step(startDeployment({ deploymentId: 'd-1', namespace: 'default', job: 'web-api', jobVersion: 1, now: T0 }), { type: 'observe', now: T0, observation: obs, measurements: [] }).snapshot;
+    const view = statusView(persistDeployment(s));
+    expect(view.state).toBe('waiting');
+    expect(Object.fromEntries(Object.entries(view.groups).map(([name, g]) => [name, g.state]))).toEqual({ api: 'baking', web: 'waiting', worker: 'rollout' });
   });
 });
