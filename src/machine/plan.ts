@@ -10,7 +10,8 @@ import type { Measurement, CheckPhase } from '../domain/analysis.js';
 import type { CheckSpec, Policy } from '../domain/policy.js';
 import { isActiveDeployment } from '../domain/nomad.js';
 import { formatDuration } from '../policy/duration.js';
-import { assessCheck, assessAllocationCheck, isTerminalPhase } from '../analysis/assess.js';
+import { assessCheck, assessAllocationCheck } from '../analysis/assess.js';
+import { activeStages, allocsInScope, checkKey, stageChecks } from './due.js';
 import { groupMachine, groupStateOf, initialGroupState, type AnalysisPhase, type GroupEvent, type GroupFacts } from './group-machine.js';
 import type {
   CheckRecord,
@@ -63,10 +64,6 @@ type Governed = GroupObservation & { policy: Policy };
 
 const HISTORY_LIMIT = 100;
 
-export function checkKey(stage: Stage, check: string): string {
-  return `${stage}:${check}`;
-}
-
 /** Effects are keyed by mode too: a dry-run report never stands in for the real action. */
 export function effectKey(action: EffectAction, ids: string[], dryRun: boolean): string {
   return `${dryRun ? 'dry-run:' : ''}${action}${ids.length ? `:${[...ids].sort().join(',')}` : ''}`;
@@ -85,36 +82,8 @@ export function checkPhase(spec: CheckSpec, record: CheckRecord | undefined, all
   return assessCheck(spec, record.measurements).phase;
 }
 
-/** Which allocations an allocation-scope check covers in a stage. */
-export function allocsInScope(stage: Stage, group: GroupObservation): string[] {
-  if (stage === 'canary') return group.canaries.map((a) => a.id);
-  if (stage === 'rollout') return group.allocs.filter((a) => a.running).map((a) => a.id);
-  return group.allocs.filter((a) => a.running && (a.healthy === null || a.healthy === undefined)).map((a) => a.id);
-}
-
 function isCanaryGroup(group: GroupObservation): boolean {
   return group.desiredCanaries > 0;
-}
-
-export function stageChecks(policy: Policy, stage: Stage): CheckSpec[] {
-  const names = stage === 'canary' ? policy.canary.analysis : stage === 'rollout' ? policy.rollout.analysis : policy.health.checks;
-  return names.map((n) => policy.checks[n]).filter((c): c is CheckSpec => c !== undefined);
-}
-
-/**
- * The stages whose checks run now for a governed group. The canary stage starts once every
- * canary is healthy in Nomad and ends with the promotion, except where Nomad's auto_promote
- * promoted first: then the canary analysis still runs to its end (a failure still fails).
- */
-export function activeStages(group: GroupObservation, track: GroupTrack, policy: Policy): Stage[] {
-  const stages: Stage[] = [];
-  const canaryOpen =
-    !track.promoted ||
-    (group.autoPromote && stageChecks(policy, 'canary').some((spec) => !isTerminalPhase(track.checks[checkKey('canary', spec.name)]?.phase ?? 'pending')));
-  if (isCanaryGroup(group) && track.canariesHealthyAt !== undefined && canaryOpen) stages.push('canary');
-  if (!isCanaryGroup(group) || track.promoted) stages.push('rollout');
-  if (group.healthCheck === 'manual') stages.push('health');
-  return stages;
 }
 
 /**
@@ -544,3 +513,5 @@ function healthDecisions(ctx: PromoterContext, governed: Governed[], dryRunOf: (
     }];
   });
 }
+
+export { checkKey };

@@ -1,60 +1,23 @@
 /**
- * Takes the check measurements that are due for one deployment: which checks run, for which
- * allocations and when is decided from the machine context (pure schedule below); the
- * providers do the I/O. Providers never throw, so a measurement always comes back.
+ * Takes the check measurements that are due for one deployment. Which checks run, for which
+ * allocations and when is decided beside the machine (machine/due.ts); this only does the I/O,
+ * through the providers. Providers never throw, so a measurement always comes back.
  */
 import type { Logger } from 'pino';
 import type { Measurement } from '../domain/analysis.js';
 import type { AllocationStub } from '../domain/nomad.js';
-import type { CheckSource, CheckSpec, Policy } from '../domain/policy.js';
-import { nextMeasurementDue } from '../analysis/assess.js';
+import type { CheckSource } from '../domain/policy.js';
 import { toMeasurement, type Evaluate } from '../analysis/measure.js';
 import { allocPorts, allocTemplateVars } from '../checks/address.js';
 import type { CheckProviders } from '../checks/provider.js';
-import { activeStages, allocsInScope, checkKey, stageChecks, type TaggedMeasurement } from '../machine/plan.js';
-import type { DeploymentObservation, GroupObservation, PromoterContext, Stage } from '../machine/types.js';
+import type { TaggedMeasurement } from '../machine/plan.js';
+import { scheduleMeasurements, type DueMeasurement } from '../machine/due.js';
+import type { DeploymentObservation, PromoterContext } from '../machine/types.js';
 import { compileCondition, evaluateCondition } from '../policy/cel.js';
 import { ENV_PREFIX, redactSecrets, renderTemplate, type TemplateAlloc, type TemplateVars } from '../policy/template.js';
 import type { Recorder } from '../server/metrics.js';
 import type { ClusterCache } from '../watch/cache.js';
 import type { Measurer } from './reconciler.js';
-
-/** One measurement to take: a check, for a group, in a stage, maybe for one allocation. */
-export interface DueMeasurement {
-  group: GroupObservation & { policy: Policy };
-  stage: Stage;
-  spec: CheckSpec;
-  allocId?: string;
-  due: number;
-}
-
-/** Every measurement of the deployment with its due time (pure). */
-export function scheduleMeasurements(context: PromoterContext, observation: DeploymentObservation): DueMeasurement[] {
-  const out: DueMeasurement[] = [];
-  for (const group of observation.groups) {
-    const track = context.groups[group.name];
-    if (!group.policy || !track) continue;
-    const governed = group as GroupObservation & { policy: Policy };
-    for (const stage of activeStages(group, track, group.policy)) {
-      for (const spec of stageChecks(group.policy, stage)) {
-        const record = track.checks[checkKey(stage, spec.name)];
-        if (!record) continue;
-        if (spec.scope === 'deployment') {
-          const due = nextMeasurementDue(spec, record.measurements, record.startedAt);
-          if (due !== undefined) out.push({ group: governed, stage, spec, due });
-          continue;
-        }
-        for (const allocId of allocsInScope(stage, group)) {
-          if (stage === 'health' && track.healthDecided[allocId] !== undefined) continue;
-          const mine = record.measurements.filter((m) => m.allocId === allocId);
-          const due = nextMeasurementDue(spec, mine, record.allocStartedAt?.[allocId] ?? record.startedAt);
-          if (due !== undefined) out.push({ group: governed, stage, spec, allocId, due });
-        }
-      }
-    }
-  }
-  return out;
-}
 
 export interface CheckMeasurerDeps {
   providers: CheckProviders;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { startDeployment, step } from '../../src/machine/machine.js';
-import { scheduleMeasurements } from '../../src/reconcile/measurer.js';
+import { scheduleMeasurements } from '../../src/machine/due.js';
 import { alloc, check, deployment, group, policy } from '../support/builders.js';
 
 const T0 = Date.parse('2026-11-27T10:00:00Z');
