@@ -6,10 +6,12 @@
 import type { Logger } from 'pino';
 import type { Deployment } from '../domain/nomad.js';
 import { isActiveDeployment } from '../domain/nomad.js';
+import { groupStateOf } from '../machine/group-machine.js';
 import { phaseChanges, type EffectRequest, type TaggedMeasurement } from '../machine/plan.js';
 import {
   isFinished,
   persistDeployment,
+  stateOf,
   restoreDeployment,
   startDeployment,
   step,
@@ -110,6 +112,7 @@ export class Reconciler {
         return { status: 'accepted', record: decision.record };
       }
       const { snapshot: after } = await this.carryOut(log, d, stepped.snapshot, stepped.effects, signal);
+      this.reportStates(log, snapshot, after);
       const record = [...after.context.history].reverse().find((h) => h.source === 'human' && h.at === decision.record.at && h.action === decision.record.action);
       return { status: 'accepted', record: record ?? decision.record };
     });
@@ -140,6 +143,7 @@ export class Reconciler {
         ? restoreDeployment(stored)
         : startDeployment({ deploymentId: d.ID, namespace: d.Namespace, job: d.JobID, jobVersion: d.JobVersion, now: this.deps.now() });
     const before = snapshot.context;
+    const started = snapshot;
     const measurements = this.deps.measurer ? await this.deps.measurer.measure(before, observation, this.deps.now(), signal) : [];
     const now = this.deps.now();
     const stepped = step(snapshot, { type: 'observe', now, observation, measurements });
@@ -150,6 +154,7 @@ export class Reconciler {
 
     const carried = await this.carryOut(log, d, snapshot, stepped.effects, signal);
     snapshot = carried.snapshot;
+    this.reportStates(log, started, snapshot);
     for (const g of observation.groups) {
       if (g.policy) this.deps.recorder.autoPromoteConflict({ namespace: d.Namespace, job: d.JobID, group: g.name }, g.autoPromote && snapshot.value !== 'done');
     }
@@ -222,6 +227,19 @@ export class Reconciler {
       };
       if (c.hold) log.warn(line, 'check phase changed');
       else log.info(line, 'check phase');
+    }
+  }
+
+  /** A machine changing state is logged with the names status and metrics use. */
+  private reportStates(log: Logger, before: DeploymentSnapshot, after: DeploymentSnapshot): void {
+    const from = stateOf(before);
+    const state = stateOf(after);
+    if (from !== state) log.info({ from, state }, 'state changed');
+    for (const [group, track] of Object.entries(after.context.groups)) {
+      const was = before.context.groups[group] && groupStateOf(before.context.groups[group]!.state);
+      const now = groupStateOf(track.state);
+      if (was?.state === now.state && was.hold === now.hold) continue;
+      log.info({ group, ...(was ? { from: was.hold ? `${was.state}.${was.hold}` : was.state } : {}), state: now.state, ...(now.hold ? { hold: now.hold } : {}) }, 'group state changed');
     }
   }
 

@@ -23,7 +23,7 @@ interface World {
   clock: { now: number };
   /** The watch catching up: the cache sees Nomad's current state. */
   sync: () => void;
-  reconciler: (opts?: { dryRun?: boolean; store?: SnapshotStore }) => Reconciler;
+  reconciler: (opts?: { dryRun?: boolean; store?: SnapshotStore; lines?: string[] }) => Reconciler;
 }
 
 function world(policies: Policy[], opts: { autoRevert?: boolean } = {}): World {
@@ -57,7 +57,7 @@ function world(policies: Policy[], opts: { autoRevert?: boolean } = {}): World {
         store: o.store ?? store,
         effects: new EffectRunner(nomad, () => clock.now),
         recorder,
-        logger: pino({ level: 'silent' }),
+        logger: o.lines ? pino({ level: 'info' }, { write: (line: string) => void o.lines!.push(line) }) : pino({ level: 'silent' }),
         now: () => clock.now,
         dryRun: o.dryRun ?? false,
       }),
@@ -79,6 +79,22 @@ describe('Reconciler', () => {
     expect(w.nomad.writes()).toHaveLength(1);
     const metrics = await w.recorder.metrics();
     expect(metrics).toContain('nomad_promoter_decisions_total{nomad_namespace="default",nomad_job="web-api",task_group="web",action="promote",outcome="ok",source="policy"} 1');
+  });
+
+  test('state changes are logged with the names status and metrics use', async () => {
+    const w = world([bake]);
+    const lines: string[] = [];
+    const r = w.reconciler({ lines });
+    await r.reconcile('d-1');
+    w.clock.now = T0 + 30_000;
+    await r.reconcile('d-1');
+    const changes = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => String(l.msg).includes('state changed'));
+    expect(changes.map(({ msg, group, from, state }) => ({ msg, group, from, state }))).toEqual([
+      { msg: 'state changed', group: undefined, from: 'waiting', state: 'baking' },
+      { msg: 'group state changed', group: 'web', from: undefined, state: 'baking' },
+      { msg: 'state changed', group: undefined, from: 'baking', state: 'promoted' },
+      { msg: 'group state changed', group: 'web', from: 'baking', state: 'promoted' },
+    ]);
   });
 
   test('a Nomad client clock 1 h behind does not shorten the bake: it runs from the promoter’s first sight', async () => {

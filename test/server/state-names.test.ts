@@ -26,3 +26,10 @@ describe('documented state names', () => {
     for (const hold of HOLDS) expect(section).toContain(`\`${hold}\``);
   });
 });
+
+test('docs/metrics.md lists the same states for nomad_promoter_deployments', () => {
+  const metrics = readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8');
+  const line = metrics.split('\n').find((l) => l.startsWith('| `nomad_promoter_deployments` |'))!;
+  const listed = [...line.slice(line.indexOf('per state')).matchAll(/`([a-z-]+)`/g)].map((m) => m[1]!).filter((s) => s !== 'state');
+  expect(listed.sort()).toEqual([...MACHINE_STATES].sort());
+});
