@@ -257,7 +257,7 @@ function pendingOf(group: Governed, track: GroupTrack, r: GroupReading, now: num
 }
 
 function record(effect: EffectRequest, now: number): DecisionRecord {
-  return { at: now, action: effect.action, groups: effect.groups, outcome: 'pending', reason: effect.reason, evidence: effect.evidence, source: 'policy' };
+  return { at: now, action: effect.action, groups: effect.groups, outcome: 'pending', reason: effect.reason, evidence: effect.evidence, source: effect.source ?? 'policy', ...(effect.who ? { who: effect.who } : {}) };
 }
 
 /** Effects already carried out (or reported in dry-run) for this deployment are not emitted again. */
@@ -366,13 +366,16 @@ export function plan(prev: PromoterContext, obs: DeploymentObservation, measurem
         for (const batch of promoteBatches(asking('promote'), dryRunOf)) {
           const names = batch.map((g) => g.name).sort();
           const why = batch.map((g) => ({ g, ...promoteReason(g, readings.get(g.name)!), evidence: stageEvidence(groups[g.name]!, 'canary') }));
-          const reason = why.map((w) => (batch.length > 1 ? `${w.g.name}: ${w.reason}` : w.reason)).join('; ');
           const dryRun = dryRunOf(names[0]!);
           const key = effectKey('promote', names, dryRun);
+          // A person's promote that Nomad has not acknowledged yet is asked again as theirs.
+          const human = [...ctx.history].reverse().find((h) => h.action === 'promote' && h.source === 'human' && h.groups.join(',') === names.join(',') && h.outcome !== 'ok');
+          const reason = human?.reason ?? why.map((w) => (batch.length > 1 ? `${w.g.name}: ${w.reason}` : w.reason)).join('; ');
           pending.push({ action: 'promote', groups: names, reason });
           if (!isNew(ctx, key)) continue;
-          const evidence = why.flatMap((w) => w.evidence);
-          effects.push({ key, action: 'promote', groups: names, reason, dryRun, evidence, decidableAt: decidableAt(evidence, now, ...why.map((w) => w.since)) });
+          const evidence = human ? [] : why.flatMap((w) => w.evidence);
+          const by = human ? { source: 'human' as const, ...(human.who ? { who: human.who } : {}) } : {};
+          effects.push({ key, action: 'promote', groups: names, reason, dryRun, evidence, decidableAt: decidableAt(evidence, now, ...why.map((w) => w.since)), ...by });
         }
         for (const g of governed) {
           const p = pendingOf(g, groups[g.name]!, readings.get(g.name)!, now);

@@ -39,6 +39,15 @@ describe('people decide too', () => {
     expect(human(acked, 'promote', T0 + 7).effects).toEqual([]);
   });
 
+  test('a promote of a person that Nomad did not acknowledge is asked again, still as theirs', () => {
+    const r = human(held(), 'promote', T0 + 5);
+    const failed = step(r.snapshot, { type: 'effect.result', now: T0 + 6, key: r.effects[0]!.key, action: 'promote', groups: ['web'], outcome: 'error', message: 'No cluster leader' }).snapshot;
+    expect(stateOf(failed)).toBe('promoting');
+    const again = step(failed, { type: 'observe', now: T0 + 7, observation: obs, measurements: [] });
+    expect(again.effects.map((e) => [e.action, e.source, e.who, e.reason])).toEqual([['promote', 'human', 'alice', 'checked the dashboards']]);
+    expect(again.snapshot.context.history.at(-1)).toMatchObject({ action: 'promote', outcome: 'pending', source: 'human', who: 'alice' });
+  });
+
   test('abort mid-bake fails with the policy rollback, under the same key as the policy fail', () => {
     const baking = observe(observe(startDeployment({ deploymentId: 'd-1', namespace: 'default', job: 'web-api', jobVersion: 1, now: T0 }), T0), T0 + 1, [m('pass', T0 + 1), m('pass', T0 + 2)]);
     expect(stateOf(baking)).toBe('baking');
