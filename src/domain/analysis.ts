@@ -17,6 +17,9 @@ export interface Measurement {
 
 export type CheckPhase = 'pending' | 'running' | 'passed' | 'failed' | 'inconclusive' | 'errored';
 
+/** Check phases that hold a deployment: no automatic promote while any check is in one (policy.md). */
+export const HOLDING_PHASES: readonly CheckPhase[] = ['inconclusive', 'errored'];
+
 /**
  * What a provider observed, before CEL turns it into a measurement.
  * `variables` are the CEL variables of docs/policy.md "Expressions" for that provider.

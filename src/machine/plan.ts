@@ -6,7 +6,7 @@
  * No I/O, no clock: everything arrives as data. The deployment machine (machine.ts) calls it.
  */
 import { transition, type StateValue } from 'xstate';
-import type { Measurement, CheckPhase } from '../domain/analysis.js';
+import { HOLDING_PHASES, type Measurement, type CheckPhase } from '../domain/analysis.js';
 import type { CheckSpec, Policy } from '../domain/policy.js';
 import { isActiveDeployment } from '../domain/nomad.js';
 import { formatDuration } from '../policy/duration.js';
@@ -161,7 +161,7 @@ function phasesOf(track: GroupTrack, stage: Stage, policy: Policy): { spec: Chec
   return stageChecks(policy, stage).map((spec) => ({ spec, phase: track.checks[checkKey(stage, spec.name)]?.phase ?? 'pending' }));
 }
 
-function describe(phases: { spec: CheckSpec; phase: CheckPhase }[], wanted: CheckPhase[]): string {
+function describe(phases: { spec: CheckSpec; phase: CheckPhase }[], wanted: readonly CheckPhase[]): string {
   return phases
     .filter((p) => wanted.includes(p.phase))
     .map((p) => `${p.spec.name} ${p.phase}`)
@@ -251,7 +251,7 @@ function pendingOf(group: Governed, track: GroupTrack, r: GroupReading, now: num
     // Any hold taken while paused stays as it is until Nomad resumes: the pause is what it waits for.
     if (hold === 'paused' || r.facts.paused) return { action: 'hold', groups, reason: 'deployment is paused in Nomad' };
     if (hold === 'manual') return { action: 'wait', groups, reason: 'canary.promote is manual' };
-    return { action: 'hold', groups, reason: `holding: ${describe(r.canaryPhases, ['inconclusive', 'errored'])}` };
+    return { action: 'hold', groups, reason: `holding: ${describe(r.canaryPhases, HOLDING_PHASES)}` };
   }
   return undefined;
 }
@@ -426,8 +426,6 @@ function promoteBatches(asking: Governed[], dryRunOf: (group: string) => boolean
   return [...asking.filter((g) => !g.policy.canary.together).map((g) => [g]), ...byMode(together, (g) => dryRunOf(g.name)).map(([part]) => part)];
 }
 
-const HOLDS: readonly CheckPhase[] = ['errored', 'inconclusive'];
-
 /** One check that changed phase in a pass; `hold` when it entered or left a hold. */
 export interface PhaseChange {
   group: string;
@@ -449,7 +447,7 @@ export function phaseChanges(before: Record<string, GroupTrack>, after: Record<s
       const last = r.measurements.at(-1);
       const [stage = '', check = ''] = key.split(':');
       const cause = last?.message ? `: ${last.message}` : '';
-      const hold = HOLDS.includes(from) || HOLDS.includes(r.phase);
+      const hold = HOLDING_PHASES.includes(from) || HOLDING_PHASES.includes(r.phase);
       return [{ group, stage, check, from, phase: r.phase, hold, ...(last ? { last } : {}), reason: `${stage} check ${check} ${from} -> ${r.phase}${cause}` }];
     }),
   );

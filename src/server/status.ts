@@ -4,7 +4,7 @@
  */
 import { stateName, type StoredSnapshot } from '../machine/machine.js';
 import { groupStateOf } from '../machine/group-machine.js';
-import type { Measurement } from '../domain/analysis.js';
+import { HOLDING_PHASES, type Measurement } from '../domain/analysis.js';
 import type { CheckRecord, DecisionRecord, DecisionSource, PendingDecision } from '../machine/types.js';
 
 export interface CheckStatus {
@@ -42,11 +42,10 @@ export interface HoldCause extends Omit<CheckStatus, 'measurements' | 'lastAt'> 
   group: string;
 }
 
-const HOLDING_PHASES = ['inconclusive', 'errored'];
 
 function holdCauses(groups: DeploymentStatusView['groups'], names: string[]): HoldCause[] {
   return names.flatMap((group) =>
-    (groups[group]?.checks ?? []).filter((c) => HOLDING_PHASES.includes(c.state)).map(({ measurements: _m, lastAt: _a, ...c }) => ({ group, ...c })),
+    (groups[group]?.checks ?? []).filter((c) => (HOLDING_PHASES as readonly string[]).includes(c.state)).map(({ measurements: _m, lastAt: _a, ...c }) => ({ group, ...c })),
   );
 }
 
