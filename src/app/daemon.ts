@@ -15,6 +15,7 @@ import { WorkQueue } from '../reconcile/queue.js';
 import { Reconciler } from '../reconcile/reconciler.js';
 import { createMeasurer } from './measurer.js';
 import { StatusServer } from '../server/http.js';
+import { clusterSources } from '../server/status.js';
 import { Recorder } from '../server/metrics.js';
 import { MemorySnapshotStore } from '../store/memory.js';
 import { NomadVariablesStore } from '../store/nomad-variables.js';
@@ -187,6 +188,8 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
   const server = new StatusServer({
     recorder,
     store,
+    sources: clusterSources(() => policies.current, cache, now),
+    onStreamDrop: () => logger.warn('dropped a /v1/stream client that did not keep up; it reconnects with a fresh snapshot'),
     notReadyReason: () => watcher.notReadyReason,
     ...(config.apiToken ? { apiToken: config.apiToken } : {}),
     // A person's decision, then a fresh pass so the machine moves on from Nomad's new state.

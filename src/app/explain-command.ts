@@ -14,7 +14,7 @@ import { selectPolicy } from '../policy/select.js';
 import { JobSpecCache } from '../reconcile/job-specs.js';
 import { observeDeployment } from '../reconcile/observe.js';
 import { Recorder } from '../server/metrics.js';
-import { detailView, measurementView } from '../server/status.js';
+import { detailText, detailView, measurementView } from '../server/status.js';
 import { persistDeployment, stateName } from '../machine/machine.js';
 import { ClusterCache } from '../watch/cache.js';
 import { EXIT } from '../cli.js';
@@ -22,7 +22,6 @@ import { createLogger } from './logger.js';
 import { createMeasurer } from './measurer.js';
 import { RUN_DEFAULTS } from './config.js';
 import { DaemonClient, encodeId, errorOf } from './daemon-client.js';
-import { detail } from './status-command.js';
 import type { DeploymentDetailView } from '../server/status.js';
 
 /** Shortest ID prefix accepted, as the Nomad CLI. */
@@ -36,7 +35,7 @@ export async function explainCommand(id: string, flags: Record<string, string | 
   if (tracked.status === 200) {
     const view = tracked.body as DeploymentDetailView;
     if (flags.json) out(JSON.stringify({ source: 'daemon', daemon: daemon.url, ...view }, null, 2));
-    else out(`From the running daemon at ${daemon.url}, which tracks this deployment:\n${detail(view)}`);
+    else out(`From the running daemon at ${daemon.url}, which tracks this deployment:\n${detailText(view)}`);
     return EXIT.ok;
   }
   const fallback = `the daemon at ${daemon.url} does not show this deployment (${errorOf(tracked)}): a fresh evaluation of its own follows`;

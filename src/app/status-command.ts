@@ -3,7 +3,7 @@
  * deployment in detail with its decision history; `--watch` redraws every two seconds.
  */
 import { EXIT } from '../cli.js';
-import type { DeploymentDetailView, DeploymentStatusView } from '../server/status.js';
+import { detailText as detail, type DeploymentDetailView, type DeploymentStatusView } from '../server/status.js';
 import { DaemonClient, encodeId, errorOf } from './daemon-client.js';
 
 const REDRAW_MS = 2000;
@@ -42,19 +42,3 @@ export function table(list: DeploymentStatusView[]): string {
   return all.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
-export function detail(d: DeploymentDetailView): string {
-  const lines = [`Deployment ${d.id} (namespace ${d.namespace}, job ${d.job} version ${d.version}): ${d.status} in Nomad, state ${d.state}`];
-  for (const [name, g] of Object.entries(d.groups)) {
-    lines.push(`  group ${name}: policy ${g.policy} (${g.mode})${g.promoted ? ', promoted' : ''}`);
-    for (const c of g.checks) {
-      const value = c.lastValue !== undefined ? ` value=${c.lastValue}` : '';
-      lines.push(`    check ${c.stage}:${c.check}: ${c.state}${value}${c.lastMessage ? ` (${c.lastMessage})` : ''}`);
-    }
-  }
-  for (const p of d.pending) lines.push(`  next: ${p.action} (${p.groups.join(', ')}): ${p.reason}`);
-  if (d.history.length > 0) lines.push('  history:');
-  for (const h of d.history) {
-    lines.push(`    ${h.at}  ${h.action} ${h.groups.join(', ')}: ${h.outcome}: ${h.reason}${h.message ? ` (${h.message})` : ''}  [${h.source}${h.who ? ` ${h.who}` : ''}]`);
-  }
-  return lines.join('\n');
-}

@@ -86,7 +86,8 @@ async function request(source: HttpSource, ctx: ObserveContext, maxBodyBytes: nu
       headers: responseHeaders,
       ms,
     };
-    return { kind: 'data', variables: { response }, noData: false };
+    // The status is the check's measured value: what the status API, metrics and dashboard show.
+    return { kind: 'data', variables: { response }, value: res.status, noData: false };
   } catch (err) {
     const why = limit.reason();
     if (why === 'timeout') return { kind: 'error', message: `no answer within ${formatMs(source.timeoutMs)}` };

@@ -18,6 +18,18 @@ export function allocsInScope(stage: Stage, group: GroupObservation): string[] {
   return group.allocs.filter((a) => a.running && (a.healthy === null || a.healthy === undefined)).map((a) => a.id);
 }
 
+/** When the bake of a group whose canaries are all healthy ends. */
+export function bakeEndsAt(track: GroupTrack, policy: Policy): number | undefined {
+  return track.canariesHealthyAt !== undefined ? track.canariesHealthyAt + policy.canary.bakeMs : undefined;
+}
+
+/** When `canary.timeout` expires: time spent paused does not count toward it. */
+export function canaryTimeoutAt(track: GroupTrack, ctx: Pick<PromoterContext, 'pausedMs' | 'pausedSince'>, policy: Policy, now: number): number | undefined {
+  if (track.canariesHealthyAt === undefined || policy.canary.timeoutMs === undefined) return undefined;
+  const pausedMs = ctx.pausedMs + (ctx.pausedSince !== undefined ? now - ctx.pausedSince : 0);
+  return track.canariesHealthyAt + policy.canary.timeoutMs + pausedMs;
+}
+
 export function stageChecks(policy: Policy, stage: Stage): CheckSpec[] {
   const names = stage === 'canary' ? policy.canary.analysis : stage === 'rollout' ? policy.rollout.analysis : policy.health.checks;
   return names.map((n) => policy.checks[n]).filter((c): c is CheckSpec => c !== undefined);

@@ -11,7 +11,7 @@ import type { CheckSpec, Policy } from '../domain/policy.js';
 import { isActiveDeployment } from '../domain/nomad.js';
 import { formatDuration } from '../policy/duration.js';
 import { assessCheck, assessAllocationCheck } from '../analysis/assess.js';
-import { activeStages, allocsInScope, checkKey, stageChecks } from './due.js';
+import { activeStages, allocsInScope, bakeEndsAt, canaryTimeoutAt, checkKey, stageChecks } from './due.js';
 import { groupMachine, groupStateOf, initialGroupState, type AnalysisPhase, type GroupEvent, type GroupFacts } from './group-machine.js';
 import type {
   CheckRecord,
@@ -192,10 +192,8 @@ function readGroup(group: Governed, track: GroupTrack, ctx: PromoterContext, pau
   const { policy } = group;
   const canaryPhases = phasesOf(track, 'canary', policy);
   const healthyAt = track.canariesHealthyAt;
-  // Time spent paused does not count toward the timeout.
-  const pausedMs = ctx.pausedMs + (ctx.pausedSince !== undefined ? now - ctx.pausedSince : 0);
-  const timeoutAt = healthyAt !== undefined && policy.canary.timeoutMs !== undefined ? healthyAt + policy.canary.timeoutMs + pausedMs : undefined;
-  const bakeEnd = healthyAt !== undefined ? healthyAt + policy.canary.bakeMs : undefined;
+  const timeoutAt = canaryTimeoutAt(track, ctx, policy, now);
+  const bakeEnd = bakeEndsAt(track, policy);
   const facts: GroupFacts = {
     canary: isCanaryGroup(group),
     promotedInNomad: track.promoted,

@@ -1,11 +1,15 @@
 /**
- * The daemon's HTTP surface: /metrics, /healthz, /readyz, /v1/deployments[/:id].
+ * The daemon's HTTP surface: /metrics, /healthz, /readyz, /v1/deployments[/:id], /v1/stream
+ * and the dashboard at /.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Recorder } from './metrics.js';
 import type { SnapshotStore } from '../store/store.js';
-import { detailView, statusView } from './status.js';
+import type { StoredSnapshot } from '../machine/machine.js';
+import { detailText, detailView, statusView, type ViewSources } from './status.js';
+import { LiveStream, STREAM_DEFAULTS, type StreamFeed, type StreamOptions } from './stream.js';
+import { serveDashboard } from './dashboard.js';
 import { MACHINE_STATES, stateName } from '../machine/machine.js';
 import { HUMAN_ACTIONS, type HumanAction } from '../machine/human.js';
 import type { HumanAnswer, HumanRequest } from '../reconcile/reconciler.js';
@@ -15,7 +19,13 @@ const MAX_BODY_BYTES = 16 * 1024;
 
 export interface StatusServerDeps {
   recorder: Recorder;
-  store: SnapshotStore;
+  /** The snapshots, and the feed of their changes behind /v1/stream. */
+  store: SnapshotStore & StreamFeed;
+  /** What the views add from outside the snapshots (policies, Nomad's canaries). */
+  sources?: ViewSources;
+  stream?: Partial<StreamOptions>;
+  /** Told when a stream client is dropped for not reading fast enough. */
+  onStreamDrop?: () => void;
   /** Why the daemon is not ready, or undefined when it is. */
   notReadyReason: () => string | undefined;
   /** PROMOTER_API_TOKEN; absent: the action endpoints answer 403. */
@@ -26,8 +36,10 @@ export interface StatusServerDeps {
 
 export class StatusServer {
   private readonly server: Server;
+  private readonly live: LiveStream;
 
   constructor(private readonly deps: StatusServerDeps) {
+    this.live = new LiveStream(deps.store, (s) => this.status(s), { ...STREAM_DEFAULTS, ...deps.stream }, deps.onStreamDrop);
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => send(res, 500, { error: err instanceof Error ? err.message : String(err) }));
     });
@@ -41,6 +53,7 @@ export class StatusServer {
   }
 
   close(): Promise<void> {
+    this.live.close();
     this.server.closeAllConnections();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
@@ -53,6 +66,8 @@ export class StatusServer {
       return this.human(req, res, decodeURIComponent(action[1]!), action[2] as HumanAction);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
+    if (await serveDashboard(path, res)) return;
+    if (path === '/v1/stream' && req.method === 'GET') return this.live.serve(req, res);
     if (path === '/healthz') return send(res, 200, { status: 'ok' });
     if (path === '/readyz') {
       const reason = this.deps.notReadyReason();
@@ -69,16 +84,25 @@ export class StatusServer {
     }
     if (path === '/v1/deployments') {
       const snapshots = await this.deps.store.list();
-      return send(res, 200, snapshots.map(statusView));
+      return send(res, 200, snapshots.map((s) => this.status(s)));
     }
-    const match = /^\/v1\/deployments\/([^/]+)$/.exec(path);
+    const match = /^\/v1\/deployments\/([^/]+)(\/explain)?$/.exec(path);
     if (match) {
       const id = await this.resolveId(decodeURIComponent(match[1]!));
       if (typeof id !== 'string') return send(res, 404, id);
       const s = await this.deps.store.get(id);
-      return s ? send(res, 200, detailView(s)) : send(res, 404, { error: 'deployment not tracked' });
+      if (!s) return send(res, 404, { error: 'deployment not tracked' });
+      const detail = detailView(s, this.deps.sources);
+      if (!match[2]) return send(res, 200, detail);
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`${detailText(detail)}\n`);
+      return;
     }
     send(res, 404, { error: 'not found' });
+  }
+
+  private status(s: StoredSnapshot) {
+    return statusView(s, this.deps.sources);
   }
 
   /** A full ID, or a unique prefix of at least 8 characters (as the Nomad CLI accepts). */

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { persistDeployment, startDeployment, step } from '../../src/machine/machine.js';
-import { statusView } from '../../src/server/status.js';
+import { detailView, statusView, type ViewSources } from '../../src/server/status.js';
 import { alloc, check, deployment, group, policy } from '../support/builders.js';
 
 const T0 = Date.parse('2026-11-27T10:00:00Z');
@@ -40,5 +40,24 @@ describe('status view', () => {
     const view = statusView(persistDeployment(s));
     expect(view.state).toBe('waiting');
     expect(Object.fromEntries(Object.entries(view.groups).map(([name, g]) => [name, g.state]))).toEqual({ api: 'baking', web: 'waiting', worker: 'rollout' });
+  });
+
+  test('with the daemon\'s sources: canaries healthy x/y, bake end, timeout, and the thresholds of simple expressions', () => {
+    const errorRate = check('error-rate', { pass: 'result < 0.01', fail: '0.05 <= result' });
+    const p = policy({ checks: { 'error-rate': errorRate, odd: check('odd', { pass: 'result < 0.01 && result > 0' }) }, canary: { analysis: ['error-rate', 'odd'], bakeMs: 60_000, timeoutMs: 600_000 } });
+    const obs = deployment([group('web', { policy: p, canaries: [alloc('c1', true)] })]);
+    let s = startDeployment({ deploymentId: 'd-1', namespace: 'default', job: 'web-api', jobVersion: 1, now: T0 });
+    s = step(s, { type: 'observe', now: T0, observation: obs, measurements: [] }).snapshot;
+    const measurement = { check: 'error-rate', result: 'pass' as const, value: 0.002, at: T0 + 1000 };
+    s = step(s, { type: 'observe', now: T0 + 1000, observation: obs, measurements: [{ group: 'web', stage: 'canary', measurement }] }).snapshot;
+    const sources: ViewSources = { policy: (name) => (name === p.name ? p : undefined), canaries: () => ({ healthy: 1, desired: 2 }), now: () => T0 + 2000 };
+    const view = detailView(persistDeployment(s), sources);
+    expect(view.groups['web']).toMatchObject({ canaries: { healthy: 1, desired: 2 }, bakeEndsAt: '2026-11-27T10:01:00.000Z', timeoutAt: '2026-11-27T10:10:00.000Z' });
+    const [rate, odd] = view.groups['web']!.checks;
+    expect(rate).toMatchObject({ check: 'error-rate', pass: 'result < 0.01', thresholds: { pass: { op: '<', value: 0.01 }, fail: { op: '>=', value: 0.05 } } });
+    expect(odd).not.toHaveProperty('thresholds');
+    expect(view.series).toContainEqual({ group: 'web', stage: 'canary', check: 'error-rate', measurements: [{ check: 'error-rate', result: 'pass', value: 0.002, at: '2026-11-27T10:00:01.000Z' }] });
+    // Without sources (explain's fresh evaluation), the snapshot alone.
+    expect(statusView(persistDeployment(s)).groups['web']).not.toHaveProperty('bakeEndsAt');
   });
 });
