@@ -4,7 +4,8 @@
  * health check only watches the task run). The promoter also probes each canary's /healthz:
  * the good canary passes and is promoted once its bake time has passed; the bad canary answers
  * 503, so the promoter fails its deployment and Nomad's auto_revert rolls the job back.
- * Exits when both stories have played out.
+ * Exits when both stories have played out; with --keep-running, simulator, daemon and dashboard
+ * stay up until SIGINT or SIGTERM, which stop them cleanly at any point.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,7 +24,7 @@ const BAKE = '10s';
 const DEADLINE_MS = 60_000;
 const SECOND_NS = 1_000_000_000;
 
-const POLICY = `# The demo's policy: canaries of web-* jobs must answer /healthz three times in a row, and
+export const DEMO_POLICY = `# The demo's policy: canaries of web-* jobs must answer /healthz three times in a row, and
 # are promoted ${BAKE} after all are healthy in Nomad. A failed probe fails the deployment.
 name: demo-web
 match:
@@ -45,7 +46,7 @@ onFailure:
   rollback: auto
 `;
 
-function demoJob(id: string, release: string, healthy: boolean): Job {
+export function demoJob(id: string, release: string, healthy: boolean): Job {
   return {
     ID: id,
     Name: id,
@@ -89,7 +90,17 @@ function narrator(print: (line: string) => void): Writable {
   });
 }
 
-export async function demoCommand(flags: Record<string, string | boolean | undefined>): Promise<number> {
+/** Resolves on the first SIGINT or SIGTERM; the handlers are removed by `dispose`. */
+function stopSignal(): { stopped: Promise<void>; isStopped: () => boolean; dispose: () => void } {
+  let done = false;
+  let resolve!: () => void;
+  const stopped = new Promise<void>((r) => (resolve = r));
+  const onSignal = () => ((done = true), resolve());
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  return { stopped, isStopped: () => done, dispose: () => process.off('SIGINT', onSignal).off('SIGTERM', onSignal) };
+}
+
+export async function demoCommand(flags: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const started = Date.now();
   const print = (line: string) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
   const listenText = (flags.listen as string | undefined) ?? RUN_DEFAULTS.listen;
@@ -99,9 +110,14 @@ export async function demoCommand(flags: Record<string, string | boolean | undef
     return EXIT.usage;
   }
 
+  const keepRunning = flags['keep-running'] === true;
+  // Only with --keep-running do signals stop the demo cleanly; without, Ctrl-C ends it at once.
+  const signal = keepRunning ? stopSignal() : undefined;
+  const waitFor = <T>(probe: () => Promise<T | undefined | false>) => waitUntil(probe, () => signal?.isStopped() ?? false);
+
   const sim = await startSimulator();
   const dir = await mkdtemp(join(tmpdir(), 'nomad-promoter-demo-'));
-  await writeFile(join(dir, 'demo.yaml'), POLICY);
+  await writeFile(join(dir, 'demo.yaml'), DEMO_POLICY);
   const nomad = readNomadConfig({ NOMAD_ADDR: sim.url }).config!;
   const api = new HttpNomadClient(nomad);
   print(`Nomad simulator at ${sim.url}; policy demo-web (probe /healthz, bake ${BAKE}) in ${dir}`);
@@ -121,10 +137,12 @@ export async function demoCommand(flags: Record<string, string | boolean | undef
       resyncMs: 60_000,
       state: { kind: 'memory' },
       nomad,
+      // The demo's dashboard shows the action buttons once this token is entered there.
+      ...(env.PROMOTER_API_TOKEN ? { apiToken: env.PROMOTER_API_TOKEN } : {}),
     };
     const daemon = await startDaemon(config, { logger: createLogger('info', narrator(print)) });
-    print(`promoter running; status at ${daemon.url}/v1/deployments, metrics at ${daemon.url}/metrics`);
-    if (flags['keep-running']) print('(--keep-running: Ctrl-C to stop)');
+    print(`promoter running; dashboard at ${daemon.url}/, status at ${daemon.url}/v1/deployments, metrics at ${daemon.url}/metrics`);
+    if (keepRunning) print('(--keep-running: Ctrl-C to stop)');
 
     try {
       await api.registerJob(demoJob('web-good', 'v2', true));
@@ -152,20 +170,21 @@ export async function demoCommand(flags: Record<string, string | boolean | undef
       });
       print(`web-good: deployment ${success.ID.slice(0, 8)} ${success.StatusDescription.toLowerCase()}`);
       print(`done in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-      if (flags['keep-running']) {
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
-        });
+      if (signal) {
+        print(`dashboard at ${daemon.url}/ stays up: Ctrl-C to stop`);
+        await signal.stopped;
       }
       return EXIT.ok;
     } finally {
       await daemon.stop();
     }
   } catch (err) {
+    if (err instanceof Stopped) return EXIT.ok;
     print(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   } finally {
+    if (signal) print('stopping: daemon, simulator');
+    signal?.dispose();
     api.close();
     await sim.close();
     await rm(dir, { recursive: true, force: true });
@@ -177,9 +196,13 @@ async function latest(api: HttpNomadClient, job: string): Promise<Deployment | u
   return list.sort((a, b) => b.CreateIndex - a.CreateIndex)[0];
 }
 
-async function waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs = DEADLINE_MS): Promise<T> {
+/** A stop signal arrived while the story was still playing. */
+class Stopped extends Error {}
+
+async function waitUntil<T>(probe: () => Promise<T | undefined | false>, stopped: () => boolean, timeoutMs = DEADLINE_MS): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
+    if (stopped()) throw new Stopped('stopped');
     const value = await probe();
     if (value) return value;
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000}s`);

@@ -16,6 +16,8 @@ export interface ViewSources {
   policy(name: string): Policy | undefined;
   /** How many of a group's canaries Nomad calls healthy, of how many it wants. */
   canaries(deploymentId: string, group: string): CanaryCount | undefined;
+  /** When Nomad created the deployment (its CreateTime), in ms. */
+  createdAt(deploymentId: string): number | undefined;
   now(): number;
 }
 
@@ -48,7 +50,7 @@ export interface GroupStatus {
   promoted: boolean;
   canariesHealthyAt?: string;
   canaries?: CanaryCount;
-  /** While the canaries are not promoted: when the bake ends, and when `canary.timeout` expires. */
+  /** While the group bakes, is ready or holds: when the bake ends, and when `canary.timeout` expires. */
   bakeEndsAt?: string;
   timeoutAt?: string;
   checks: CheckStatus[];
@@ -61,6 +63,8 @@ export interface DeploymentStatusView {
   version: number;
   status: string;
   state: string;
+  /** When Nomad created the deployment, with the daemon's sources and when Nomad says. */
+  createdAt?: string;
   /** Per task group; `state` is the group machine's state, `hold` which hold while `holding`. */
   groups: Record<string, GroupStatus>;
   pending: (PendingDecision & { causes?: HoldCause[] })[];
@@ -122,10 +126,13 @@ function expressions(spec: CheckSpec): Pick<CheckStatus, 'pass' | 'fail' | 'thre
   };
 }
 
+/** The group states in which the bake or the canary timeout is running toward a decision. */
+const CLOCKED = new Set<string>(['baking', 'ready', 'holding']);
+
 function groupStatus(c: PromoterContext, name: string, g: GroupTrack, sources: ViewSources | undefined): GroupStatus {
   const policy = g.policy ? sources?.policy(g.policy) : undefined;
   const canaries = g.canary ? sources?.canaries(c.deploymentId, name) : undefined;
-  const deadlines = policy && g.canary && !g.promoted ? { bake: bakeEndsAt(g, policy), timeout: canaryTimeoutAt(g, c, policy, sources!.now()) } : {};
+  const deadlines = policy && g.canary && !g.promoted && CLOCKED.has(groupStateOf(g.state).state) ? { bake: bakeEndsAt(g, policy), timeout: canaryTimeoutAt(g, c, policy, sources!.now()) } : {};
   return {
     policy: g.policy ?? '',
     mode: g.mode,
@@ -141,6 +148,7 @@ function groupStatus(c: PromoterContext, name: string, g: GroupTrack, sources: V
 
 export function statusView(s: StoredSnapshot, sources?: ViewSources): DeploymentStatusView {
   const c = s.context;
+  const createdAt = sources?.createdAt(c.deploymentId);
   const view: DeploymentStatusView = {
     id: c.deploymentId,
     namespace: c.namespace,
@@ -148,6 +156,7 @@ export function statusView(s: StoredSnapshot, sources?: ViewSources): Deployment
     version: c.jobVersion,
     status: c.nomadStatus,
     state: stateName(s),
+    ...(createdAt !== undefined ? { createdAt: iso(createdAt) } : {}),
     groups: Object.fromEntries(Object.entries(c.groups).map(([name, g]) => [name, groupStatus(c, name, g, sources)])),
     pending: c.pending,
     warnings: c.warnings,
@@ -195,6 +204,11 @@ export function clusterSources(policies: () => readonly Policy[], cache: Pick<Cl
       if (!state || state.DesiredCanaries === 0) return undefined;
       const healthy = (state.PlacedCanaries ?? []).filter((id) => cache.allocation(id)?.DeploymentStatus?.Healthy === true).length;
       return { healthy, desired: state.DesiredCanaries };
+    },
+    // Nomad's UnixNano loses sub-microsecond precision in JSON, which does not matter for an age.
+    createdAt: (deploymentId) => {
+      const nanos = cache.deployment(deploymentId)?.CreateTime;
+      return nanos ? Math.floor(nanos / 1e6) : undefined;
     },
     now,
   };

@@ -50,8 +50,9 @@ describe('status view', () => {
     s = step(s, { type: 'observe', now: T0, observation: obs, measurements: [] }).snapshot;
     const measurement = { check: 'error-rate', result: 'pass' as const, value: 0.002, at: T0 + 1000 };
     s = step(s, { type: 'observe', now: T0 + 1000, observation: obs, measurements: [{ group: 'web', stage: 'canary', measurement }] }).snapshot;
-    const sources: ViewSources = { policy: (name) => (name === p.name ? p : undefined), canaries: () => ({ healthy: 1, desired: 2 }), now: () => T0 + 2000 };
+    const sources: ViewSources = { policy: (name) => (name === p.name ? p : undefined), canaries: () => ({ healthy: 1, desired: 2 }), createdAt: () => T0 - 5000, now: () => T0 + 2000 };
     const view = detailView(persistDeployment(s), sources);
+    expect(view.createdAt).toBe('2026-11-27T09:59:55.000Z');
     expect(view.groups['web']).toMatchObject({ canaries: { healthy: 1, desired: 2 }, bakeEndsAt: '2026-11-27T10:01:00.000Z', timeoutAt: '2026-11-27T10:10:00.000Z' });
     const [rate, odd] = view.groups['web']!.checks;
     expect(rate).toMatchObject({ check: 'error-rate', pass: 'result < 0.01', thresholds: { pass: { op: '<', value: 0.01 }, fail: { op: '>=', value: 0.05 } } });
