@@ -153,11 +153,16 @@ ${DAEMON_OPTIONS}
 
 Starts the built-in Nomad simulator, registers example jobs, and runs the daemon against it:
 a good canary is promoted after its bake time, a bad one fails and is rolled back.
-Exits when the scenarios have played out (under a minute).
+Prints the dashboard's URL. Exits when the scenarios have played out (under a minute).
 
 Options:
-  --listen HOST:PORT   the daemon's status server (default: 127.0.0.1:9646)
-  --keep-running       keep simulator and daemon running afterwards (Ctrl-C to stop)`,
+  --listen HOST:PORT   the daemon's status server and dashboard (default: 127.0.0.1:9646)
+  --keep-running       keep simulator, daemon and dashboard running afterwards, until
+                       Ctrl-C (SIGINT or SIGTERM stop them cleanly at any point)
+
+Environment:
+  PROMOTER_API_TOKEN   enables the action API, and the dashboard's buttons once the
+                       token is entered there`,
     options: { listen: { type: 'string' }, 'keep-running': { type: 'boolean' } },
     allowPositionals: false,
     run: async (values) => (await import('./app/demo.js')).demoCommand(values),

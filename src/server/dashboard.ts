@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 
-const WEB_DIR = new URL('../../dist/web/', import.meta.url);
+/** Where `npm run build` puts the page, from src/server/ and from dist/server/ alike. */
+export const WEB_DIR = new URL('../../dist/web/', import.meta.url);
 
 const FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
@@ -19,12 +20,12 @@ export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /** Answers `path` when it is one of the dashboard's files; false otherwise. */
-export async function serveDashboard(path: string, res: ServerResponse): Promise<boolean> {
+export async function serveDashboard(path: string, res: ServerResponse, dir: URL = WEB_DIR): Promise<boolean> {
   const entry = FILES[path];
   if (!entry) return false;
   let body: Buffer;
   try {
-    body = await readFile(new URL(entry.file, WEB_DIR));
+    body = await readFile(new URL(entry.file, dir));
   } catch {
     res.writeHead(503, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: 'the dashboard is not built: run npm run build' }));

@@ -26,6 +26,8 @@ export interface StatusServerDeps {
   stream?: Partial<StreamOptions>;
   /** Told when a stream client is dropped for not reading fast enough. */
   onStreamDrop?: () => void;
+  /** The dashboard's built files (default: the package's dist/web/). */
+  webDir?: URL;
   /** Why the daemon is not ready, or undefined when it is. */
   notReadyReason: () => string | undefined;
   /** PROMOTER_API_TOKEN; absent: the action endpoints answer 403. */
@@ -66,7 +68,7 @@ export class StatusServer {
       return this.human(req, res, decodeURIComponent(action[1]!), action[2] as HumanAction);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
-    if (await serveDashboard(path, res)) return;
+    if (await serveDashboard(path, res, this.deps.webDir)) return;
     if (path === '/v1/stream' && req.method === 'GET') return this.live.serve(req, res);
     if (path === '/healthz') return send(res, 200, { status: 'ok' });
     if (path === '/readyz') {

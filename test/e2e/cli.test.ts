@@ -86,6 +86,18 @@ describe('demo', () => {
     expect(r.out).toMatch(/web-bad: rolled back: version 2 \(the spec of version 0\) deployed successful/);
     expect(r.out).toMatch(/web-good: deployment \w+ deployment completed successfully/);
   }, 90_000);
+
+  test('demo --keep-running prints the dashboard URL, serves the page, and SIGTERM stops it cleanly mid-story', async () => {
+    const p = startProcess(['demo', '--keep-running', '--listen', '127.0.0.1:0']);
+    const line = await p.waitForLine(/dashboard at http:\/\/\S+\//);
+    const url = /dashboard at (http:\/\/\S+?)\/,/.exec(line)![1]!;
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<script type="module" src="assets/app.js"></script>');
+    expect(await p.stop('SIGTERM')).toBe(0);
+    expect(p.lines.join('\n')).toMatch(/stopping: daemon, simulator$/);
+    expect(p.stderr()).toBe('');
+  });
 });
 
 describe('against the simulator', () => {
