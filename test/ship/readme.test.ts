@@ -14,7 +14,7 @@ describe('README', () => {
   test('gives the two set-up commands verbatim, each in its own code block', () => {
     const commands = fences.map((f) => f.body.trim());
     expect(commands).toContain('npm ci && ./bin/nomad-promoter demo');
-    expect(commands).toContain('apt-get update && apt-get install -y prometheus && npm test');
+    expect(commands).toContain('apt-get update && apt-get install -y prometheus chromium && npm test');
     expect(readme.indexOf('npm ci && ./bin/nomad-promoter demo')).toBeLessThan(readme.indexOf('## Quick start'));
   });
 
