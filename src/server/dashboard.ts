@@ -36,7 +36,8 @@ export async function serveDashboard(path: string, res: ServerResponse, dir: URL
     'content-security-policy': CONTENT_SECURITY_POLICY,
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
-    'cache-control': path === '/' ? 'no-cache' : 'public, max-age=300',
+    // Fixed names: a browser revalidates, so an upgraded daemon never runs with yesterday's page.
+    'cache-control': 'no-cache',
   });
   res.end(body);
   return true;

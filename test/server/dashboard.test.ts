@@ -72,7 +72,7 @@ describe('dashboard files', () => {
       ['/assets/app.css', 'text/css; charset=utf-8', 'body{}'],
     ] as const) {
       const r = await get(url, path);
-      expect(r).toMatchObject({ status: 200, body, headers: { 'content-type': type, 'content-security-policy': CONTENT_SECURITY_POLICY, 'x-content-type-options': 'nosniff' } });
+      expect(r).toMatchObject({ status: 200, body, headers: { 'content-type': type, 'content-security-policy': CONTENT_SECURITY_POLICY, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' } });
     }
     expect(CONTENT_SECURITY_POLICY).toMatch(/script-src 'self';/);
     expect(CONTENT_SECURITY_POLICY).not.toMatch(/unsafe-inline|unsafe-eval|https?:/);
