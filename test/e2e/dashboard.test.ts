@@ -49,7 +49,7 @@ async function open(url: string): Promise<Page> {
 const card = (job: string) => `li.card[data-job="${job}"][data-version="1"]`;
 const groupState = (job: string, state: string) => `${card(job)} .group-line [data-state="${state}"]`;
 
-test('live: the good canary is seen baking then promoted; the bad one shows its failed check and the value measured; abort with the token fails and rolls back once; without a token, no buttons and 403', async () => {
+test('live: the good canary is seen baking then promoted; the bad one shows its failed check and the value measured; an overriding promote and an abort ask first; abort with the token fails and rolls back once; without a token, no buttons and 403', async () => {
   const page = await open(daemonUrl);
   const loads: string[] = [];
   page.on('load', () => loads.push(page.url()));
@@ -77,6 +77,11 @@ test('live: the good canary is seen baking then promoted; the bad one shows its 
   expect(await page.content()).not.toContain(TOKEN);
   await page.click(`${card('slow-web')} a.card-head`);
   await page.waitForSelector(`article.detail[data-deployment="${slow.ID}"] [data-action="abort"]`);
+  // A promote while baking overrides the analysis: it asks first, and Cancel sends nothing.
+  await page.click('[data-action="promote"]');
+  expect(await page.textContent('.confirm p')).toBe('Promote slow-web v1 now? The policy does not promote it yet: this overrides the analysis.');
+  await page.click('.confirm button:not([data-confirm])');
+  await page.waitForSelector('.confirm', { state: 'detached' });
   await page.click('[data-action="abort"]');
   // Nothing is sent before the confirmation.
   await page.waitForSelector('[data-confirm="abort"]');
