@@ -23,7 +23,7 @@ export interface Delivery {
   about: Record<string, unknown>;
 }
 
-export type DeliveryResult = { result: 'ok' } | { result: 'error'; message: string } | { result: 'dropped' };
+export type DeliveryResult = { result: 'ok' } | { result: 'error'; message: string } | { result: 'dropped'; why: string };
 
 export interface RetryOptions {
   /** Attempts after the first (default 5). */
@@ -53,6 +53,7 @@ export class DeliveryQueue {
   private seq = 0;
   private readonly capacity: number;
   private readonly retry: RetryOptions;
+  private closing = false;
   private readonly stop = new AbortController();
   private readonly running = new Set<Promise<void>>();
 
@@ -62,7 +63,10 @@ export class DeliveryQueue {
   }
 
   add(delivery: Delivery): void {
-    if (this.stop.signal.aborted) return;
+    if (this.closing) {
+      this.options.onResult(delivery, { result: 'dropped', why: 'the daemon is stopping' });
+      return;
+    }
     if (this.waiting >= this.capacity) this.dropOldest();
     const lane = this.lanes.get(delivery.lane);
     const item = { seq: this.seq++, delivery };
@@ -76,10 +80,21 @@ export class DeliveryQueue {
     this.running.add(run);
   }
 
-  /** Abandons what is waiting and in flight. */
-  async close(): Promise<void> {
-    this.stop.abort();
+  /**
+   * Takes no more notifications, gives those waiting and in flight `graceMs` to go out, then
+   * abandons the rest, each reported as dropped.
+   */
+  async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([Promise.allSettled([...this.running]), grace]);
+    clearTimeout(timer);
+    const left = [...this.lanes.values()].flat();
     this.lanes.clear();
+    this.waiting = 0;
+    this.stop.abort();
+    for (const item of left) this.options.onResult(item.delivery, { result: 'dropped', why: 'not sent before the daemon stopped' });
     await Promise.allSettled([...this.running]);
   }
 
@@ -93,7 +108,7 @@ export class DeliveryQueue {
     const dropped = oldest?.splice(1, 1)[0];
     if (!dropped) return;
     this.waiting--;
-    this.options.onResult(dropped.delivery, { result: 'dropped' });
+    this.options.onResult(dropped.delivery, { result: 'dropped', why: 'the queue is full' });
   }
 
   private async drain(name: string): Promise<void> {

@@ -2,17 +2,15 @@
  * What a decision history entry means to the people being notified: the events of
  * docs/policy.md "Notifications", read from the entry alone (never from the machine's states).
  */
+import { HOLDING_PHASES, type CheckPhase } from '../domain/analysis.js';
 import type { NotifyEvent } from '../domain/policy.js';
 import type { DecisionRecord } from '../machine/types.js';
 
 /** Outcomes worth telling: done in Nomad, or computed in dry-run. An errored effect is retried and told once it succeeds. */
 const TOLD = new Set<DecisionRecord['outcome']>(['ok', 'dry_run']);
 
-/** Phases of a check that hold a deployment. */
-const HOLD_PHASES = new Set(['errored', 'inconclusive']);
-
-/** Actions after which a group's holds are over. */
-const ENDS_HOLDS = new Set<DecisionRecord['action']>(['promote', 'fail', 'abort', 'revert']);
+/** Actions after which a group's holds are over (a retry starts its held checks afresh). */
+const ENDS_HOLDS = new Set<DecisionRecord['action']>(['promote', 'fail', 'abort', 'revert', 'retry']);
 
 /** The machine's reason of a `check` entry: `<stage> check <name> <from> -> <to>[: cause]`. */
 const CHECK_CHANGE = /^(\S+) check (\S+) (\S+) -> (\S+?)(?::|$)/;
@@ -55,7 +53,7 @@ export function holdChange(r: DecisionRecord): HoldChange | undefined {
   const m = CHECK_CHANGE.exec(r.reason);
   const group = r.groups[0];
   if (!m || group === undefined) return undefined;
-  return { id: `${group}|${m[1]}:${m[2]}`, group, entering: HOLD_PHASES.has(m[4] as string) };
+  return { id: `${group}|${m[1]}:${m[2]}`, group, entering: HOLDING_PHASES.includes(m[4] as CheckPhase) };
 }
 
 /** True when the entry ends every hold of its groups. */

@@ -36,9 +36,14 @@ export function orderEvents(events: readonly NotifyEvent[]): NotifyEvent[] {
   return ORDER.filter((e) => events.includes(e));
 }
 
-/** The deployment's page on the dashboard. */
-export function dashboardLink(externalUrl: string, deploymentId: string): string {
-  return `${externalUrl.replace(/\/+$/, '')}/#/deployments/${encodeURIComponent(deploymentId)}`;
+/** The deployment's page on the dashboard; credentials in the address are for the daemon's operator, never passed on. */
+export function dashboardLink(externalUrl: URL, deploymentId: string): string {
+  const link = new URL(externalUrl.href);
+  link.username = '';
+  link.password = '';
+  if (!link.pathname.endsWith('/')) link.pathname += '/';
+  link.hash = `/deployments/${encodeURIComponent(deploymentId)}`;
+  return link.href;
 }
 
 export function webhookBody(n: Notice): Record<string, unknown> {

@@ -10,6 +10,7 @@ import { parseHttpUrl } from '../domain/http-url.js';
 import type { NotifyEvent, NotifyTarget, Policy } from '../domain/policy.js';
 import { redactValues } from '../domain/redact.js';
 import { splitCredentials, urlSecrets } from '../checks/secrets.js';
+import { isFinished } from '../machine/machine.js';
 import type { DecisionRecord, PromoterContext } from '../machine/types.js';
 import { renderTemplate, secretValues, type TemplateVars } from '../policy/template.js';
 import type { SnapshotChange } from '../store/observed.js';
@@ -21,7 +22,7 @@ export interface NotifierOptions {
   /** The policy set in force. */
   policies: () => readonly Policy[];
   /** --external-url: the dashboard's address as people reach it. */
-  externalUrl?: string;
+  externalUrl?: URL;
   /** For env.PROMOTER_VAR_* in templates; every such value is hidden from what is sent and logged. */
   env: Record<string, string | undefined>;
   /** More values never to send or log (the Nomad and API tokens). */
@@ -49,7 +50,7 @@ export class Notifier {
 
   constructor(private readonly options: NotifierOptions) {
     this.now = options.now ?? Date.now;
-    this.secrets = [...secretValues(options.env), ...(options.secrets ?? [])];
+    this.secrets = [...secretValues(options.env), ...(options.secrets ?? []), ...(options.externalUrl ? urlSecrets(options.externalUrl) : [])];
     this.queue = new DeliveryQueue({
       ...(options.capacity !== undefined ? { capacity: options.capacity } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
@@ -80,11 +81,13 @@ export class Notifier {
     }
     // Entries cut from the history never come back: their keys can go.
     for (const key of told) if (!present.has(key)) told.delete(key);
+    if (isFinished(change.after)) this.endHold(change.id, () => true);
   };
 
-  async close(): Promise<void> {
+  /** Stops telling holds; what is queued gets `graceMs` to go out, the rest is dropped (and counted). */
+  async close(graceMs: number): Promise<void> {
     for (const id of [...this.holds.keys()]) this.forget(id);
-    await this.queue.close();
+    await this.queue.close(graceMs);
   }
 
   private forget(id: string): void {
@@ -96,8 +99,9 @@ export class Notifier {
   private handle(ctx: PromoterContext, r: DecisionRecord): void {
     const hold = holdChange(r);
     if (hold) {
-      this.endHold(ctx.deploymentId, (id) => id === hold.id);
-      if (hold.entering) this.startHold(ctx, r, hold.id);
+      // From one holding phase to another (errored -> inconclusive) the hold goes on: its clock too.
+      if (!hold.entering) this.endHold(ctx.deploymentId, (id) => id === hold.id);
+      else if (!this.holds.get(ctx.deploymentId)?.has(hold.id)) this.startHold(ctx, r, hold.id);
       return;
     }
     if (endsHolds(r)) this.endHold(ctx.deploymentId, (id) => r.groups.some((g) => id.startsWith(`${g}|`)));
@@ -153,6 +157,7 @@ export class Notifier {
   private send(ctx: PromoterContext, r: DecisionRecord, events: NotifyEvent[], policy: string, target: NotifyTarget, heldForMs?: number): void {
     const about = { deploymentId: ctx.deploymentId, policy, event: events[0], target: target.kind };
     const vars: TemplateVars = { namespace: ctx.namespace, job: ctx.job, deploymentId: ctx.deploymentId, jobVersion: ctx.jobVersion, env: this.options.env };
+    // What a message may never contain; a delivery's errors also hide the headers sent.
     const secrets = [...this.secrets];
     const render = (what: string, text: string): string => {
       const out = renderTemplate(text, vars);
@@ -166,10 +171,8 @@ export class Notifier {
       secrets.push(...urlSecrets(parsed.url));
       const { url, authorization } = splitCredentials(parsed.url);
       const headers: Record<string, string> = { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) };
-      for (const [name, text] of Object.entries(target.headers)) {
-        headers[name] = render(`headers.${name}`, text);
-        secrets.push(headers[name]);
-      }
+      const rendered = Object.entries(target.headers).map(([name, text]) => [name, render(`headers.${name}`, text)] as const);
+      for (const [name, value] of rendered) headers[name] = value;
       const notice: Notice = {
         events,
         record: r,
@@ -180,7 +183,8 @@ export class Notifier {
       };
       const message = target.kind === 'webhook' ? webhookBody(notice) : slackBody(notice, render('prefix', target.prefix));
       const body = JSON.stringify(hide(message, secrets));
-      delivery = { lane: `${target.kind} ${url.href}`, target: target.kind, url, headers, body, timeoutMs: target.timeoutMs, secrets, about };
+      const errorSecrets = [...secrets, ...rendered.map(([, value]) => value)];
+      delivery = { lane: `${target.kind} ${url.href}`, target: target.kind, url, headers, body, timeoutMs: target.timeoutMs, secrets: errorSecrets, about };
     } catch (err) {
       // A target that cannot be built (a PROMOTER_VAR_* unset, a bad URL from one) fails like an undeliverable one.
       const message = redactValues(err instanceof Error ? err.message : String(err), secrets);
@@ -194,7 +198,7 @@ export class Notifier {
   private report(d: Delivery, r: DeliveryResult): void {
     this.options.onResult(d.target, r.result);
     if (r.result === 'error') this.options.logger.warn({ ...d.about, error: r.message }, 'notification failed');
-    else if (r.result === 'dropped') this.options.logger.warn(d.about, 'notification dropped: the queue is full');
+    else if (r.result === 'dropped') this.options.logger.warn({ ...d.about, why: r.why }, 'notification dropped');
     else this.options.logger.debug(d.about, 'notification sent');
   }
 }
