@@ -8,6 +8,7 @@
 import pRetry, { AbortError } from 'p-retry';
 import type { NotifyTarget } from '../domain/policy.js';
 import { describeError } from '../checks/secrets.js';
+import { formatDuration } from '../policy/duration.js';
 
 export interface Delivery {
   /** Target identity: deliveries with the same lane go out one after the other, in order. */
@@ -141,8 +142,15 @@ export class DeliveryQueue {
   }
 
   private async attempt(d: Delivery): Promise<void> {
-    const signal = AbortSignal.any([this.stop.signal, AbortSignal.timeout(d.timeoutMs)]);
-    const res = await fetch(d.url, { method: 'POST', headers: d.headers, body: d.body, signal, redirect: 'error' });
+    const timeout = AbortSignal.timeout(d.timeoutMs);
+    let res: Response;
+    try {
+      res = await fetch(d.url, { method: 'POST', headers: d.headers, body: d.body, signal: AbortSignal.any([this.stop.signal, timeout]), redirect: 'error' });
+    } catch (err) {
+      // No answer is worth another try. Thrown as an Error of our own: fetch's may come from another realm, which p-retry would not retry.
+      if (timeout.aborted) throw new Error(`no answer within ${formatDuration(d.timeoutMs)}`);
+      throw new Error('no answer', { cause: err });
+    }
     // The answer's body is of no use; reading it frees the connection.
     await res.arrayBuffer().catch(() => undefined);
     if (res.ok) return;

@@ -157,8 +157,8 @@ export class Notifier {
   private send(ctx: PromoterContext, r: DecisionRecord, events: NotifyEvent[], policy: string, target: NotifyTarget, heldForMs?: number): void {
     const about = { deploymentId: ctx.deploymentId, policy, event: events[0], target: target.kind };
     const vars: TemplateVars = { namespace: ctx.namespace, job: ctx.job, deploymentId: ctx.deploymentId, jobVersion: ctx.jobVersion, env: this.options.env };
-    // What a message may never contain; a delivery's errors also hide the headers sent.
-    const secrets = [...this.secrets];
+    // What a message may never contain (credentials in any target's URL included); a delivery's errors also hide the headers sent.
+    const secrets = [...this.secrets, ...this.targetUrlSecrets()];
     const render = (what: string, text: string): string => {
       const out = renderTemplate(text, vars);
       if (!out.ok) throw new Error(`${what}: ${out.error}`);
@@ -172,7 +172,8 @@ export class Notifier {
       const { url, authorization } = splitCredentials(parsed.url);
       const headers: Record<string, string> = { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) };
       const rendered = Object.entries(target.headers).map(([name, text]) => [name, render(`headers.${name}`, text)] as const);
-      for (const [name, value] of rendered) headers[name] = value;
+      // Header names are case-insensitive: a target's own Authorization replaces the one from URL credentials.
+      for (const [name, value] of rendered) headers[name.toLowerCase()] = value;
       const notice: Notice = {
         events,
         record: r,
@@ -193,6 +194,16 @@ export class Notifier {
       return;
     }
     this.queue.add(delivery);
+  }
+
+  /** Credentials written into the targets' URLs of the policy set in force (those from PROMOTER_VAR_* are among the env secrets). */
+  private targetUrlSecrets(): string[] {
+    return this.options.policies().flatMap((p) =>
+      (p.notify ?? []).flatMap((t) => {
+        const parsed = parseHttpUrl(t.url);
+        return parsed.ok ? urlSecrets(parsed.url) : [];
+      }),
+    );
   }
 
   private report(d: Delivery, r: DeliveryResult): void {
