@@ -78,7 +78,7 @@ test('a receiver that hangs delays no decision; its webhooks arrive, in order, o
   await Promise.all(RUNS.flatMap((r) => [stableV0(h.sim, `${r}-bad`), stableV0(h.sim, `${r}-good`)]));
   const daemon = await h.startDaemon(['--external-url', 'https://promoter.example.com/']);
 
-  const [quick, hang] = await Promise.all(RUNS.map(run));
+  const [quick, hang] = await Promise.all([run('quick'), run('hang')]);
   // Both promoted after their bake, and the hung receiver made the promote no later than the other's.
   expect(quick).toBeGreaterThanOrEqual(BAKE_MS);
   expect(hang).toBeGreaterThanOrEqual(BAKE_MS);
