@@ -28,6 +28,7 @@ Options (flag / environment; the flag wins):
   --listen HOST:PORT       PROMOTER_LISTEN           metrics, health and status (default: 127.0.0.1:9646)
   --dry-run                PROMOTER_DRY_RUN=true     decide and report, never write to Nomad
   --prometheus-addr URL    PROMOTER_PROMETHEUS_ADDR  default Prometheus for checks
+  --external-url URL       PROMOTER_EXTERNAL_URL     the dashboard's address as people reach it, for links in notifications
   --namespace NS           NOMAD_NAMESPACE           namespace to watch (default: *, all readable)
   --log-level LEVEL        PROMOTER_LOG_LEVEL        fatal|error|warn|info|debug|trace|silent (default: info)
   --watch-wait DURATION                              blocking query wait (default: 5m)
@@ -49,6 +50,7 @@ Policies reload when their files change and on SIGHUP. SIGTERM/SIGINT stop clean
       listen: { type: 'string' },
       'dry-run': { type: 'boolean' },
       'prometheus-addr': { type: 'string' },
+      'external-url': { type: 'string' },
       namespace: { type: 'string' },
       'log-level': { type: 'string' },
       'watch-wait': { type: 'string' },

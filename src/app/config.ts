@@ -20,6 +20,7 @@ export interface RunFlags {
   'state-namespace'?: string;
   'state-path'?: string;
   'max-response-size'?: string;
+  'external-url'?: string;
 }
 
 export interface RunConfig {
@@ -41,6 +42,8 @@ export interface RunConfig {
   /** Where machine snapshots live: process memory, or Nomad Variables (survives restarts). */
   state: { kind: 'memory' } | { kind: 'nomad'; namespace: string; path: string };
   nomad: NomadConnectionConfig;
+  /** The dashboard's address as people reach it, for links in notifications; may carry credentials (never sent on). */
+  externalUrl?: URL;
   /** PROMOTER_API_TOKEN: a secret, never logged; absent: the action API answers 403. */
   apiToken?: string;
 }
@@ -102,6 +105,12 @@ export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { con
   const prometheusUrl = prometheusAddr === undefined ? undefined : parseHttpUrl(prometheusAddr);
   if (prometheusUrl && !prometheusUrl.ok) errors.push(`--prometheus-addr / PROMOTER_PROMETHEUS_ADDR: ${prometheusUrl.problem}`);
 
+  const externalText = flags['external-url'] ?? env.PROMOTER_EXTERNAL_URL;
+  const external = externalText === undefined ? undefined : parseHttpUrl(externalText);
+  if (external && !external.ok) errors.push(`--external-url / PROMOTER_EXTERNAL_URL: ${external.problem}`);
+  // The dashboard's own routes live in the fragment: the address cannot have one.
+  else if (external?.url.hash) errors.push('--external-url / PROMOTER_EXTERNAL_URL: has a #fragment; give the address the dashboard is served at');
+
   const logLevel = flags['log-level'] ?? env.PROMOTER_LOG_LEVEL ?? RUN_DEFAULTS.logLevel;
   if (!LOG_LEVELS.includes(logLevel)) errors.push(`--log-level / PROMOTER_LOG_LEVEL: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
 
@@ -142,6 +151,7 @@ export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { con
       listen,
       dryRun,
       ...(prometheusAddr ? { prometheusAddr } : {}),
+      ...(external?.ok ? { externalUrl: external.url } : {}),
       namespace: flags.namespace ?? env.NOMAD_NAMESPACE ?? RUN_DEFAULTS.namespace,
       logLevel,
       watchWaitMs,

@@ -18,6 +18,7 @@ import { StatusServer } from '../server/http.js';
 import { clusterSources } from '../server/status.js';
 import { Recorder } from '../server/metrics.js';
 import { MemorySnapshotStore } from '../store/memory.js';
+import { Notifier } from '../notify/notifier.js';
 import { NomadVariablesStore } from '../store/nomad-variables.js';
 import type { SnapshotStore } from '../store/store.js';
 import { ObservedStore } from '../store/observed.js';
@@ -34,6 +35,8 @@ import { VERSION } from './version.js';
 /** Reconciles running at once (each for a different deployment). */
 const WORKERS = 4;
 const MIN_REQUEUE_MS = 50;
+/** At stop, how long notifications still queued may take to go out before they are dropped. */
+const NOTIFY_GRACE_MS = 5_000;
 
 export class StartupError extends Error {
   constructor(
@@ -112,6 +115,16 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
   });
   // Every accepted snapshot change feeds the live views and notifications.
   const store = new ObservedStore(stored, (err) => logger.error({ err }, 'snapshot subscriber failed'));
+  // Targets are looked up in the policy set in force when an entry is told: a reload changes them.
+  const notifier = new Notifier({
+    policies: () => policies.current,
+    ...(config.externalUrl ? { externalUrl: config.externalUrl } : {}),
+    env: options.env ?? process.env,
+    secrets: [config.nomad.token, config.nomad.httpAuth?.password, config.apiToken].filter((v): v is string => !!v),
+    onResult: (target, result) => recorder.notification(target, result),
+    logger,
+  });
+  const unsubscribeNotifier = store.subscribe(notifier.onChange);
   const queue = new WorkQueue();
   const abort = new AbortController();
   const now = () => Date.now();
@@ -219,6 +232,8 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
       abort.abort();
       await watcher.stop();
       await Promise.allSettled(workers);
+      unsubscribeNotifier();
+      await notifier.close(NOTIFY_GRACE_MS);
       release();
       await server.close();
       logger.info('stopped');

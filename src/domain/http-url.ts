@@ -1,6 +1,7 @@
 /**
- * The one rule for every http(s) URL the promoter takes: NOMAD_ADDR, --prometheus-addr, a
- * check's prometheus.address and http.url, at configuration time and when a check runs.
+ * The one rule for every http(s) URL the promoter takes: NOMAD_ADDR, --prometheus-addr,
+ * --external-url, a check's prometheus.address and http.url, a notify target's url, at
+ * configuration time and when a check runs or a notification is sent.
  * The problem never quotes the text: a URL may carry credentials or a token in its query.
  */
 export type HttpUrl = { ok: true; url: URL } | { ok: false; problem: string };

@@ -77,6 +77,26 @@ export interface Policy {
   health: { checks: string[] };
   rollout: { analysis: string[] };
   onFailure: { rollback: 'auto' | 'revert' | 'none' };
+  /** Where decisions are announced; absent: nowhere. */
+  notify?: NotifyTarget[];
+}
+
+/** What a notification target is told about (docs/policy.md "Notifications"). */
+export type NotifyEvent = 'promoted' | 'failed' | 'rolled_back' | 'held' | 'timeout' | 'human';
+
+export interface NotifyTarget {
+  kind: 'webhook' | 'slack';
+  /** A template (docs/policy.md "Templates"): it may come whole from a PROMOTER_VAR_*. */
+  url: string;
+  /** Webhook only; values are templates. */
+  headers: Record<string, string>;
+  /** Slack only: a template put before each message ("" for none). */
+  prefix: string;
+  on: NotifyEvent[];
+  /** `held` fires once a hold has lasted this long. */
+  heldAfterMs: number;
+  /** Per request. */
+  timeoutMs: number;
 }
 
 /** Meta key by which a job or group pins a policy, or opts out with `none`. */

@@ -17,6 +17,7 @@ export const POLICY_DEFAULTS = {
   },
   canary: { bakeMs: 0, promote: 'auto', together: false, onTimeout: 'fail' },
   rollback: 'auto',
+  notify: { heldAfterMs: 300_000, timeoutMs: 10_000 },
 } as const;
 
 export const MODES = ['enforce', 'dry-run'] as const;
@@ -27,6 +28,8 @@ export const ON_TIMEOUT = ['fail', 'promote', 'wait'] as const;
 export const ROLLBACK = ['auto', 'revert', 'none'] as const;
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export const PROVIDERS = ['prometheus', 'http', 'nomad'] as const;
+export const NOTIFY_KINDS = ['webhook', 'slack'] as const;
+export const NOTIFY_EVENTS = ['promoted', 'failed', 'rolled_back', 'held', 'timeout', 'human'] as const;
 
 /** Policy and check names: what metrics labels, Meta pins and messages can carry unquoted. */
 export const NAME_PATTERN = /^[a-z0-9-]+$/;

@@ -140,15 +140,32 @@ function classify(name: string): NameKind {
 
 /** Every problem with `text` as a template of a check with the given scope; empty when fine. */
 export function checkTemplate(text: string, scope: CheckScope): string[] {
+  return checkNames(text, (name, kind) =>
+    kind.allocationOnly && scope !== 'allocation' ? `template name "${name}" needs "scope: allocation" (this check has scope ${scope})` : undefined,
+  );
+}
+
+/** Names a notification renders: one message speaks of a whole deployment, not of a group or an allocation. */
+const NOTIFY_NAMES = new Set(['namespace', 'job', 'deployment.id', 'job.version']);
+
+/** Every problem with `text` as a template of a notify target; empty when fine. */
+export function checkNotifyTemplate(text: string): string[] {
+  return checkNames(text, (name) =>
+    NOTIFY_NAMES.has(name) || name.startsWith('env.')
+      ? undefined
+      : `template name "${name}" is not available in notify (available: ${[...NOTIFY_NAMES].join(', ')}, env.${ENV_PREFIX}*)`,
+  );
+}
+
+/** Syntax errors, unknown names, and what `refuse` says of each known name. */
+function checkNames(text: string, refuse: (name: string, kind: { allocationOnly: boolean }) => string | undefined): string[] {
   const { segments, errors } = scan(text);
   const out = [...errors];
   for (const s of segments) {
     if (s.name === undefined) continue;
     const kind = classify(s.name);
-    if (!kind.known) out.push(kind.error);
-    else if (kind.allocationOnly && scope !== 'allocation') {
-      out.push(`template name "${s.name}" needs "scope: allocation" (this check has scope ${scope})`);
-    }
+    const problem = kind.known ? refuse(s.name, kind) : kind.error;
+    if (problem) out.push(problem);
   }
   return [...new Set(out)];
 }

@@ -10,6 +10,8 @@ import type {
   CheckScope,
   CheckSource,
   CheckSpec,
+  NotifyEvent,
+  NotifyTarget,
   Policy,
   PolicyMatch,
 } from '../domain/policy.js';
@@ -19,6 +21,8 @@ import {
   MODES,
   NAME_PATTERN,
   NO_DATA,
+  NOTIFY_EVENTS,
+  NOTIFY_KINDS,
   ON_TIMEOUT,
   POLICY_DEFAULTS as D,
   PROMOTE,
@@ -28,10 +32,10 @@ import {
 } from './defaults.js';
 import { parseDuration } from './duration.js';
 import { checkGlob } from './glob.js';
-import { checkTemplate } from './template.js';
+import { checkNotifyTemplate, checkTemplate } from './template.js';
 import type { DocumentReader, Field, Position } from './yaml-reader.js';
 
-const POLICY_KEYS = ['name', 'match', 'priority', 'mode', 'checks', 'canary', 'health', 'rollout', 'onFailure'] as const;
+const POLICY_KEYS = ['name', 'match', 'priority', 'mode', 'checks', 'canary', 'health', 'rollout', 'onFailure', 'notify'] as const;
 const MATCH_KEYS = ['namespaces', 'jobs', 'groups', 'meta'] as const;
 const CHECK_KEYS = [
   'scope',
@@ -53,6 +57,11 @@ const CANARY_KEYS = ['analysis', 'bake', 'promote', 'together', 'timeout', 'onTi
 const HEALTH_KEYS = ['checks'] as const;
 const ROLLOUT_KEYS = ['analysis'] as const;
 const ON_FAILURE_KEYS = ['rollback'] as const;
+const NOTIFY_KEYS = [...NOTIFY_KINDS, 'on', 'heldAfter', 'timeout'] as const;
+const WEBHOOK_KEYS = ['url', 'headers'] as const;
+const SLACK_KEYS = ['url', 'prefix'] as const;
+/** A URL that is one PROMOTER_VAR_* as a whole (a Slack webhook URL is a secret): its shape is checked when sent. */
+const WHOLE_ENV_URL = /^\{\{\s*env\.[^}]*\}\}$/;
 
 export interface DocumentOutcome {
   /** Present when the document is valid. */
@@ -198,6 +207,77 @@ class PolicyReader {
 
   // ---- sections -------------------------------------------------------------------------
 
+  notify(f: Field | undefined): NotifyTarget[] | undefined {
+    if (!f) return [];
+    const items = this.r.sequence(f);
+    if (!items) return undefined;
+    const targets = items.map((node, i) => this.notifyTarget(node, `${f.path}[${i}]`));
+    return targets.every((t) => t !== undefined) ? targets : undefined;
+  }
+
+  notifyTarget(node: Node, path: string): NotifyTarget | undefined {
+    const fields = this.r.mapping(node, node, path, NOTIFY_KEYS);
+    if (!fields) return undefined;
+    const given = NOTIFY_KINDS.map((k) => fields.get(k)).filter((t): t is Field => t !== undefined);
+    if (given.length !== 1) {
+      const problem = given.length === 0 ? 'needs one target: webhook or slack' : 'has both webhook and slack; a target is exactly one of them';
+      this.r.error(given[1]?.key ?? node, `${path}: ${problem}`);
+    }
+    const on = this.notifyEvents(fields.get('on'), node, path);
+    const heldAfterField = fields.get('heldAfter');
+    const heldAfterMs = this.duration(heldAfterField, D.notify.heldAfterMs, { positive: true });
+    if (heldAfterField && on && !on.includes('held')) this.bad(heldAfterField, 'applies to the "held" event only; add held to "on" or remove heldAfter');
+    const timeoutMs = this.duration(fields.get('timeout'), D.notify.timeoutMs, { positive: true });
+    const kind = given.length === 1 ? given[0] : undefined;
+    const target = kind && this.notifyKind(kind);
+    if (!target || !on || heldAfterMs === undefined || timeoutMs === undefined || (heldAfterField && !on.includes('held'))) return undefined;
+    return { ...target, on, heldAfterMs, timeoutMs };
+  }
+
+  notifyKind(f: Field): Pick<NotifyTarget, 'kind' | 'url' | 'headers' | 'prefix'> | undefined {
+    const kind = f.name as NotifyTarget['kind'];
+    const fields = this.r.mapping(f.value, f.key, f.path, kind === 'webhook' ? WEBHOOK_KEYS : SLACK_KEYS);
+    if (!fields) return undefined;
+    const { url, ok: urlOk } = this.templateUrl(f, fields, checkNotifyTemplate, (text) => !WHOLE_ENV_URL.test(text.trim()));
+    let ok = urlOk;
+    const headerEntries = this.stringMap(fields.get('headers'));
+    const headers: Record<string, string> = {};
+    for (const h of headerEntries ?? []) {
+      ok = this.report(h.node, h.path, checkNotifyTemplate(h.value)) && ok;
+      headers[h.key] = h.value;
+    }
+    const prefixField = fields.get('prefix');
+    const prefix = prefixField ? this.string(prefixField) : '';
+    if (prefixField && prefix !== undefined) ok = this.report(this.r.valueNode(prefixField), prefixField.path, checkNotifyTemplate(prefix)) && ok;
+    if (!ok || !headerEntries || prefix === undefined) return undefined;
+    return { kind, url: url as string, headers, prefix };
+  }
+
+  notifyEvents(f: Field | undefined, at: Node, path: string): NotifyEvent[] | undefined {
+    if (!f) {
+      this.r.error(at, `${path}: missing required key "on" (any of: ${NOTIFY_EVENTS.join(', ')})`);
+      return undefined;
+    }
+    const items = this.stringList(f);
+    if (!items) return undefined;
+    if (items.length === 0) return this.bad(f, `must name at least one event (any of: ${NOTIFY_EVENTS.join(', ')})`);
+    let ok = true;
+    const seen = new Set<string>();
+    for (const it of items) {
+      const problem = !(NOTIFY_EVENTS as readonly string[]).includes(it.value)
+        ? `unknown event "${it.value}" (expected any of: ${NOTIFY_EVENTS.join(', ')})`
+        : seen.has(it.value)
+          ? `event "${it.value}" is listed twice`
+          : undefined;
+      if (problem) {
+        this.r.error(it.node, `${it.path}: ${problem}`);
+        ok = false;
+      }
+      seen.add(it.value);
+    }
+    return ok ? (items.map((i) => i.value) as NotifyEvent[]) : undefined;
+  }
+
   name(fields: Map<string, Field>, root: Node): { name?: string; position?: Position } {
     const f = fields.get('name');
     if (!f) {
@@ -237,7 +317,10 @@ class PolicyReader {
 
   template(text: string | undefined, node: Node, path: string, scope: CheckScope | undefined): boolean {
     if (text === undefined || scope === undefined) return true;
-    const problems = checkTemplate(text, scope);
+    return this.report(node, path, checkTemplate(text, scope));
+  }
+
+  report(node: Node, path: string, problems: string[]): boolean {
     for (const p of problems) this.r.error(node, `${path}: ${p}`);
     return problems.length === 0;
   }
@@ -248,6 +331,22 @@ class PolicyReader {
     const parsed = parseHttpUrl(text.replace(/\{\{[^}]*\}\}/g, 'x'));
     if (!parsed.ok) this.bad(f, `"${text}": ${parsed.problem}`);
     return parsed.ok;
+  }
+
+  /** The required `url` of a block: a template with the names `names` allows, in the one URL shape where `shaped`. */
+  templateUrl(
+    block: Field,
+    fields: Map<string, Field>,
+    names: (text: string) => string[],
+    shaped: (text: string) => boolean = () => true,
+  ): { url?: string; ok: boolean } {
+    const urlField = fields.get('url');
+    if (!urlField) this.r.error(block.key, `${block.path}: missing required key "url"`);
+    const url = this.string(urlField, { nonEmpty: true });
+    if (!urlField || url === undefined) return { ok: false };
+    let ok = this.report(this.r.valueNode(urlField), urlField.path, names(url));
+    if (shaped(url)) ok = this.url(urlField, url) && ok;
+    return { url, ok };
   }
 
   source(check: Map<string, Field>, path: string, scope: CheckScope | undefined, at: Node): CheckSource | undefined {
@@ -290,14 +389,8 @@ class PolicyReader {
     if (f.name === 'http') {
       const fields = this.r.mapping(f.value, f.key, f.path, HTTP_KEYS);
       if (!fields) return undefined;
-      const urlField = fields.get('url');
-      if (!urlField) this.r.error(f.key, `${f.path}: missing required key "url"`);
-      const url = this.string(urlField, { nonEmpty: true });
-      let ok = url !== undefined;
-      if (urlField && url !== undefined) {
-        ok = this.template(url, this.r.valueNode(urlField), urlField.path, scope) && ok;
-        ok = this.url(urlField, url) && ok;
-      }
+      const { url, ok: urlOk } = this.templateUrl(f, fields, (text) => (scope ? checkTemplate(text, scope) : []));
+      let ok = urlOk;
       const methodField = fields.get('method');
       const methodText = this.string(methodField);
       let method: string | undefined = D.check.httpMethod;
@@ -486,6 +579,7 @@ class PolicyReader {
       ? this.r.mapping(onFailureField.value, onFailureField.key, onFailureField.path, ON_FAILURE_KEYS)
       : new Map<string, Field>();
     const rollback = onFailure ? this.oneOf(onFailure.get('rollback'), ROLLBACK, D.rollback) : undefined;
+    const notify = this.notify(fields.get('notify'));
     this.resolveRefs();
     const outcome: DocumentOutcome = name === undefined ? {} : { name, namePosition: position as Position };
     if (
@@ -498,7 +592,8 @@ class PolicyReader {
       !canary ||
       !healthChecks ||
       !rolloutAnalysis ||
-      !rollback
+      !rollback ||
+      !notify
     ) {
       return outcome;
     }
@@ -514,6 +609,7 @@ class PolicyReader {
       health: { checks: healthChecks },
       rollout: { analysis: rolloutAnalysis },
       onFailure: { rollback },
+      ...(notify.length > 0 ? { notify } : {}),
     };
     return outcome;
   }

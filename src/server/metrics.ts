@@ -10,6 +10,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MeasurementResult } from '../domain/analysis.js';
 import type { DecisionSource, EffectAction, Outcome } from '../machine/types.js';
+import type { NotifyTarget } from '../domain/policy.js';
+import { NOTIFY_KINDS } from '../policy/defaults.js';
 
 export interface GroupLabels {
   namespace: string;
@@ -29,6 +31,9 @@ const INITIAL_DECISIONS: { action: EffectAction; outcome: Outcome }[] = (['promo
   (['ok', 'error', 'dry_run'] as const).map((outcome) => ({ action, outcome })),
 );
 const MEASUREMENT_RESULTS: MeasurementResult[] = ['pass', 'fail', 'inconclusive', 'error'];
+/** A notification delivered, given up after its retries, or dropped from a full queue. */
+export type NotificationResult = 'ok' | 'error' | 'dropped';
+const NOTIFICATION_RESULTS: NotificationResult[] = ['ok', 'error', 'dropped'];
 
 export class Recorder {
   readonly registry = new Registry();
@@ -47,6 +52,7 @@ export class Recorder {
   private readonly policyTies: Counter<GroupLabelName>;
   private readonly autoPromoteConflicts: Gauge<GroupLabelName>;
   private readonly reconcileErrors: Counter;
+  private readonly notifications: Counter<'target' | 'result'>;
 
   constructor(version: string, options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -139,6 +145,13 @@ export class Recorder {
       help: 'Reconcile passes that failed and were retried with backoff.',
       registers,
     });
+    this.notifications = new Counter({
+      name: 'nomad_promoter_notifications_total',
+      help: 'Notifications, by target kind (webhook, slack) and result (ok, error, dropped).',
+      labelNames: ['target', 'result'],
+      registers,
+    });
+    for (const target of NOTIFY_KINDS) for (const result of NOTIFICATION_RESULTS) this.notifications.inc({ target, result }, 0);
     const buildInfo = new Gauge({
       name: 'nomad_promoter_build_info',
       help: 'Build information; always 1.',
@@ -224,6 +237,10 @@ export class Recorder {
 
   reconcileError(): void {
     this.reconcileErrors.inc();
+  }
+
+  notification(target: NotifyTarget['kind'], result: NotificationResult): void {
+    this.notifications.inc({ target, result });
   }
 
   /** Replace the per-state gauge with a fresh count. */

@@ -27,3 +27,23 @@ describe('--max-response-size', () => {
     }
   });
 });
+
+describe('--external-url', () => {
+  test('absent by default; the flag wins over PROMOTER_EXTERNAL_URL', () => {
+    expect(resolveRunConfig({}, ENV).config!.externalUrl).toBeUndefined();
+    expect(resolveRunConfig({}, { ...ENV, PROMOTER_EXTERNAL_URL: 'https://promoter.example.com/' }).config!.externalUrl?.href).toBe('https://promoter.example.com/');
+    expect(resolveRunConfig({ 'external-url': 'http://10.0.0.1:9646' }, { ...ENV, PROMOTER_EXTERNAL_URL: 'https://promoter.example.com/' }).config!.externalUrl?.href).toBe('http://10.0.0.1:9646/');
+  });
+
+  test('follows the one URL rule, never quoting the value; a #fragment is refused', () => {
+    for (const [bad, problem] of [
+      ['promoter.example.com:9646', 'not http:// or https://'],
+      ['https://user:s3cret@', 'not a URL (expected http://host[:port][/path])'],
+      ['https://promoter.example.com/#/deployments', 'has a #fragment; give the address the dashboard is served at'],
+    ] as const) {
+      const { config, errors } = resolveRunConfig({ 'external-url': bad }, ENV);
+      expect(config).toBeUndefined();
+      expect(errors).toEqual([`--external-url / PROMOTER_EXTERNAL_URL: ${problem}`]);
+    }
+  });
+});

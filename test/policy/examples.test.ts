@@ -74,6 +74,7 @@ describe('example policies', () => {
     expect(selectPolicy(r.policies, target('search-api')).policy?.name).toBe('search-dry-run');
     expect(selectPolicy(r.policies, target('search-api', 'dev')).policy).toBeUndefined();
     expect(selectPolicy(r.policies, target('web-frontend')).policy?.name).toBe('web-bake');
+    expect(selectPolicy(r.policies, target('orders-api')).policy?.name).toBe('orders-notify');
   });
 
   test('canary-prometheus: error rate and p99 latency gate promotion, with bake, timeout and rollback', async () => {
@@ -135,6 +136,26 @@ describe('example policies', () => {
     expect(p.mode).toBe('dry-run');
     expect(p.match).toEqual({ namespaces: ['prod'], jobs: ['search-*'], groups: ['*'], meta: {} });
     expect(verdict(check(p, 'error-rate'), { ...base, result: 0.01, results: [] })).toBe('pass');
+  });
+
+  test('notify: a Slack channel for what went wrong, a webhook for every decision, secrets from PROMOTER_VAR_*', async () => {
+    const p = await load('notify.yaml');
+    expect(p.notify).toEqual([
+      { kind: 'slack', url: '{{ env.PROMOTER_VAR_SLACK_WEBHOOK_URL }}', headers: {}, prefix: '[{{ namespace }}]', on: ['failed', 'rolled_back', 'timeout', 'held'], heldAfterMs: 600_000, timeoutMs: 10_000 },
+      {
+        kind: 'webhook',
+        url: 'https://deploys.example.com/hooks/nomad-promoter',
+        headers: { Authorization: 'Bearer {{ env.PROMOTER_VAR_HOOK_TOKEN }}' },
+        prefix: '',
+        on: ['promoted', 'failed', 'rolled_back', 'timeout', 'human'],
+        heldAfterMs: 300_000,
+        timeoutMs: 5_000,
+      },
+    ]);
+    const env = { PROMOTER_VAR_SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/x', PROMOTER_VAR_HOOK_TOKEN: 't' };
+    expect(renderTemplate(p.notify![0]!.url, { ...VARS, env })).toEqual({ ok: true, text: env.PROMOTER_VAR_SLACK_WEBHOOK_URL });
+    expect(renderTemplate(p.notify![0]!.prefix, VARS)).toEqual({ ok: true, text: '[prod]' });
+    expect(p.canary).toMatchObject({ bakeMs: 120_000, timeoutMs: 1_800_000 });
   });
 
   test('bake-only: no checks, promote web-* canaries after a 30s bake', async () => {

@@ -374,7 +374,7 @@ describe('limits that keep a broken file from flooding the log or holding up the
     const r = await loadPolicies([file]);
     const lines = r.errors.map(formatPolicyError);
     expect(lines).toHaveLength(21);
-    expect(lines[0]).toBe(`${file}:2:1: unknown key "k0" (expected one of: name, match, priority, mode, checks, canary, health, rollout, onFailure)`);
+    expect(lines[0]).toBe(`${file}:2:1: unknown key "k0" (expected one of: name, match, priority, mode, checks, canary, health, rollout, onFailure, notify)`);
     expect(lines[19]).toMatch(new RegExp(`^${file}:21:1: unknown key "k19" `));
     expect(lines[20]).toBe(`${file}: 4980 more errors not shown`);
   });
