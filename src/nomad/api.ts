@@ -38,6 +38,8 @@ export interface QueryResult<T> {
   lastContactMs: number;
   /** X-Nomad-NextToken, absent on the last page. */
   nextToken?: string;
+  /** What reading the answer cost this process in ms (download, gunzip, JSON.parse), all pages together; the wait for it is not counted. */
+  readMs?: number;
 }
 
 export interface DeploymentRef {

@@ -6,6 +6,7 @@
  * One instance owns one connection pool (default: one socket). The daemon creates one client
  * per long-poll and one for actions, so the connections it holds stay constant.
  */
+import { performance } from 'node:perf_hooks';
 import pRetry, { AbortError } from 'p-retry';
 import type {
   Allocation,
@@ -160,6 +161,7 @@ export class HttpNomadClient implements NomadApi {
       index: Number.isFinite(index) ? index : 0,
       knownLeader: pages.every((p) => p.knownLeader),
       lastContactMs: Math.max(...pages.map((p) => p.lastContactMs)),
+      readMs: pages.reduce((sum, p) => sum + (p.readMs ?? 0), 0),
     };
   }
 
@@ -407,8 +409,11 @@ export class HttpNomadClient implements NomadApi {
     if (opts?.nextToken !== undefined) q.set('next_token', opts.nextToken);
     extra?.forEach((v, k) => q.set(k, v));
     const res = await this.call({ method: 'GET', route, path, query: q, timeoutMs, signal: opts?.signal });
+    const parseStarted = performance.now();
+    const body = parseJson<T>(res, 'GET', route);
     return {
-      body: parseJson<T>(res, 'GET', route),
+      body,
+      readMs: res.readMs + performance.now() - parseStarted,
       index: headerNumber(res, 'x-nomad-index'),
       knownLeader: headerValue(res, 'x-nomad-knownleader') === 'true',
       lastContactMs: headerNumber(res, 'x-nomad-lastcontact'),

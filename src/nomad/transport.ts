@@ -44,6 +44,8 @@ export interface AttemptResponse {
   /** Response headers; node lower-cases every name, which makes matching case-insensitive. */
   headers: http.IncomingHttpHeaders;
   text: string;
+  /** From the status line to the decoded text (download and gunzip): what reading the answer cost this process. */
+  readMs: number;
 }
 
 export interface TransportOptions {
@@ -153,6 +155,8 @@ export class HttpTransport {
         networkError(new Error(`answer larger than ${this.options.maxResponseBytes} bytes`), 'ERESPONSETOOLARGE');
 
       const clientRequest = request(options, (res) => {
+        // A blocking query's status line comes when Nomad answers: what follows is the answer's own cost.
+        const answeredAt = performance.now();
         const chunks: Buffer[] = [];
         let received = 0;
         res.on('data', (chunk: Buffer) => {
@@ -177,7 +181,7 @@ export class HttpTransport {
             if (err) return finish('error', { error: networkError(err) });
             const status = res.statusCode ?? 0;
             if (status >= 200 && status < 300) {
-              return finish(String(status), { value: { status, headers: res.headers, text } });
+              return finish(String(status), { value: { status, headers: res.headers, text, readMs: performance.now() - answeredAt } });
             }
             finish(String(status), {
               error: new NomadError({ status, method: req.method, route: req.route, text: this.scrub(text) }),

@@ -1,37 +1,116 @@
 /**
- * Job specifications by namespace/job/version. A version's spec never changes, so each is read
- * once (from /v1/job/:id/versions, which returns the last few at once) and kept. The job's
- * CreateIndex is part of the key: a job purged and registered again starts over at version 0.
+ * What the machine reads from a job version's spec (Meta and the update blocks' health check
+ * mode, job-wide and per group), by job incarnation and version. A version's spec never
+ * changes, so each is read once, from /v1/job/:id/versions (which returns the last few at once),
+ * and a version older than the oldest Nomad still keeps is known to be gone without asking again.
+ *
+ * Bounded by jobs, not versions: the least recently used job incarnation is dropped past
+ * `maxJobs`, and each keeps its newest `versionsPerJob` versions. Concurrent misses on one job
+ * share one request. The job's CreateIndex is part of the key: a job purged and registered again
+ * starts over at version 0.
  */
-import type { Job } from '../domain/nomad.js';
+import type { Job, TaskGroup, UpdateStrategy } from '../domain/nomad.js';
 import type { NomadApi } from '../nomad/api.js';
 import { isNomadError } from '../nomad/errors.js';
 
-const LIMIT = 2000;
+type UpdateView = Pick<UpdateStrategy, 'HealthCheck'>;
+
+/** The part of a job version's spec that decisions read. */
+export interface JobSpec {
+  Meta?: Record<string, string> | null;
+  Update?: UpdateView | null;
+  TaskGroups: { Name: string; Meta?: Record<string, string> | null; Update?: UpdateView | null }[];
+}
+
+export interface JobSpecCacheOptions {
+  /** Job incarnations kept (default 10,000). */
+  maxJobs?: number;
+  /** Versions kept per job incarnation, the newest (default 8; Nomad keeps 6 by default). */
+  versionsPerJob?: number;
+}
+
+interface JobEntry {
+  versions: Map<number, JobSpec>;
+  /** Versions below this one are no longer kept by Nomad (Infinity: the incarnation is gone). */
+  oldestKept: number;
+  /** The one request in flight for this job, shared by concurrent misses. */
+  fetching?: Promise<void>;
+}
 
 export class JobSpecCache {
-  private readonly specs = new Map<string, Job>();
+  /** In least-recently-used order: a hit moves its job to the end. */
+  private readonly jobs = new Map<string, JobEntry>();
+  private readonly maxJobs: number;
+  private readonly versionsPerJob: number;
 
-  constructor(private readonly api: NomadApi) {}
+  constructor(
+    private readonly api: NomadApi,
+    options: JobSpecCacheOptions = {},
+  ) {
+    this.maxJobs = options.maxJobs ?? 10_000;
+    this.versionsPerJob = options.versionsPerJob ?? 8;
+  }
 
-  /** The spec, or undefined when Nomad no longer keeps that version (or the job is gone); misses are asked again. */
-  async get(namespace: string, jobId: string, jobCreateIndex: number, version: number, signal?: AbortSignal): Promise<Job | undefined> {
-    const keyOf = (v: number | undefined) => `${namespace}\u0000${jobId}\u0000${jobCreateIndex}\u0000${v}`;
-    const key = keyOf(version);
-    if (!this.specs.has(key)) {
-      try {
-        const { body } = await this.api.jobVersions(jobId, namespace, { signal });
-        // Only versions of the same incarnation of the job as the deployment's.
-        for (const v of body.Versions) if (v.CreateIndex === undefined || v.CreateIndex === jobCreateIndex) this.remember(keyOf(v.Version), v);
-      } catch (err) {
-        if (!(isNomadError(err) && err.status === 404)) throw err;
-      }
+  /** The spec, or undefined when Nomad no longer keeps that version (or the job is gone). */
+  async get(namespace: string, jobId: string, jobCreateIndex: number, version: number, signal?: AbortSignal): Promise<JobSpec | undefined> {
+    const key = `${namespace}\u0000${jobId}\u0000${jobCreateIndex}`;
+    const entry = this.touch(key);
+    const known = entry.versions.get(version);
+    if (known || version < entry.oldestKept) return known;
+    // A version newer than any seen: read the job's versions once, whoever else is waiting for them.
+    entry.fetching ??= this.fetch(entry, jobId, namespace, jobCreateIndex, signal).finally(() => delete entry.fetching);
+    await entry.fetching;
+    return entry.versions.get(version);
+  }
+
+  /** Number of job incarnations held. */
+  get size(): number {
+    return this.jobs.size;
+  }
+
+  private touch(key: string): JobEntry {
+    let entry = this.jobs.get(key);
+    if (entry) {
+      this.jobs.delete(key);
+    } else {
+      entry = { versions: new Map(), oldestKept: 0 };
+      if (this.jobs.size >= this.maxJobs) this.jobs.delete(this.jobs.keys().next().value!);
     }
-    return this.specs.get(key);
+    this.jobs.set(key, entry);
+    return entry;
   }
 
-  private remember(key: string, job: Job): void {
-    if (this.specs.size >= LIMIT) this.specs.delete(this.specs.keys().next().value!);
-    this.specs.set(key, job);
+  private async fetch(entry: JobEntry, jobId: string, namespace: string, jobCreateIndex: number, signal?: AbortSignal): Promise<void> {
+    let versions: Job[];
+    try {
+      versions = (await this.api.jobVersions(jobId, namespace, { signal })).body.Versions;
+    } catch (err) {
+      if (!(isNomadError(err) && err.status === 404)) throw err;
+      entry.oldestKept = Infinity;
+      return;
+    }
+    // Only versions of the same incarnation as the deployment's: none left means it was purged.
+    const same = versions.filter((v) => v.CreateIndex === undefined || v.CreateIndex === jobCreateIndex);
+    if (same.length === 0) {
+      entry.oldestKept = Infinity;
+      return;
+    }
+    for (const v of same) if (v.Version !== undefined) entry.versions.set(v.Version, specOf(v));
+    entry.oldestKept = Math.max(entry.oldestKept, Math.min(...same.map((v) => v.Version ?? 0)));
+    // Dropped versions are not marked gone: Nomad may still keep them, and asking again is right.
+    const newestFirst = [...entry.versions.keys()].sort((a, b) => b - a);
+    for (const v of newestFirst.slice(this.versionsPerJob)) entry.versions.delete(v);
   }
+}
+
+function specOf(job: Job): JobSpec {
+  return {
+    Meta: job.Meta ?? null,
+    Update: updateOf(job.Update),
+    TaskGroups: job.TaskGroups.map((g: TaskGroup) => ({ Name: g.Name, Meta: g.Meta ?? null, Update: updateOf(g.Update) })),
+  };
+}
+
+function updateOf(update: UpdateStrategy | null | undefined): UpdateView | null {
+  return update?.HealthCheck ? { HealthCheck: update.HealthCheck } : null;
 }

@@ -2,9 +2,10 @@
  * Builds the machine's view of one deployment from Nomad objects: which groups are governed
  * by which policy, their canaries and health. Pure.
  */
-import type { AllocationStub, Deployment, Job } from '../domain/nomad.js';
+import type { AllocationStub, Deployment } from '../domain/nomad.js';
 import type { Selection, SelectionTarget } from '../policy/select.js';
 import type { AllocObservation, DeploymentObservation, GroupObservation } from '../machine/types.js';
+import type { JobSpec } from './job-specs.js';
 
 export type PolicySelector = (target: SelectionTarget) => Selection;
 
@@ -24,7 +25,7 @@ function toAlloc(a: AllocationStub): AllocObservation {
 
 export function observeDeployment(
   d: Deployment,
-  job: Job | undefined,
+  job: JobSpec | undefined,
   allocs: AllocationStub[],
   select: PolicySelector,
   dryRun: boolean,

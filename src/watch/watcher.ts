@@ -3,15 +3,18 @@
  * /v1/allocations. Each answer is a full list; what changed is found by ModifyIndex and the
  * affected deployment IDs are handed to `onChange`. Index rules (reset on a backwards index,
  * index >= 1) come from nomad/index-tracker.ts. Failures of any kind (no answer, an error, an
- * answer that is not a list) back off exponentially with jitter, and requests are spaced by a
- * floor whatever Nomad answers, so a server that never blocks cannot make the loops spin.
+ * answer that is not a list) back off exponentially with jitter, and lists are spaced by a pause
+ * that grows with their cost (list-pacing.ts), so neither a server that never blocks nor a burst
+ * of writes makes the loops re-read the cluster once per answer.
  */
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { backoffDelay, jitter } from '../domain/backoff.js';
 import type { AllocationStub, Deployment } from '../domain/nomad.js';
 import type { NomadApi, QueryOptions, QueryResult } from '../nomad/api.js';
 import { advanceIndex } from '../nomad/index-tracker.js';
 import type { ClusterCache } from './cache.js';
+import { DEFAULT_LIST_PACING, listInterval, type ListPacing } from './list-pacing.js';
 
 export interface WatcherOptions {
   /** Client for the deployments long-poll (its own connection). */
@@ -27,6 +30,10 @@ export interface WatcherOptions {
   maxBackoffMs?: number;
   /** Least time between two requests of one table (default 200 ms), failures or not. */
   minIntervalMs?: number;
+  /** Most time between two lists of one table however costly they are (default 5 s). */
+  maxIntervalMs?: number;
+  /** Lists of one table are spaced by at least this many times the last one's cost (default 8). */
+  listCostFactor?: number;
   /**
    * Readiness drops once nothing was heard from Nomad for this long (default 30 s): no watch
    * answer and no answer to `probe`, which is sent after half of it without news.
@@ -133,12 +140,18 @@ export class Watcher {
     const { signal } = this.abort;
     const minBackoff = this.options.minBackoffMs ?? 250;
     const maxBackoff = this.options.maxBackoffMs ?? 30_000;
-    const minInterval = this.options.minIntervalMs ?? 200;
+    const pacing: ListPacing = {
+      floorMs: this.options.minIntervalMs ?? DEFAULT_LIST_PACING.floorMs,
+      capMs: this.options.maxIntervalMs ?? DEFAULT_LIST_PACING.capMs,
+      costFactor: this.options.listCostFactor ?? DEFAULT_LIST_PACING.costFactor,
+    };
     let index = 0;
     let failures = 0;
     let sentAt = -Infinity;
+    // What the last list cost this process: writes arriving meanwhile are read together by the next one.
+    let lastCostMs = 0;
     while (!signal.aborted) {
-      await sleep(sentAt + minInterval - Date.now(), signal);
+      await sleep(sentAt + listInterval(lastCostMs, pacing) - Date.now(), signal);
       if (signal.aborted) return;
       sentAt = Date.now();
       try {
@@ -159,7 +172,9 @@ export class Watcher {
           continue;
         }
         index = stepped.nextIndex;
+        const applyStarted = performance.now();
         const ids = apply(body as T[]);
+        lastCostMs = (result.readMs ?? 0) + performance.now() - applyStarted;
         // Only an answer that was used ends a run of failures: anything else keeps backing off.
         failures = 0;
         this.failing.delete(table);

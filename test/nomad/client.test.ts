@@ -85,13 +85,13 @@ describe('blocking queries', () => {
       res.end('[]');
     });
     const res = await client.listDeployments();
-    expect(res).toEqual({ body: [], index: 123, knownLeader: true, lastContactMs: 17, nextToken: '55.abc' });
+    expect(res).toEqual({ body: [], index: 123, knownLeader: true, lastContactMs: 17, nextToken: '55.abc', readMs: expect.any(Number) });
   });
 
   test('missing headers: index 0, no known leader, no next token', async () => {
     const { client } = await setup((_r, res) => json(res, []));
     const res = await client.listDeployments();
-    expect(res).toEqual({ body: [], index: 0, knownLeader: false, lastContactMs: 0 });
+    expect(res).toEqual({ body: [], index: 0, knownLeader: false, lastContactMs: 0, readMs: expect.any(Number) });
   });
 });
 
