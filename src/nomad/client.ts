@@ -4,7 +4,8 @@
  * jittered retries of transient failures only.
  *
  * One instance owns one connection pool (default: one socket). The daemon creates one client
- * per long-poll and one for actions, so the connections it holds stay constant.
+ * per long-poll and one for actions, so the connections it holds stay constant. Calls waiting
+ * for a connection are sent lock operations first, then writes, then reads (request-order.ts).
  */
 import { performance } from 'node:perf_hooks';
 import pRetry, { AbortError } from 'p-retry';
@@ -22,6 +23,7 @@ import type { DeploymentRef, NomadApi, QueryOptions, QueryResult, Variable, Vari
 import { DEFAULT_NAMESPACE, type NomadConnectionConfig } from './config.js';
 import { isTransientNomadError, mayHaveBeenApplied, NomadError } from './errors.js';
 import { blockingIndexParam, blockingTimeoutMs } from './index-tracker.js';
+import { rankOf, RequestOrder } from './request-order.js';
 import { abortReason, HttpTransport, type AttemptRequest, type AttemptResponse, type HttpMethod, type RequestSample } from './transport.js';
 
 export type { RequestSample } from './transport.js';
@@ -100,6 +102,8 @@ type CallSpec = AttemptRequest;
 
 export class HttpNomadClient implements NomadApi {
   private readonly transport: HttpTransport;
+  /** Who gets the connection next: lock operations, then writes, then reads. */
+  private readonly order: RequestOrder;
   private readonly retries: number;
   private readonly minRetryDelayMs: number;
   private readonly maxRetryDelayMs: number;
@@ -118,8 +122,10 @@ export class HttpNomadClient implements NomadApi {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.blockingMarginMs = options.blockingMarginMs ?? 5000;
     this.defaultWaitMs = options.defaultWaitMs ?? 300_000;
+    const maxSockets = options.maxSockets ?? 1;
+    this.order = new RequestOrder(maxSockets);
     this.transport = new HttpTransport(config, {
-      maxSockets: options.maxSockets ?? 1,
+      maxSockets,
       keepAlive: options.keepAlive ?? true,
       maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
       ...(options.idleTimeoutMs ? { idleTimeoutMs: options.idleTimeoutMs } : {}),
@@ -458,7 +464,10 @@ export class HttpNomadClient implements NomadApi {
       return await pRetry(
         async () => {
           if (this.closed) throw new AbortError(this.closedError(spec));
+          let release: (() => void) | undefined;
           try {
+            release = await this.order.acquire(rankOf(spec.method, spec.query), signal);
+            if (this.closed) throw new AbortError(this.closedError(spec));
             return await this.transport.send({
               method: spec.method,
               route: spec.route,
@@ -469,11 +478,14 @@ export class HttpNomadClient implements NomadApi {
               ...(signal ? { signal } : {}),
             });
           } catch (err) {
+            if (err instanceof AbortError) throw err;
             if (signal?.aborted) throw new AbortError(abortReason(signal));
             if (this.closed) throw new AbortError(this.closedError(spec));
             // A write that may already have been applied is not sent again: the caller re-reads first.
             if (isTransientNomadError(err) && !(spec.method !== 'GET' && mayHaveBeenApplied(err))) throw err;
             throw new AbortError(err instanceof Error ? err : new Error(String(err)));
+          } finally {
+            release?.();
           }
         },
         {

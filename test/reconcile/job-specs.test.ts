@@ -1,23 +1,14 @@
 /** The job-spec cache against the simulator: what it keeps, and which reads it saves. */
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 
-import { HttpNomadClient } from '../../src/nomad/client.js';
-import { readNomadConfig } from '../../src/nomad/config.js';
 import { JobSpecCache } from '../../src/reconcile/job-specs.js';
-import { SimClient, webJob, withSim } from '../simulator/helpers.js';
+import { webJob } from '../simulator/helpers.js';
+import { simWithClient } from '../support/sim-api.js';
 
-let c: SimClient | undefined;
-let api: HttpNomadClient | undefined;
-afterEach(async () => {
-  api?.close();
-  await c?.sim.close();
-  c = api = undefined;
-});
+const start = simWithClient();
 
 async function setup(options: ConstructorParameters<typeof JobSpecCache>[1] = {}) {
-  c = await withSim();
-  api = new HttpNomadClient(readNomadConfig({ NOMAD_ADDR: c.sim.url }).config!, { keepAlive: true });
-  const sim = c;
+  const { sim, api } = await start();
   const versionReads = () => sim.sim.services.requests.list().filter((r) => r.route === '/v1/job/:id/versions').length;
   const createIndex = async (job: string) => (await sim.get<{ CreateIndex: number }>(`/v1/job/${job}`)).body.CreateIndex;
   return { sim, specs: new JobSpecCache(api, options), versionReads, createIndex };
