@@ -13,7 +13,7 @@ import type { AllocationStub, Deployment } from '../domain/nomad.js';
 import type { NomadApi } from '../nomad/api.js';
 import type { HttpTransport } from '../nomad/transport.js';
 import type { ClusterCache } from './cache.js';
-import type { WatchSource } from './source.js';
+import { startResync, type WatchSource } from './source.js';
 import { backoffDelay, jitter } from '../domain/backoff.js';
 import { sleep } from './watcher.js';
 
@@ -51,7 +51,7 @@ type AllocationWithDeployment = Omit<AllocationStub, 'JobVersion' | 'JobType'> &
 export class StreamSource implements WatchSource {
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
-  private resyncTimer?: NodeJS.Timeout;
+  private stopResync?: () => void;
   private listed = false;
   private failing = false;
   /** Index of the last frame received: a reconnect resumes after it instead of replaying the server's buffer. */
@@ -67,14 +67,13 @@ export class StreamSource implements WatchSource {
 
   start(): void {
     this.loop = this.run();
-    const { cache, onChange, resyncMs } = this.options;
-    this.resyncTimer = setInterval(() => onChange(cache.allDeployments().map((d) => d.ID)), resyncMs);
-    this.resyncTimer.unref();
+    const { cache, onChange, resyncMs, logger } = this.options;
+    this.stopResync = startResync(cache, onChange, resyncMs, logger);
   }
 
   async stop(): Promise<void> {
     this.abort.abort();
-    clearInterval(this.resyncTimer);
+    this.stopResync?.();
     await this.loop;
   }
 
@@ -92,7 +91,7 @@ export class StreamSource implements WatchSource {
       }
       if (signal.aborted) return;
       if (failed instanceof StreamRefused && this.options.onRefused) {
-        clearInterval(this.resyncTimer);
+        this.stopResync?.();
         this.options.onRefused(failed.message);
         return;
       }

@@ -14,6 +14,7 @@ import type { AllocationStub, Deployment } from '../domain/nomad.js';
 import type { NomadApi, QueryOptions, QueryResult } from '../nomad/api.js';
 import { advanceIndex } from '../nomad/index-tracker.js';
 import type { ClusterCache } from './cache.js';
+import { startResync } from './source.js';
 import { DEFAULT_LIST_PACING, listInterval, type ListPacing } from './list-pacing.js';
 
 export interface WatcherOptions {
@@ -55,7 +56,7 @@ export class Watcher {
   private readonly synced = new Set<WatchedTable>();
   private readonly held = new Set<string>();
   private loops: Promise<void>[] = [];
-  private resyncTimer?: NodeJS.Timeout;
+  private stopResync?: () => void;
   private heartbeatTimer?: NodeJS.Timeout;
   /** When Nomad last answered a watch request or a probe (epoch ms). */
   private heardAt = Date.now();
@@ -79,8 +80,7 @@ export class Watcher {
         return [...ids];
       }),
     ];
-    this.resyncTimer = setInterval(() => this.options.onChange(cache.allDeployments().map((d) => d.ID)), this.options.resyncMs);
-    this.resyncTimer.unref();
+    this.stopResync = startResync(cache, this.options.onChange, this.options.resyncMs, this.options.logger);
     const { probe } = this.options;
     if (probe) {
       const tick = this.silenceMs / 4;
@@ -127,7 +127,7 @@ export class Watcher {
 
   async stop(): Promise<void> {
     this.abort.abort();
-    clearInterval(this.resyncTimer);
+    this.stopResync?.();
     clearInterval(this.heartbeatTimer);
     await Promise.allSettled(this.loops);
   }

@@ -68,4 +68,5 @@ describe('job-spec cache', () => {
     await specs.get('default', 'b', index.b!, 0);
     expect(versionReads()).toBe(4);
   });
+
 });

@@ -11,6 +11,7 @@ import type { Fault } from '../../src/simulator/control/faults.js';
 import { ClusterCache } from '../../src/watch/cache.js';
 import { Watcher, type WatcherOptions } from '../../src/watch/watcher.js';
 import { eventually } from '../support/eventually.js';
+import { SimClient, webJob } from '../simulator/helpers.js';
 
 let sim: RunningSimulator;
 let clients: HttpNomadClient[] = [];
@@ -72,6 +73,25 @@ describe('watch pacing', () => {
       expect(sent.map((r) => r.query.index ?? null).slice(0, 6)).toEqual([null, '1', '1', '1', '1', '1']);
     });
   }
+
+  test('a burst of writes: lists are spaced by a multiple of what the last one cost, and the burst is read together', async () => {
+    // No floor, and a factor so large that any list's cost (above a microsecond) reaches the cap.
+    const cache = new ClusterCache();
+    start({ cache, minIntervalMs: 0, listCostFactor: 1_000_000, maxIntervalMs: 1000 });
+    await eventually(async () => watcher!.notReadyReason === undefined, 'ready');
+    const nomad = new SimClient(sim);
+    const tables = ['/v1/deployments', '/v1/allocations'];
+    // New versions of one job, one after the other, until each table was listed four times.
+    let writes = 0;
+    while (tables.some((path) => requestsTo(path).length < 4)) await nomad.register(webJob({ id: 'burst', count: 1, image: `app:${++writes}` }));
+    await eventually(async () => cache.allDeployments().some((d) => d.JobVersion === writes - 1), 'the last version seen');
+    for (const path of tables) {
+      const sent = requestsTo(path);
+      const gaps = sent.slice(1).map((r, i) => r.at - sent[i]!.at);
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(950);
+      expect(sent.length * 10).toBeLessThan(writes);
+    }
+  });
 });
 
 describe('failures of any kind back off', () => {
