@@ -96,7 +96,13 @@ describe('event stream source', () => {
     // The reconnect resumed after the last frame seen rather than replaying the buffer.
     const streams = (await c.get<{ path: string; query: Record<string, string> }[]>('/_sim/requests')).body.filter((r) => r.path === '/v1/event/stream');
     expect(streams[0]?.query.index).toBeUndefined();
-    expect(Number(streams[1]?.query.index)).toBeGreaterThan(1);
+    const resumedAt = Number(streams[1]?.query.index);
+    expect(resumedAt).toBeGreaterThan(1);
+    // A gap: the buffer's oldest frame is newer than where the stream resumed, and newer than x1's
+    // deployment, which the stream therefore never sent: only the re-list can have brought it.
+    const oldest = c.sim.services.events.from(resumedAt)[0]!.Index;
+    expect(oldest).toBeGreaterThan(resumedAt);
+    expect(cache.allDeployments().find((d) => d.JobID === 'x1')!.CreateIndex).toBeLessThan(oldest);
   });
 
   test('an index reset (snapshot restore) ends the stream; the re-list takes the lower indexes, and later changes still apply', async () => {
