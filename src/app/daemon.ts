@@ -170,6 +170,7 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
       logger.warn({ table, err, retryInMs }, 'watch failed; backing off');
     },
     onReset: (table) => recorder.watchReset(table),
+    onList: (table) => recorder.watchFullList('blocking', table),
     // On the reconcilers' connection: the long-polls' own are busy waiting.
     probe: (signal) => api.listDeployments({ namespace: config.namespace, perPage: 1, signal }),
     logger,
@@ -186,6 +187,7 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
         recorder.watchError();
         logger.warn({ err, retryInMs }, 'event stream failed; backing off');
       },
+      onList: (table) => recorder.watchFullList('stream', table),
       ...(onRefused ? { onRefused } : {}),
       logger,
     });

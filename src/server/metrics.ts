@@ -47,6 +47,7 @@ export class Recorder {
   private readonly watchErrors: Counter;
   private readonly watchResets: Counter<'table'>;
   private readonly watchSource: Gauge<'source'>;
+  private readonly watchLists: Counter<'source' | 'table'>;
   private readonly policyReloads: Counter<'result'>;
   private readonly policiesInForce: Gauge;
   private readonly policyTies: Counter<GroupLabelName>;
@@ -115,6 +116,12 @@ export class Recorder {
       name: 'nomad_promoter_watch_source',
       help: 'What feeds the cache: 1 for the source in use (stream or blocking), 0 for the other.',
       labelNames: ['source'],
+      registers,
+    });
+    this.watchLists = new Counter({
+      name: 'nomad_promoter_watch_full_lists_total',
+      help: 'Full lists of a watched table (deployments, allocations) read from Nomad, by source: every answer of the blocking source, the re-list after each connect of the stream.',
+      labelNames: ['source', 'table'],
       registers,
     });
     this.policyReloads = new Counter({
@@ -215,6 +222,10 @@ export class Recorder {
   watchSourceInUse(source: 'stream' | 'blocking'): void {
     this.watchSource.set({ source }, 1);
     this.watchSource.set({ source: source === 'stream' ? 'blocking' : 'stream' }, 0);
+  }
+
+  watchFullList(source: 'stream' | 'blocking', table: 'deployments' | 'allocations'): void {
+    this.watchLists.inc({ source, table });
   }
 
   policyReload(result: 'ok' | 'error'): void {

@@ -33,6 +33,8 @@ export interface StreamSourceOptions {
   maxBackoffMs?: number;
   onChange: (deploymentIds: string[]) => void;
   onError: (err: unknown, retryInMs: number) => void;
+  /** Called after each full list of a table (the re-list after every connect). */
+  onList?: (table: 'deployments' | 'allocations') => void;
   /** Nomad refused the stream; when given, the source stops and leaves the rest to the caller. */
   onRefused?: (reason: string) => void;
   logger: Logger;
@@ -156,6 +158,8 @@ export class StreamSource implements WatchSource {
     const a = cache.replaceAllocations(allocations.body);
     for (const x of [...a.changed, ...a.removed]) for (const dep of cache.deploymentsOfAlloc(x)) ids.add(dep.ID);
     this.listed = true;
+    this.options.onList?.('deployments');
+    this.options.onList?.('allocations');
     this.options.logger.debug({ deployments: deployments.body.length, allocations: allocations.body.length }, 'event stream connected: re-listed');
     if (ids.size > 0) this.options.onChange([...ids]);
   }

@@ -44,6 +44,8 @@ export interface WatcherOptions {
   probe?: (signal: AbortSignal) => Promise<unknown>;
   onChange: (deploymentIds: string[]) => void;
   onError: (table: WatchedTable, err: unknown, retryInMs: number) => void;
+  /** Called after each full list of a table was applied to the cache. */
+  onList?: (table: WatchedTable) => void;
   /** Called when a table's index went backwards and it was re-listed in full. */
   onReset?: (table: WatchedTable) => void;
   logger: Logger;
@@ -175,6 +177,7 @@ export class Watcher {
         const applyStarted = performance.now();
         const ids = apply(body as T[]);
         lastCostMs = (result.readMs ?? 0) + performance.now() - applyStarted;
+        this.options.onList?.(table);
         // Only an answer that was used ends a run of failures: anything else keeps backing off.
         failures = 0;
         this.failing.delete(table);

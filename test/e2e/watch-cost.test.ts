@@ -53,8 +53,9 @@ const daemonRequests = (requests: SimRequest[]) => requests.filter((r) => !(r.me
 
 describe('watch cost', () => {
   test('the blocking source under a 100-write burst reads a few full lists per second, and every deployment is still promoted once', async () => {
-    const { harness } = await promoteAll(100, 'blocking');
+    const { harness, daemon } = await promoteAll(100, 'blocking');
     const requests = await harness.sim.requests();
+    const metrics = await (await fetch(`${daemon.url}/metrics`)).text();
     const writes = requests.filter((r) => r.method === 'PUT' && r.path === '/v1/jobs');
     // Full lists of each table (the readiness probe asks for one item: not a list of the cluster).
     const lists = (path: string) => requests.filter((r) => r.method === 'GET' && r.path === path && r.query.per_page === undefined);
@@ -64,6 +65,9 @@ describe('watch cost', () => {
       // The floor (200 ms) allows 5 starts a second, 6 in a window that holds both ends.
       expect(perSecondPeak(lists(path))).toBeLessThanOrEqual(6);
       expect(during(lists(path)).length).toBeLessThan(writes.length / 2);
+      // The daemon counts answered lists too, from its start (the log was cleared after it; its last list is still waiting).
+      const counted = Number(new RegExp(`nomad_promoter_watch_full_lists_total\\{source="blocking",table="${path.slice(4)}"\\} (\\d+)`).exec(metrics)?.[1]);
+      expect(counted).toBeGreaterThanOrEqual(lists(path).length - 1);
     }
     for (const d of (await harness.sim.state()).deployments.filter((x) => x.JobVersion === 1)) {
       expect((await harness.sim.writesTo(d.ID)).map((w) => w.route)).toEqual(['/v1/deployment/promote/:id']);
@@ -104,5 +108,9 @@ describe('watch cost', () => {
     const perDeployment = requests.length / jobs.length;
     console.info(`Nomad requests per deployment lifecycle: ${perDeployment.toFixed(2)} (${[...byRoute].map(([route, n]) => `${route} ${n}`).join(', ')})`);
     expect(perDeployment).toBeLessThanOrEqual(4);
+    // One connection, one re-list of each table.
+    const metrics = await (await fetch(`${daemon.url}/metrics`)).text();
+    expect(metrics).toMatch(/nomad_promoter_watch_full_lists_total\{source="stream",table="deployments"\} 1\n/);
+    expect(metrics).toMatch(/nomad_promoter_watch_full_lists_total\{source="stream",table="allocations"\} 1\n/);
   }, 180_000);
 });
