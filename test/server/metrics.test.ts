@@ -18,6 +18,7 @@ function exercised(): Recorder {
   r.decisionLatencySeconds('promote', 0.4);
   r.watchError();
   r.watchReset('deployments');
+  r.watchFullList('blocking', 'deployments');
   r.policyReload('ok');
   r.policyTie(labels);
   r.autoPromoteConflict(labels, true);
