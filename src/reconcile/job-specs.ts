@@ -57,7 +57,8 @@ export class JobSpecCache {
     const entry = this.touch(key);
     const known = entry.versions.get(version);
     if (known || version < entry.oldestKept) return known;
-    // A version newer than any seen: read the job's versions once, whoever else is waiting for them.
+    // A version newer than any seen: read the job's versions once, whoever else is waiting for them
+    // (under the first caller's signal: the daemon's callers share one, and a failed read is asked again).
     entry.fetching ??= this.fetch(entry, jobId, namespace, jobCreateIndex, signal).finally(() => delete entry.fetching);
     await entry.fetching;
     return entry.versions.get(version);
