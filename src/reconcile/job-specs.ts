@@ -1,8 +1,9 @@
 /**
  * What the machine reads from a job version's spec (Meta and the update blocks' health check
  * mode, job-wide and per group), by job incarnation and version. A version's spec never
- * changes, so each is read once, from /v1/job/:id/versions (which returns the last few at once),
- * and a version older than the oldest Nomad still keeps is known to be gone without asking again.
+ * changes, so each is read once: from /v1/job/:id when the job is still at that version, else
+ * from /v1/job/:id/versions (the last few at once). A version older than the oldest Nomad still
+ * keeps, or of an incarnation Nomad no longer has, is known to be gone without asking again.
  *
  * Bounded by jobs, not versions: the least recently used job incarnation is dropped past
  * `maxJobs`, and each keeps its newest `versionsPerJob` versions. Concurrent misses on one job
@@ -55,12 +56,15 @@ export class JobSpecCache {
   async get(namespace: string, jobId: string, jobCreateIndex: number, version: number, signal?: AbortSignal): Promise<JobSpec | undefined> {
     const key = `${namespace}\u0000${jobId}\u0000${jobCreateIndex}`;
     const entry = this.touch(key);
-    const known = entry.versions.get(version);
-    if (known || version < entry.oldestKept) return known;
-    // A version newer than any seen: read the job's versions once, whoever else is waiting for them
-    // (under the first caller's signal: the daemon's callers share one, and a failed read is asked again).
-    entry.fetching ??= this.fetch(entry, jobId, namespace, jobCreateIndex, signal).finally(() => delete entry.fetching);
-    await entry.fetching;
+    // Twice at most: a shared read made for another version may not have brought this one.
+    for (let round = 0; round < 2; round++) {
+      const known = entry.versions.get(version);
+      if (known || version < entry.oldestKept) return known;
+      // One read of the job at a time, whoever else is waiting for it (under the first caller's
+      // signal: the daemon's callers share one, and a failed read is asked again).
+      entry.fetching ??= this.fetch(entry, { jobId, namespace, jobCreateIndex, version }, signal).finally(() => delete entry.fetching);
+      await entry.fetching;
+    }
     return entry.versions.get(version);
   }
 
@@ -81,26 +85,54 @@ export class JobSpecCache {
     return entry;
   }
 
-  private async fetch(entry: JobEntry, jobId: string, namespace: string, jobCreateIndex: number, signal?: AbortSignal): Promise<void> {
-    let versions: Job[];
-    try {
-      versions = (await this.api.jobVersions(jobId, namespace, { signal })).body.Versions;
-    } catch (err) {
-      if (!(isNomadError(err) && err.status === 404)) throw err;
-      entry.oldestKept = Infinity;
-      return;
+  /**
+   * The job as it is now when that is the wanted version (the usual case: a deployment of the
+   * latest submission), a fraction of the bytes of all its versions; else all of them.
+   */
+  private async fetch(entry: JobEntry, wanted: WantedVersion, signal?: AbortSignal): Promise<void> {
+    const { jobId, namespace, jobCreateIndex, version } = wanted;
+    // Known to have moved past the wanted version: only the versions can have it.
+    if (![...entry.versions.keys()].some((v) => v > version)) {
+      const current = await absentOn404(() => this.api.readJob(jobId, namespace, { signal }));
+      // No job, or another incarnation of it: Nomad keeps no version of this one any more.
+      if (!current || (current.body.CreateIndex !== undefined && current.body.CreateIndex !== jobCreateIndex)) {
+        entry.oldestKept = Infinity;
+        return;
+      }
+      if (current.body.Version === version) return this.keep(entry, [current.body]);
     }
+    const versions = await absentOn404(() => this.api.jobVersions(jobId, namespace, { signal }));
     // Only versions of the same incarnation as the deployment's: none left means it was purged.
-    const same = versions.filter((v) => v.CreateIndex === undefined || v.CreateIndex === jobCreateIndex);
+    const same = (versions?.body.Versions ?? []).filter((v) => v.CreateIndex === undefined || v.CreateIndex === jobCreateIndex);
     if (same.length === 0) {
       entry.oldestKept = Infinity;
       return;
     }
-    for (const v of same) if (v.Version !== undefined) entry.versions.set(v.Version, specOf(v));
     entry.oldestKept = Math.max(entry.oldestKept, Math.min(...same.map((v) => v.Version ?? 0)));
+    this.keep(entry, same);
+  }
+
+  private keep(entry: JobEntry, jobs: Job[]): void {
+    for (const v of jobs) if (v.Version !== undefined) entry.versions.set(v.Version, specOf(v));
     // Dropped versions are not marked gone: Nomad may still keep them, and asking again is right.
     const newestFirst = [...entry.versions.keys()].sort((a, b) => b - a);
     for (const v of newestFirst.slice(this.versionsPerJob)) entry.versions.delete(v);
+  }
+}
+
+interface WantedVersion {
+  jobId: string;
+  namespace: string;
+  jobCreateIndex: number;
+  version: number;
+}
+
+async function absentOn404<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (err) {
+    if (isNomadError(err) && err.status === 404) return undefined;
+    throw err;
   }
 }
 

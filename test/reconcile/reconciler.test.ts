@@ -169,7 +169,7 @@ describe('Reconciler', () => {
     const r = w.reconciler({ dryRun: true });
     await r.reconcile('d-1');
     await r.reconcile('d-1');
-    expect(w.nomad.calls.filter((c) => c.method !== 'jobVersions')).toEqual([]);
+    expect(w.nomad.calls.filter((c) => c.method !== 'jobVersions' && c.method !== 'readJob')).toEqual([]);
     const stored = await w.store.get('d-1');
     expect(stored!.context.history.map((h) => [h.action, h.outcome])).toEqual([['promote', 'dry_run']]);
     expect(await w.recorder.metrics()).toContain('action="promote",outcome="dry_run",source="policy"} 1');
