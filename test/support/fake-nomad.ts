@@ -111,7 +111,9 @@ export class FakeNomad implements NomadApi {
   }
   async readJob(jobId: string) {
     this.record('readJob', jobId);
-    return this.result(this.versions.get(jobId)![0]!);
+    const current = this.versions.get(jobId)?.[0];
+    if (!current) throw new NomadError({ status: 404, method: 'GET', route: '/v1/job/:id', text: 'job not found' });
+    return this.result(current);
   }
   async jobVersions(jobId: string) {
     this.record('jobVersions', jobId);
