@@ -70,3 +70,28 @@ token
 {{- define "nomad-promoter.policiesConfigMapName" -}}
 {{- default (printf "%s-policies" (include "nomad-promoter.fullname" .)) .Values.policies.existingConfigMap -}}
 {{- end -}}
+
+{{/* Pods to run: replicas, else 2 with HA and 1 without. Refuses more than one without HA. */}}
+{{- define "nomad-promoter.replicas" -}}
+{{- $replicas := .Values.replicas | default (ternary 2 1 .Values.ha.enabled) | int -}}
+{{- if and (gt $replicas 1) (not .Values.ha.enabled) -}}
+{{- fail (printf "replicas=%d needs ha.enabled=true: without the leader lock every replica would act on the same deployments. Set replicas=1, or enable HA (docs/ha.md)" $replicas) -}}
+{{- end -}}
+{{- $replicas -}}
+{{- end -}}
+
+{{/* The user's affinity; else, with more than one replica, pods preferably on different nodes. */}}
+{{- define "nomad-promoter.affinity" -}}
+{{- if .Values.affinity -}}
+{{- toYaml .Values.affinity -}}
+{{- else if gt (include "nomad-promoter.replicas" . | int) 1 -}}
+podAntiAffinity:
+  preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      podAffinityTerm:
+        topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- include "nomad-promoter.selectorLabels" . | nindent 12 }}
+{{- end -}}
+{{- end -}}
