@@ -10,4 +10,15 @@
 
 namespace "*" {
   capabilities = ["list-jobs", "read-job", "submit-job"]
+
+  # Nomad Variables under nomad-promoter/, with --state nomad and --ha (the Helm chart and the
+  # Nomad job turn both on): each tracked deployment's decisions at nomad-promoter/deployments/<id>
+  # (read, write with check-and-set, list at start, destroy when no longer tracked) and the lock
+  # nomad-promoter/leader (acquire, renew and release are writes; standbys read who holds it).
+  # In this "*" block because a block for one namespace would replace it there, not add to it.
+  variables {
+    path "nomad-promoter/*" {
+      capabilities = ["read", "write", "list", "destroy"]
+    }
+  }
 }

@@ -7,6 +7,11 @@
 #      nomad var put -namespace default nomad/jobs/nomad-promoter token=<SecretID>
 # 3. nomad job run deploy/nomad/nomad-promoter.nomad.hcl
 #
+# Two allocations on different clients run in HA (docs/ha.md): they contend for a lock on the
+# Nomad Variable nomad-promoter/leader; the holder acts, the other keeps its view of Nomad warm
+# and takes over when the holder stops (at once on a clean stop, within 2 x TTL + LockDelay =
+# 45 s after a crash or a lost client). The ACL policies grant the Variables access this needs.
+#
 # Nomad >= 1.7, without a stored token: give the task a workload identity (`identity { env = true }`
 # below, which sets NOMAD_TOKEN), delete the token template, and bind the ACL policy to this job:
 #      nomad acl policy apply -namespace default -job nomad-promoter \
@@ -29,12 +34,19 @@ job "nomad-promoter" {
   }
 
   group "promoter" {
-    # Exactly one: two promoters on one cluster would each act on the same deployments.
-    count = 1
+    # A leader and a standby. Only the lock holder acts, so more allocations are safe; without
+    # PROMOTER_HA (below) this must be 1: promoters without a leader act on the same deployments.
+    count = 2
 
-    # No canary for the promoter itself (a canary would run a second promoter beside the first).
-    # A rolling update with count 1 stops the old allocation and places the new one; in-flight
-    # actions of the stopping one are idempotent, so a short overlap is harmless.
+    # On different clients, so losing one leaves the other to take over.
+    constraint {
+      distinct_hosts = true
+    }
+
+    # One allocation at a time: the other keeps leading or takes over (a stopping leader
+    # releases the lock). The next old allocation is stopped only once its replacement passes
+    # both checks, /readyz included: it has read Nomad and is able to lead. No canary: it would
+    # wait for a promotion, and the promoter does not govern itself.
     update {
       max_parallel      = 1
       canary            = 0
@@ -68,6 +80,15 @@ job "nomad-promoter" {
           limit = 3
           grace = "30s"
         }
+      }
+
+      # Healthy for the update only once the allocation has read Nomad (a standby is ready too).
+      check {
+        name     = "ready"
+        type     = "http"
+        path     = "/readyz"
+        interval = "5s"
+        timeout  = "3s"
       }
     }
 
@@ -106,6 +127,16 @@ job "nomad-promoter" {
         NOMAD_NAMESPACE    = "*"
         PROMOTER_POLICIES  = "/local/policies"
         PROMOTER_LOG_LEVEL = "info"
+        # Decisions kept in Nomad Variables (nomad-promoter/deployments/<id> in "default", as the
+        # watched namespace is "*"), so the next leader continues from them; HA requires it.
+        PROMOTER_STATE = "nomad"
+        PROMOTER_HA    = "true"
+        # The allocation ID: how standbys and `nomad-promoter status` name the leader.
+        PROMOTER_HA_IDENTITY = "${NOMAD_ALLOC_ID}"
+        # Defaults, written out to be tuned: a crashed leader is replaced after 2 x TTL + delay.
+        PROMOTER_HA_LOCK_PATH  = "nomad-promoter/leader"
+        PROMOTER_HA_LOCK_TTL   = "15s"
+        PROMOTER_HA_LOCK_DELAY = "15s"
         # Prometheus for checks that name no address:
         # PROMOTER_PROMETHEUS_ADDR = "http://prometheus.service.consul:9090"
       }

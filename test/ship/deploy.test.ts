@@ -7,20 +7,42 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test, expect } from '@jest/globals';
 import { parseAllDocuments } from 'yaml';
-import { aclTable } from './lib/docs-tables.js';
+import { aclTable, aclVariablesTable } from './lib/docs-tables.js';
+import { attributes, blocks } from './lib/hcl.js';
 import { shippedPolicies } from './lib/example-policies.js';
 import { isPlainObject } from './lib/values.js';
 import { cliBuilt, validatePolicyText } from './lib/validate-cli.js';
 
 const nomadDir = path.resolve('deploy/nomad');
 const table = aclTable(path.resolve('docs/acl.md'));
+const variablesTable = aclVariablesTable(path.resolve('docs/acl.md'));
 const job = fs.readFileSync(path.join(nomadDir, 'nomad-promoter.nomad.hcl'), 'utf8');
+const group = blocks(job, 'group', 'promoter')[0] ?? '';
 
-/** Capabilities granted in an ACL policy file (comments ignored). */
-function capabilities(file: string): string[] {
-  const hcl = fs.readFileSync(file, 'utf8').replace(/#.*$/gm, '');
-  return [...hcl.matchAll(/capabilities\s*=\s*\[([^\]]*)\]/g)]
+function listed(hcl: string): string[] {
+  return [...hcl.replace(/#.*$/gm, '').matchAll(/capabilities\s*=\s*\[([^\]]*)\]/g)]
     .flatMap((m) => [...(m[1] ?? '').matchAll(/"([^"]+)"/g)].map((c) => c[1] ?? ''));
+}
+
+/** Namespace capabilities granted in an ACL policy file (its variables blocks left out). */
+function capabilities(file: string): string[] {
+  const hcl = fs.readFileSync(file, 'utf8');
+  return listed(blocks(hcl, 'variables').reduce((rest, body) => rest.replace(body, ''), hcl));
+}
+
+/** Variables capabilities per path glob, per namespace block of an ACL policy file. */
+function variableGrants(file: string): Record<string, Record<string, string[]>> {
+  const hcl = fs.readFileSync(file, 'utf8');
+  const grants: Record<string, Record<string, string[]>> = {};
+  for (const m of hcl.matchAll(/(?:^|\n)namespace\s+"([^"]+)"/g)) {
+    const body = blocks(hcl, 'namespace', m[1])[0] ?? '';
+    for (const vars of blocks(body, 'variables')) {
+      for (const p of vars.matchAll(/path\s+"([^"]+)"/g)) {
+        (grants[m[1] ?? ''] ??= {})[p[1] ?? ''] = listed(blocks(vars, 'path', p[1])[0] ?? '').sort();
+      }
+    }
+  }
+  return grants;
 }
 
 describe('ACL policies match docs/acl.md', () => {
@@ -38,6 +60,16 @@ describe('ACL policies match docs/acl.md', () => {
     expect(new Set(capabilities(path.join(nomadDir, file)))).toEqual(documented);
   });
 
+  test('the Variables table names the state and lock paths of the defaults', () => {
+    expect(variablesTable.map((r) => r.path)).toEqual(['nomad-promoter/deployments/<deployment id>', 'nomad-promoter/leader']);
+    expect(variablesTable.find((r) => r.path === 'nomad-promoter/leader')?.capabilities).toContain('write');
+  });
+
+  test.each(['acl-nomad1.hcl', 'acl-nomad2.hcl'])('%s grants the Variables table under nomad-promoter/, in the "*" block', (file) => {
+    const documented = [...new Set(variablesTable.flatMap((r) => r.capabilities))].sort();
+    expect(variableGrants(path.join(nomadDir, file))).toEqual({ '*': { 'nomad-promoter/*': documented } });
+  });
+
   test('Nomad 2.0 policy does without submit-job; Nomad 1.x needs it for actions', () => {
     expect(capabilities(path.join(nomadDir, 'acl-nomad2.hcl'))).not.toContain('submit-job');
     for (const row of table.filter((r) => !r.nomad2.includes('read-job'))) expect(row.nomad1).toEqual(['submit-job']);
@@ -53,11 +85,30 @@ describe('Nomad job file', () => {
     expect(job).toMatch(/type\s*=\s*"tmpfs"\s*\n\s*target\s*=\s*"\/tmp"/);
   });
 
-  test('runs one instance, checks /healthz on the container port', () => {
-    expect(job).toMatch(/count\s*=\s*1\b/);
-    expect(job).toMatch(/canary\s*=\s*0\b/);
-    expect(job).toMatch(/type\s*=\s*"http"\s*\n\s*path\s*=\s*"\/healthz"/);
+  test('runs two instances on distinct clients, replaced one at a time without a canary', () => {
+    expect(attributes(group).count).toBe(2);
+    expect(blocks(group, 'constraint').map(attributes)).toContainEqual({ distinct_hosts: true });
+    expect(attributes(blocks(group, 'update')[0] ?? '')).toMatchObject({ max_parallel: 1, canary: 0, health_check: 'checks', auto_revert: true });
+  });
+
+  test('checks /healthz (restarting a stuck process) and /readyz (gating the update) on the container port', () => {
+    const checks = blocks(group, 'check').map((body) => ({ ...attributes(body), restarts: blocks(body, 'check_restart').length > 0 }));
+    expect(checks).toEqual(expect.arrayContaining([
+      expect.objectContaining({ type: 'http', path: '/healthz', restarts: true }),
+      expect.objectContaining({ type: 'http', path: '/readyz', restarts: false }),
+    ]));
     expect(job).toMatch(/port "http" \{\s*to\s*=\s*9646\s*\}/);
+  });
+
+  test('runs in HA with state in Nomad Variables, each allocation named by its ID', () => {
+    expect(attributes(blocks(group, 'env')[0] ?? '')).toMatchObject({
+      PROMOTER_HA: 'true',
+      PROMOTER_STATE: 'nomad',
+      PROMOTER_HA_IDENTITY: '${NOMAD_ALLOC_ID}',
+      PROMOTER_HA_LOCK_PATH: 'nomad-promoter/leader',
+      PROMOTER_HA_LOCK_TTL: '15s',
+      PROMOTER_HA_LOCK_DELAY: '15s',
+    });
   });
 
   test('gets its token from Nomad Variables and its policies from a template the daemon reads', () => {

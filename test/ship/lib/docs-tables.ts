@@ -46,3 +46,15 @@ export function aclTable(file: string): AclRow[] {
     .filter((r) => r.length === 4)
     .map((r) => ({ action: r[0] ?? '', nomad1: backticked(r[2] ?? ''), nomad2: backticked(r[3] ?? '') }));
 }
+
+export interface AclVariableRow {
+  path: string;
+  capabilities: string[];
+}
+
+/** The Nomad Variables table of docs/acl.md: variable | what is done with it | capabilities. */
+export function aclVariablesTable(file: string): AclVariableRow[] {
+  return tableRows(fs.readFileSync(file, 'utf8'))
+    .filter((r) => r.length === 3 && /^`[\w~/<> -]+`/.test(r[0] ?? ''))
+    .map((r) => ({ path: backticked(r[0] ?? '')[0] ?? '', capabilities: backticked(r[2] ?? '') }));
+}
