@@ -169,6 +169,10 @@ describe('the chart refuses', () => {
     expect(refusal({ 'state.kind': 'memory' })).toContain('ha.enabled=true needs state.kind=nomad');
   });
 
+  test('state without a namespace while a namespace glob is watched', () => {
+    expect(refusal({ 'nomad.namespace': 'prod-*' })).toContain('state.namespace is required while nomad.namespace is the glob "prod-*"');
+  });
+
   test('zero replicas, through the schema', () => {
     expect(refusal({ replicas: 0 })).toMatch(/\/replicas/);
   });
