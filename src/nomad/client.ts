@@ -71,6 +71,11 @@ export interface HttpNomadClientOptions {
   maxResponseBytes?: number;
   /** Called once per HTTP attempt, retries included. */
   observe?: (sample: RequestSample) => void;
+  /**
+   * Asked immediately before each attempt of a write (lock calls excepted): false holds the
+   * request back, unsent, with a final-for-this-call EFENCED error. HA's leader lease.
+   */
+  mayWrite?: () => boolean;
 }
 
 /** 256 MiB: far above any cluster's list answers, far below what a JS string can hold (~512 MiB). */
@@ -97,8 +102,8 @@ export const ROUTES = {
   variable: '/v1/var/:path',
 } as const;
 
-/** One call: the attempt's request, repeated by the retry loop. */
-type CallSpec = AttemptRequest;
+/** One call: the attempt's request, repeated by the retry loop; `unfenced` for the lock calls that the fence itself rests on. */
+type CallSpec = AttemptRequest & { unfenced?: boolean };
 
 export class HttpNomadClient implements NomadApi {
   private readonly transport: HttpTransport;
@@ -110,6 +115,7 @@ export class HttpNomadClient implements NomadApi {
   private readonly requestTimeoutMs: number;
   private readonly blockingMarginMs: number;
   private readonly defaultWaitMs: number;
+  private readonly mayWrite: (() => boolean) | undefined;
   private closed = false;
 
   constructor(
@@ -124,6 +130,7 @@ export class HttpNomadClient implements NomadApi {
     this.defaultWaitMs = options.defaultWaitMs ?? 300_000;
     const maxSockets = options.maxSockets ?? 1;
     this.order = new RequestOrder(maxSockets);
+    this.mayWrite = options.mayWrite;
     this.transport = new HttpTransport(config, {
       maxSockets,
       keepAlive: options.keepAlive ?? true,
@@ -369,7 +376,7 @@ export class HttpNomadClient implements NomadApi {
     refused: 'conflict' | 'lost' = 'conflict',
   ): Promise<LockOutcome> {
     try {
-      const v = await this.write<LockedVariable>(ROUTES.variable, `/v1/var/${encPath(path)}`, namespace, body, signal, 'PUT', new URLSearchParams([[op, '']]));
+      const v = await this.write<LockedVariable>(ROUTES.variable, `/v1/var/${encPath(path)}`, namespace, body, signal, 'PUT', new URLSearchParams([[op, '']]), true);
       const id = heldId(v);
       return id ? { kind: 'held', id } : { kind: 'released' };
     } catch (err) {
@@ -435,6 +442,7 @@ export class HttpNomadClient implements NomadApi {
     signal: AbortSignal | undefined,
     method: HttpMethod = 'POST',
     extra?: URLSearchParams,
+    unfenced = false,
   ): Promise<T> {
     const query = this.baseQuery(namespace);
     extra?.forEach((v, k) => query.set(k, v));
@@ -446,6 +454,7 @@ export class HttpNomadClient implements NomadApi {
       body,
       timeoutMs: this.requestTimeoutMs,
       signal,
+      unfenced,
     });
     return parseJson<T>(res, method, route);
   }
@@ -464,6 +473,8 @@ export class HttpNomadClient implements NomadApi {
       return await pRetry(
         async () => {
           if (this.closed) throw new AbortError(this.closedError(spec));
+          // Checked at every attempt: a retry after a backoff must not outlive the lease either.
+          if (spec.method !== 'GET' && !spec.unfenced && this.mayWrite && !this.mayWrite()) throw new AbortError(fencedError(spec));
           let release: (() => void) | undefined;
           try {
             release = await this.order.acquire(rankOf(spec.method, spec.query), signal);
@@ -505,15 +516,18 @@ export class HttpNomadClient implements NomadApi {
   }
 
   private closedError(spec: CallSpec): NomadError {
-    return new NomadError({
-      status: 0,
-      method: spec.method,
-      route: spec.route,
-      text: 'client is closed',
-      code: 'ECLOSED',
-      transient: false,
-    });
+    return unsentError(spec, 'ECLOSED', 'client is closed', false);
   }
+}
+
+/** The fence held a write back. Not Nomad's answer: the next leader (or this one, re-elected) may well send it. */
+function fencedError(spec: CallSpec): NomadError {
+  return unsentError(spec, 'EFENCED', 'not sent: this replica does not hold the leader lock', true);
+}
+
+/** A call that never left this process. */
+function unsentError(spec: CallSpec, code: string, text: string, transient: boolean): NomadError {
+  return new NomadError({ status: 0, method: spec.method, route: spec.route, text, code, transient });
 }
 
 function enc(id: string): string {

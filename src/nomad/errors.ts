@@ -136,7 +136,8 @@ export function isTransientNomadError(err: unknown): boolean {
 }
 
 /** Network failures that happen before a request reaches Nomad: nothing can have been applied. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** EFENCED: the client's write fence held the request back (this replica does not lead). */
+const NOT_SENT_CODES = new Set(['EFENCED', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /**
  * True when a failed write may still have been applied by Nomad: the connection broke or timed
