@@ -32,6 +32,8 @@ import { VERSION } from './version.js';
 import { LeaderLease, STOPPING } from '../ha/lease.js';
 import { LeaderWork } from './leader-work.js';
 
+/** How often a standby re-reads the stored snapshots (only the changed ones), so its views follow the leader's. */
+const STANDBY_REFRESH_MS = 10_000;
 /** At stop, how long notifications still queued may take to go out before they are dropped. */
 const NOTIFY_GRACE_MS = 5_000;
 
@@ -157,7 +159,7 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
     logger,
     known: () => cache.allDeployments().map((d) => d.ID),
     // A replica that takes over decides from what the last leader stored, not from its own old copy.
-    ...(config.ha && opened.reload ? { reload: opened.reload } : {}),
+    ...(config.ha && opened.reload ? { reload: opened.reload, refreshEveryMs: STANDBY_REFRESH_MS } : {}),
     notify: () => store.subscribe(notifier.onChange),
   });
 
@@ -232,6 +234,7 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
     const ha = config.ha;
     lease = new LeaderLease({ api, path: ha.lockPath, namespace: ha.lockNamespace, ttlMs: ha.ttlMs, lockDelayMs: ha.lockDelayMs, identity: ha.identity });
     recorder.standby();
+    leaderWork.standBy();
     lease.onChange((event) => {
       if (event.kind === 'acquired') {
         logger.info({ identity: ha.identity }, 'leader lock acquired: this replica leads');
@@ -241,6 +244,7 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
       }
       // Synchronous: the queue is shut and requests aborted before anything else runs.
       void leaderWork.stop();
+      if (event.reason !== STOPPING) leaderWork.standBy();
       recorder.leadership(false);
       if (event.reason === STOPPING) logger.info({ identity: ha.identity }, 'leader lock released at stop');
       else logger.warn({ identity: ha.identity, reason: event.reason }, 'leader lock lost: this replica stopped writing and is a standby');
@@ -257,7 +261,7 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
   const stop = () =>
     (stopping ??= (async () => {
       logger.info('stopping: no new work; abandoning in-flight requests');
-      const leaderStopped = leaderWork.stop();
+      const leaderStopped = leaderWork.close();
       await watcher.stop();
       await leaderStopped;
       // Released only once nothing writes any more: another replica can lead at once.

@@ -28,8 +28,12 @@ export interface LeaderWorkDeps {
   logger: Logger;
   /** Every deployment known to the watch cache. */
   known: () => string[];
-  /** Re-reads the stored snapshots before a term's first reconcile (absent: nothing to re-read). */
+  /**
+   * Re-reads the stored snapshots before a term's first reconcile, and every `refreshEveryMs`
+   * while standing by, so that a standby's views follow the leader (absent: nothing to re-read).
+   */
   reload?: (signal: AbortSignal) => Promise<number>;
+  refreshEveryMs?: number;
   /** Starts this term's notifications; returns their stop. */
   notify: () => () => void;
 }
@@ -46,6 +50,8 @@ export class LeaderWork {
   private term: Term | undefined;
   /** Terms run one after another: a new one starts only once the last one's workers are gone. */
   private previous: Promise<void> = Promise.resolve();
+  /** The standby's periodic re-read, while no term runs. */
+  private standingBy: AbortController | undefined;
 
   constructor(private readonly deps: LeaderWorkDeps) {}
 
@@ -65,6 +71,8 @@ export class LeaderWork {
 
   start(): void {
     if (this.leading) return;
+    this.standingBy?.abort();
+    this.standingBy = undefined;
     const abort = new AbortController();
     const queue = new WorkQueue();
     const term: Term = { queue, abort, done: Promise.resolve() };
@@ -82,6 +90,30 @@ export class LeaderWork {
     term.abort.abort();
     term.stopNotifying?.();
     return term.done;
+  }
+
+  /** A standby keeps its snapshots fresh until start() or close(). */
+  standBy(): void {
+    const { reload, refreshEveryMs } = this.deps;
+    if (this.leading || this.standingBy || !reload || !refreshEveryMs) return;
+    const abort = new AbortController();
+    this.standingBy = abort;
+    const refreshing = this.previous.then(async () => {
+      while (!abort.signal.aborted) {
+        await sleep(refreshEveryMs, undefined, { signal: abort.signal }).catch(() => undefined);
+        if (abort.signal.aborted) return;
+        await reload(abort.signal).catch((err: unknown) => abort.signal.aborted || this.deps.logger.warn({ err }, 'standby: stored snapshots cannot be re-read; trying again later'));
+      }
+    });
+    // A term starts only once the last re-read has let go of the store.
+    this.previous = refreshing;
+  }
+
+  /** Ends the term, if any, and the standby's re-reads. */
+  close(): Promise<void> {
+    this.standingBy?.abort();
+    this.standingBy = undefined;
+    return this.stop();
   }
 
   private async run(term: Term): Promise<void> {

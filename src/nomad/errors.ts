@@ -130,6 +130,11 @@ export function isNomadError(err: unknown): err is NomadError {
   return err instanceof NomadError;
 }
 
+/** A write the HA fence held back because this replica does not lead: not an outcome of the effect. */
+export function isFencedError(err: unknown): boolean {
+  return err instanceof NomadError && err.code === 'EFENCED';
+}
+
 /** True for errors worth retrying: a transient NomadError. Anything else (bugs, aborts) is not. */
 export function isTransientNomadError(err: unknown): boolean {
   return err instanceof NomadError && err.transient;

@@ -44,16 +44,23 @@ export class NomadVariablesStore implements SnapshotStore {
   }
 
   /**
-   * Reads every stored snapshot, replacing what memory held: at start, and whenever this
-   * replica becomes the HA leader (the last leader's decisions win over a standby's old copy).
+   * Brings memory to what Nomad holds: at start, when this replica becomes the HA leader (the
+   * last leader's decisions win over an old copy), and periodically on a standby. Only variables
+   * whose ModifyIndex changed are read again; those gone are forgotten.
    */
   async load(signal?: AbortSignal): Promise<number> {
+    const listed = await this.api.listVariables(`${this.prefix}/`, this.namespace, signal);
     const entries = new Map<string, Entry>();
-    for (const meta of await this.api.listVariables(`${this.prefix}/`, this.namespace, signal)) {
+    for (const meta of listed) {
+      const id = meta.Path.slice(this.prefix.length + 1);
+      const known = this.entries.get(id);
+      if (known?.modifyIndex === meta.ModifyIndex) {
+        entries.set(id, known);
+        continue;
+      }
       const variable = await this.api.readVariable(meta.Path, this.namespace, signal);
-      if (!variable) continue;
-      const entry = this.entryOf(variable);
-      if (entry) entries.set(meta.Path.slice(this.prefix.length + 1), entry);
+      const entry = variable && this.entryOf(variable);
+      if (entry) entries.set(id, entry);
     }
     this.entries.clear();
     for (const [id, entry] of entries) this.entries.set(id, entry);
