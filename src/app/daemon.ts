@@ -160,7 +160,14 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
     known: () => cache.allDeployments().map((d) => d.ID),
     // A replica that takes over decides from what the last leader stored, not from its own old copy.
     ...(config.ha && opened.reload ? { reload: opened.reload, refreshEveryMs: STANDBY_REFRESH_MS } : {}),
-    notify: () => store.subscribe(notifier.onChange),
+    // A standby tells nothing, not even a hold that started while it led.
+    notify: () => {
+      const unsubscribe = store.subscribe(notifier.onChange);
+      return () => {
+        unsubscribe();
+        notifier.forgetAll();
+      };
+    },
   });
 
   const onChange = (ids: string[]) => ids.forEach((id) => leaderWork.add(id));
