@@ -85,7 +85,7 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
   // With HA, every write to Nomad (effects and snapshots) is held back unless this replica's lease is valid.
   let lease: LeaderLease | undefined;
   const fence = config.ha ? { mayWrite: () => lease?.mayWrite() ?? false } : {};
-  // Reads and writes of reconciles (and the lease's lock calls): one connection, closed when idle, so that in steady state only the watch's stay open.
+  // Reads and writes of reconciles: one connection, closed when idle, so that in steady state only the watch's stay open.
   const api = new HttpNomadClient(config.nomad, { observe, ...limits, keepAlive: true, idleTimeoutMs: 2000, ...fence });
   await checkNomad(api, config.namespace).catch((err: unknown) => {
     policies.close();
@@ -97,10 +97,13 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
   const allocationsApi = new HttpNomadClient(config.nomad, { observe, ...limits, retries: 0 });
   // The event stream's own connection; its re-lists go through `api`.
   const streamTransport = new HttpTransport(config.nomad, { maxSockets: 1, keepAlive: false, maxResponseBytes: config.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES });
+  // The lease's own connection, one per call and without retries: a renew never queues behind
+  // reconcile reads, never meets a kept-alive socket the server just closed, and any failure ends the term.
+  const lockApi = config.ha ? new HttpNomadClient(config.nomad, { observe, retries: 0, keepAlive: false }) : undefined;
   /** Releases what start-up acquired, on a failed start and at stop. */
   const release = () => {
     policies.close();
-    for (const client of [api, deploymentsApi, allocationsApi, streamTransport]) client.close();
+    for (const client of [api, deploymentsApi, allocationsApi, streamTransport, lockApi]) client?.close();
   };
   const cache = new ClusterCache();
   let measurer: ReturnType<typeof createMeasurer>;
@@ -239,7 +242,7 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
   watcher.start();
   if (config.ha) {
     const ha = config.ha;
-    lease = new LeaderLease({ api, path: ha.lockPath, namespace: ha.lockNamespace, ttlMs: ha.ttlMs, lockDelayMs: ha.lockDelayMs, identity: ha.identity });
+    lease = new LeaderLease({ api: lockApi!, path: ha.lockPath, namespace: ha.lockNamespace, ttlMs: ha.ttlMs, lockDelayMs: ha.lockDelayMs, identity: ha.identity });
     recorder.standby();
     leaderWork.standBy();
     lease.onChange((event) => {

@@ -21,7 +21,7 @@ import type {
 } from '../domain/nomad.js';
 import type { DeploymentRef, NomadApi, QueryOptions, QueryResult, Variable, VariableMetadata } from './api.js';
 import { DEFAULT_NAMESPACE, type NomadConnectionConfig } from './config.js';
-import { isTransientNomadError, mayHaveBeenApplied, NomadError } from './errors.js';
+import { isFencedError, isTransientNomadError, mayHaveBeenApplied, NomadError } from './errors.js';
 import { blockingIndexParam, blockingTimeoutMs } from './index-tracker.js';
 import { rankOf, RequestOrder } from './request-order.js';
 import { abortReason, HttpTransport, type AttemptRequest, type AttemptResponse, type HttpMethod, type RequestSample } from './transport.js';
@@ -72,8 +72,8 @@ export interface HttpNomadClientOptions {
   /** Called once per HTTP attempt, retries included. */
   observe?: (sample: RequestSample) => void;
   /**
-   * Asked immediately before each attempt of a write (lock calls excepted): false holds the
-   * request back, unsent, with a final-for-this-call EFENCED error. HA's leader lease.
+   * Asked for each attempt of a write (lock calls excepted) once a connection is assigned, right
+   * before the request is written: false holds it back, unsent and not retried (EFENCED). HA's leader lease.
    */
   mayWrite?: () => boolean;
 }
@@ -473,8 +473,6 @@ export class HttpNomadClient implements NomadApi {
       return await pRetry(
         async () => {
           if (this.closed) throw new AbortError(this.closedError(spec));
-          // Checked at every attempt: a retry after a backoff must not outlive the lease either.
-          if (spec.method !== 'GET' && !spec.unfenced && this.mayWrite && !this.mayWrite()) throw new AbortError(fencedError(spec));
           let release: (() => void) | undefined;
           try {
             release = await this.order.acquire(rankOf(spec.method, spec.query), signal);
@@ -487,10 +485,12 @@ export class HttpNomadClient implements NomadApi {
               body: spec.body,
               timeoutMs: spec.timeoutMs,
               ...(signal ? { signal } : {}),
+              ...this.fence(spec),
             });
           } catch (err) {
             if (err instanceof AbortError) throw err;
             if (signal?.aborted) throw new AbortError(abortReason(signal));
+            if (isFencedError(err)) throw new AbortError(err as NomadError);
             if (this.closed) throw new AbortError(this.closedError(spec));
             // A write that may already have been applied is not sent again: the caller re-reads first.
             if (isTransientNomadError(err) && !(spec.method !== 'GET' && mayHaveBeenApplied(err))) throw err;
@@ -513,6 +513,13 @@ export class HttpNomadClient implements NomadApi {
       if (signal?.aborted) throw abortReason(signal);
       throw err;
     }
+  }
+
+  /** Writes ask the fence at every attempt, once a connection is theirs: queueing or a retry's backoff must not outlive the lease. */
+  private fence(spec: CallSpec): Pick<AttemptRequest, 'gate'> {
+    const mayWrite = this.mayWrite;
+    if (!mayWrite || spec.method === 'GET' || spec.unfenced) return {};
+    return { gate: () => (mayWrite() ? undefined : fencedError(spec)) };
   }
 
   private closedError(spec: CallSpec): NomadError {

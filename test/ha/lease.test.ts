@@ -123,6 +123,23 @@ describe('LeaderLease on Nomad Variables locks', () => {
     expect(writes).toEqual([]);
   });
 
+  test('a write queued behind a slow request while the lease runs out is not sent once its connection frees', async () => {
+    const a = await leader('a');
+    await c.post('/_sim/lock-faults', { kind: 'renew-delay', token: 'token-a', ms: 60_000 });
+    // A blocking query holds the client's one connection; the write queues behind it.
+    const slow = a.client.listDeployments({ index: 1_000_000, waitMs: 500 });
+    const write = a.client.writeVariable('probe/queued', 'default', { v: '1' });
+    // Handed to the connection pool while the lease was valid, then the process "freezes".
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(a.lease.mayWrite()).toBe(true);
+    a.freeze(TTL_MS);
+    await slow;
+    await expect(write).rejects.toMatchObject({ code: 'EFENCED' });
+    const writes = (await c.get<{ method: string; path: string }[]>('/_sim/requests')).body.filter((r) => r.path.startsWith('/v1/var/probe/'));
+    expect(writes).toEqual([]);
+    expect(a.lease.leadership.leader).toBe(false);
+  });
+
   test('a clean stop releases the lock: the standby leads without waiting for expiry', async () => {
     const [a, b] = await leaderAndStandby();
     await a.lease.stop();
