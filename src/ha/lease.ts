@@ -54,7 +54,6 @@ export type LeaseListener = (event: LeaseEvent) => void;
 export const STOPPING = 'stopping';
 /** Item of the lock variable that names the holder. */
 export const IDENTITY_ITEM = 'identity';
-const MAX_CONTEND_BACKOFF_MS = 30_000;
 
 export class LeaderLease {
   private readonly listeners = new Set<LeaseListener>();
@@ -152,8 +151,9 @@ export class LeaderLease {
       outcome = await api.acquireLock(path, namespace, this.spec, { [IDENTITY_ITEM]: identity }, signal);
     } catch {
       if (!this.running) return;
-      // Nomad unreachable or refusing: try again with backoff, jittered so replicas spread out.
-      this.schedule(jitter(backoffDelay(this.contendEveryMs, this.failures++, MAX_CONTEND_BACKOFF_MS)));
+      // Nomad unreachable or refusing: try again with backoff, jittered so replicas spread out, and
+      // never slower than a TTL so a takeover is not delayed much past Nomad's own expiry.
+      this.schedule(jitter(backoffDelay(this.contendEveryMs, this.failures++, Math.max(this.contendEveryMs, this.options.ttlMs))));
       return;
     }
     this.failures = 0;

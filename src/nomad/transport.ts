@@ -202,7 +202,9 @@ export class HttpTransport {
       clientRequest.on('error', (err) => finish('error', { error: networkError(err) }));
       // The clock starts when a connection is assigned: with maxSockets 1 a request may queue
       // behind another one, and queueing is not Nomad being slow.
-      clientRequest.once('socket', () => {
+      // A gated request is written only once the gate says yes, asked when the connection is
+      // ready to carry it (a new one connected), so little can pass between the answer and the bytes.
+      const passGate = (): void => {
         if (settled) return;
         const refused = req.gate?.();
         if (refused) {
@@ -210,8 +212,12 @@ export class HttpTransport {
           clientRequest.destroy();
           return;
         }
-        // A gated request is written only now, after the gate said yes.
-        if (req.gate) clientRequest.end(payload);
+        clientRequest.end(payload);
+      };
+      clientRequest.once('socket', (socket) => {
+        if (settled) return;
+        if (req.gate && socket.connecting) socket.once('connect', passGate);
+        else if (req.gate) passGate();
         timer = setTimeout(() => {
           finish('error', {
             error: networkError(new Error(`no answer within ${req.timeoutMs} ms`), 'ETIMEDOUT'),
