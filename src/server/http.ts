@@ -83,6 +83,8 @@ export class StatusServer {
       return send(res, reason ? 503 : 200, reason ? { status: 'not ready', reason } : { status: 'ready' });
     }
     if (path === '/metrics') {
+      // Asking the lease first ends a term that ran out while the process was frozen: the leader gauge never shows a lapsed lease.
+      this.deps.leadership?.();
       const snapshots = await this.deps.store.list();
       const counts: Record<string, number> = {};
       for (const s of snapshots) counts[stateName(s)] = (counts[stateName(s)] ?? 0) + 1;
