@@ -166,7 +166,7 @@ export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { con
     errors.push(`--state-path / PROMOTER_STATE_PATH: "${statePath}" is not a Nomad Variables path (letters, digits, - _ ~ /, no leading or trailing /)`);
   }
 
-  const ha = readHaConfig(flags, env, { stateKind, stateNamespace }, errors);
+  const ha = readHaConfig(flags, env, { stateKind, stateNamespace, statePath }, errors);
 
   if (errors.length > 0 || !nomad.config || !listen || maxResponseBytes === undefined) return { errors, warnings: nomad.warnings };
   return {
@@ -193,7 +193,7 @@ export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { con
 }
 
 /** `--ha` and its lock settings; undefined when HA is off. Errors are added to `errors`. */
-function readHaConfig(flags: RunFlags, env: NodeJS.ProcessEnv, state: { stateKind: string; stateNamespace: string }, errors: string[]): HaConfig | undefined {
+function readHaConfig(flags: RunFlags, env: NodeJS.ProcessEnv, state: { stateKind: string; stateNamespace: string; statePath: string }, errors: string[]): HaConfig | undefined {
   const haEnv = env.PROMOTER_HA;
   if (haEnv !== undefined && !['true', 'false', '1', '0', ''].includes(haEnv)) errors.push(`PROMOTER_HA: "${haEnv}" is not true or false`);
   const on = flags.ha ?? (haEnv === 'true' || haEnv === '1');
@@ -206,6 +206,10 @@ function readHaConfig(flags: RunFlags, env: NodeJS.ProcessEnv, state: { stateKin
   }
   const lockNamespace = flags['ha-lock-namespace'] ?? env.PROMOTER_HA_LOCK_NAMESPACE ?? state.stateNamespace;
   if (lockNamespace === '' || lockNamespace === '*') errors.push(`--ha-lock-namespace / PROMOTER_HA_LOCK_NAMESPACE: "${lockNamespace}" is not one namespace`);
+  // Every variable under the state path is read as a snapshot.
+  else if (lockNamespace === state.stateNamespace && lockPath.startsWith(`${state.statePath}/`)) {
+    errors.push(`--ha-lock-path / PROMOTER_HA_LOCK_PATH: "${lockPath}" is under --state-path "${state.statePath}"; put the lock beside it, such as the default nomad-promoter/leader`);
+  }
   const ttlText = flags['ha-lock-ttl'] ?? env.PROMOTER_HA_LOCK_TTL ?? RUN_DEFAULTS.haLockTtl;
   const ttlMs = parseDuration(ttlText);
   if (ttlMs === undefined || ttlMs < MIN_LOCK_TTL_MS || ttlMs > MAX_INTERVAL_MS) {

@@ -33,5 +33,9 @@ describe('--ha', () => {
     ]);
     expect(resolveRunConfig({ ...NOMAD_STATE, ha: true, 'ha-lock-ttl': '25h' }, ENV).errors).toEqual(['--ha-lock-ttl / PROMOTER_HA_LOCK_TTL: "25h" is not a duration between 10s and 24h (Nomad\'s bounds for a lock TTL)']);
     expect(resolveRunConfig(NOMAD_STATE, { ...ENV, PROMOTER_HA: 'yes' }).errors).toEqual(['PROMOTER_HA: "yes" is not true or false']);
+    expect(resolveRunConfig({ ...NOMAD_STATE, ha: true, 'ha-lock-path': 'nomad-promoter/deployments/lock' }, ENV).errors).toEqual([
+      '--ha-lock-path / PROMOTER_HA_LOCK_PATH: "nomad-promoter/deployments/lock" is under --state-path "nomad-promoter/deployments"; put the lock beside it, such as the default nomad-promoter/leader',
+    ]);
+    expect(resolveRunConfig({ ...NOMAD_STATE, ha: true, 'ha-lock-path': 'nomad-promoter/deployments/lock', 'ha-lock-namespace': 'infra' }, ENV).errors).toEqual([]);
   });
 });
