@@ -17,7 +17,9 @@ const TTL_MS = 10_000;
 
 interface Replica {
   lease: LeaderLease;
+  /** The replica's fenced client for reads and writes; the lease has its own, as in the daemon. */
   client: HttpNomadClient;
+  lockClient: HttpNomadClient;
   events: LeaseEvent[];
   renews: () => number;
   /** Moves this replica's monotonic clock forward, as a process frozen that long sees it. */
@@ -33,20 +35,21 @@ describe('LeaderLease on Nomad Variables locks', () => {
     let offset = 0;
     let lease!: LeaderLease;
     const client = new HttpNomadClient(config!, { retries: 0, mayWrite: () => lease.mayWrite() });
+    const lockClient = new HttpNomadClient(config!, { retries: 0, keepAlive: false });
     let renews = 0;
     const api = {
-      acquireLock: client.acquireLock.bind(client),
-      releaseLock: client.releaseLock.bind(client),
-      readVariable: client.readVariable.bind(client),
+      acquireLock: lockClient.acquireLock.bind(lockClient),
+      releaseLock: lockClient.releaseLock.bind(lockClient),
+      readVariable: lockClient.readVariable.bind(lockClient),
       renewLock: (...args: Parameters<HttpNomadClient['renewLock']>) => {
         renews++;
-        return client.renewLock(...args);
+        return lockClient.renewLock(...args);
       },
     };
     lease = new LeaderLease({ api, path: PATH, namespace: 'default', ttlMs: TTL_MS, lockDelayMs: 5_000, identity: name, clock: () => performance.now() + offset, contendEveryMs: 20, renewEveryMs: 20 });
     const events: LeaseEvent[] = [];
     lease.onChange((e) => events.push(e));
-    const r: Replica = { lease, client, events, renews: () => renews, freeze: (ms) => (offset += ms) };
+    const r: Replica = { lease, client, lockClient, events, renews: () => renews, freeze: (ms) => (offset += ms) };
     replicas.push(r);
     return r;
   };
@@ -73,6 +76,7 @@ describe('LeaderLease on Nomad Variables locks', () => {
     for (const r of replicas.splice(0)) {
       await r.lease.stop();
       r.client.close();
+      r.lockClient.close();
     }
     await c.sim.close();
   });
