@@ -40,6 +40,13 @@ Options (flag / environment; the flag wins):
                                                      memory, or Nomad Variables to survive restarts (default: memory)
   --state-namespace NS     PROMOTER_STATE_NAMESPACE  namespace of those variables (default: --namespace, else default)
   --state-path PATH        PROMOTER_STATE_PATH       variable path prefix (default: nomad-promoter/deployments)
+  --ha                     PROMOTER_HA=true          run as one of several replicas: only the holder of a leader lock
+                                                     on a Nomad Variable writes; needs --state nomad (see docs/ha.md)
+  --ha-lock-path PATH      PROMOTER_HA_LOCK_PATH     the lock variable (default: nomad-promoter/leader)
+  --ha-lock-namespace NS   PROMOTER_HA_LOCK_NAMESPACE  its namespace (default: --state-namespace)
+  --ha-lock-ttl DURATION   PROMOTER_HA_LOCK_TTL      lock TTL, 10s..24h; renewed every TTL/2 (default: 15s)
+  --ha-lock-delay DURATION PROMOTER_HA_LOCK_DELAY    Nomad's wait after an expiry before another may lock (default: 15s)
+  --ha-identity NAME       PROMOTER_HA_IDENTITY      this replica's name, shown by standbys (default: hostname-pid)
 
 Nomad connection: NOMAD_ADDR (default http://127.0.0.1:4646), NOMAD_TOKEN, NOMAD_REGION,
 NOMAD_CACERT, NOMAD_CAPATH, NOMAD_CLIENT_CERT, NOMAD_CLIENT_KEY, NOMAD_TLS_SERVER_NAME,
@@ -60,6 +67,12 @@ Policies reload when their files change and on SIGHUP. SIGTERM/SIGINT stop clean
       state: { type: 'string' },
       'state-namespace': { type: 'string' },
       'state-path': { type: 'string' },
+      ha: { type: 'boolean' },
+      'ha-lock-path': { type: 'string' },
+      'ha-lock-namespace': { type: 'string' },
+      'ha-lock-ttl': { type: 'string' },
+      'ha-lock-delay': { type: 'string' },
+      'ha-identity': { type: 'string' },
     },
     allowPositionals: false,
     run: async (values) => (await import('./app/run-command.js')).runCommand(values),

@@ -2,6 +2,7 @@
  * The daemon's settings: defaults, then environment, then flags (flag wins), then one
  * validation pass that reports every error at once. Secrets stay inside `nomad`.
  */
+import { hostname } from 'node:os';
 import { parseHttpUrl } from '../domain/http-url.js';
 import { readNomadConfig, type NomadConnectionConfig } from '../nomad/config.js';
 import { parseDuration } from '../policy/duration.js';
@@ -21,6 +22,12 @@ export interface RunFlags {
   'state-path'?: string;
   'max-response-size'?: string;
   'external-url'?: string;
+  ha?: boolean;
+  'ha-lock-path'?: string;
+  'ha-lock-namespace'?: string;
+  'ha-lock-ttl'?: string;
+  'ha-lock-delay'?: string;
+  'ha-identity'?: string;
 }
 
 export interface RunConfig {
@@ -46,6 +53,17 @@ export interface RunConfig {
   externalUrl?: URL;
   /** PROMOTER_API_TOKEN: a secret, never logged; absent: the action API answers 403. */
   apiToken?: string;
+  /** Replicas contend for a leader lock on a Nomad Variable; only the holder writes. Absent: this process acts alone. */
+  ha?: HaConfig;
+}
+
+export interface HaConfig {
+  lockPath: string;
+  lockNamespace: string;
+  ttlMs: number;
+  lockDelayMs: number;
+  /** Written into the lock variable's Items, so standbys can say who leads. */
+  identity: string;
 }
 
 export const WATCH_SOURCES = ['auto', 'stream', 'blocking'] as const;
@@ -62,7 +80,13 @@ export const RUN_DEFAULTS = {
   state: 'memory',
   statePath: 'nomad-promoter/deployments',
   maxResponseSize: '256MiB',
+  haLockPath: 'nomad-promoter/leader',
+  haLockTtl: '15s',
+  haLockDelay: '15s',
 } as const;
+
+/** Nomad's bounds for a lock TTL. */
+const MIN_LOCK_TTL_MS = 10_000;
 
 const SIZE_UNITS: Record<string, number> = { '': 1, B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
 
@@ -142,6 +166,8 @@ export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { con
     errors.push(`--state-path / PROMOTER_STATE_PATH: "${statePath}" is not a Nomad Variables path (letters, digits, - _ ~ /, no leading or trailing /)`);
   }
 
+  const ha = readHaConfig(flags, env, { stateKind, stateNamespace, statePath }, errors);
+
   if (errors.length > 0 || !nomad.config || !listen || maxResponseBytes === undefined) return { errors, warnings: nomad.warnings };
   return {
     errors: [],
@@ -161,6 +187,43 @@ export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { con
       state: stateKind === 'nomad' ? { kind: 'nomad', namespace: stateNamespace, path: statePath } : { kind: 'memory' },
       nomad: nomad.config,
       ...(env.PROMOTER_API_TOKEN ? { apiToken: env.PROMOTER_API_TOKEN } : {}),
+      ...(ha ? { ha } : {}),
     },
   };
+}
+
+/** `--ha` and its lock settings; undefined when HA is off. Errors are added to `errors`. */
+function readHaConfig(flags: RunFlags, env: NodeJS.ProcessEnv, state: { stateKind: string; stateNamespace: string; statePath: string }, errors: string[]): HaConfig | undefined {
+  const haEnv = env.PROMOTER_HA;
+  if (haEnv !== undefined && !['true', 'false', '1', '0', ''].includes(haEnv)) errors.push(`PROMOTER_HA: "${haEnv}" is not true or false`);
+  const on = flags.ha ?? (haEnv === 'true' || haEnv === '1');
+  if (!on) return undefined;
+  // The lock and the snapshots live in Nomad: a replica taking over must find what the last leader decided.
+  if (state.stateKind !== 'nomad') errors.push('--ha / PROMOTER_HA: needs --state nomad (a new leader must read the snapshots the last one wrote)');
+  const lockPath = flags['ha-lock-path'] ?? env.PROMOTER_HA_LOCK_PATH ?? RUN_DEFAULTS.haLockPath;
+  if (!VARIABLE_PATH.test(lockPath) || lockPath.startsWith('/') || lockPath.endsWith('/')) {
+    errors.push(`--ha-lock-path / PROMOTER_HA_LOCK_PATH: "${lockPath}" is not a Nomad Variables path (letters, digits, - _ ~ /, no leading or trailing /)`);
+  }
+  const lockNamespace = flags['ha-lock-namespace'] ?? env.PROMOTER_HA_LOCK_NAMESPACE ?? state.stateNamespace;
+  if (lockNamespace === '' || lockNamespace === '*') errors.push(`--ha-lock-namespace / PROMOTER_HA_LOCK_NAMESPACE: "${lockNamespace}" is not one namespace`);
+  // Every variable under the state path is read as a snapshot.
+  else if (lockNamespace === state.stateNamespace && lockPath.startsWith(`${state.statePath}/`)) {
+    errors.push(`--ha-lock-path / PROMOTER_HA_LOCK_PATH: "${lockPath}" is under --state-path "${state.statePath}"; put the lock beside it, such as the default nomad-promoter/leader`);
+  }
+  const ttlText = flags['ha-lock-ttl'] ?? env.PROMOTER_HA_LOCK_TTL ?? RUN_DEFAULTS.haLockTtl;
+  const ttlMs = parseDuration(ttlText);
+  if (ttlMs === undefined || ttlMs < MIN_LOCK_TTL_MS || ttlMs > MAX_INTERVAL_MS) {
+    errors.push(`--ha-lock-ttl / PROMOTER_HA_LOCK_TTL: "${ttlText}" is not a duration between 10s and 24h (Nomad's bounds for a lock TTL)`);
+  }
+  const delayText = flags['ha-lock-delay'] ?? env.PROMOTER_HA_LOCK_DELAY ?? RUN_DEFAULTS.haLockDelay;
+  const lockDelayMs = parseDuration(delayText);
+  if (lockDelayMs === undefined || lockDelayMs > MAX_INTERVAL_MS) {
+    errors.push(`--ha-lock-delay / PROMOTER_HA_LOCK_DELAY: "${delayText}" is not a duration between 0s and 24h, such as 15s`);
+  }
+  const identity = flags['ha-identity'] ?? env.PROMOTER_HA_IDENTITY ?? `${hostname()}-${process.pid}`;
+  // Shown in an HTTP header and in logs: printable ASCII only.
+  if (!/^[\x21-\x7e]([\x20-\x7e]{0,254}[\x21-\x7e])?$/.test(identity)) {
+    errors.push(`--ha-identity / PROMOTER_HA_IDENTITY: "${identity}" is not 1 to 256 printable ASCII characters`);
+  }
+  return { lockPath, lockNamespace, ttlMs: ttlMs ?? 0, lockDelayMs: lockDelayMs ?? 0, identity };
 }

@@ -7,6 +7,7 @@ export const DEFAULT_DAEMON = 'http://127.0.0.1:9646';
 export interface DaemonAnswer {
   status: number;
   body: unknown;
+  headers?: Headers;
 }
 
 export class DaemonClient {
@@ -44,7 +45,7 @@ export class DaemonClient {
     } catch {
       // Not JSON (a proxy's page): shown as it is.
     }
-    return { status: res.status, body: parsed };
+    return { status: res.status, body: parsed, headers: res.headers };
   }
 }
 

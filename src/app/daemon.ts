@@ -11,7 +11,6 @@ import { formatPolicyError } from '../policy/load.js';
 import { selectPolicy } from '../policy/select.js';
 import { EffectRunner } from '../reconcile/effects.js';
 import { JobSpecCache } from '../reconcile/job-specs.js';
-import { WorkQueue } from '../reconcile/queue.js';
 import { Reconciler } from '../reconcile/reconciler.js';
 import { createMeasurer } from './measurer.js';
 import { StatusServer } from '../server/http.js';
@@ -30,11 +29,11 @@ import { StreamSource } from '../watch/stream-source.js';
 import { Watcher } from '../watch/watcher.js';
 import type { RunConfig } from './config.js';
 import { VERSION } from './version.js';
+import { LeaderLease, STOPPING } from '../ha/lease.js';
+import { LeaderWork } from './leader-work.js';
 
-
-/** Reconciles running at once (each for a different deployment). */
-const WORKERS = 4;
-const MIN_REQUEUE_MS = 50;
+/** How often a standby re-reads the stored snapshots (only the changed ones), so its views follow the leader's. */
+const STANDBY_REFRESH_MS = 10_000;
 /** At stop, how long notifications still queued may take to go out before they are dropped. */
 const NOTIFY_GRACE_MS = 5_000;
 
@@ -83,8 +82,11 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
   countPolicies();
 
   const limits = config.maxResponseBytes ? { maxResponseBytes: config.maxResponseBytes } : {};
-  // Reads and writes of reconciles: one connection, closed when idle, so that in steady state only the two long-polls stay open.
-  const api = new HttpNomadClient(config.nomad, { observe, ...limits, keepAlive: true, idleTimeoutMs: 2000 });
+  // With HA, every write to Nomad (effects and snapshots) is held back unless this replica's lease is valid.
+  let lease: LeaderLease | undefined;
+  const fence = config.ha ? { mayWrite: () => lease?.mayWrite() ?? false } : {};
+  // Reads and writes of reconciles: one connection, closed when idle, so that in steady state only the watch's stay open.
+  const api = new HttpNomadClient(config.nomad, { observe, ...limits, keepAlive: true, idleTimeoutMs: 2000, ...fence });
   await checkNomad(api, config.namespace).catch((err: unknown) => {
     policies.close();
     api.close();
@@ -95,10 +97,13 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
   const allocationsApi = new HttpNomadClient(config.nomad, { observe, ...limits, retries: 0 });
   // The event stream's own connection; its re-lists go through `api`.
   const streamTransport = new HttpTransport(config.nomad, { maxSockets: 1, keepAlive: false, maxResponseBytes: config.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES });
+  // The lease's own connection, one per call and without retries: a renew never queues behind
+  // reconcile reads, never meets a kept-alive socket the server just closed, and any failure ends the term.
+  const lockApi = config.ha ? new HttpNomadClient(config.nomad, { observe, retries: 0, keepAlive: false }) : undefined;
   /** Releases what start-up acquired, on a failed start and at stop. */
   const release = () => {
     policies.close();
-    for (const client of [api, deploymentsApi, allocationsApi, streamTransport]) client.close();
+    for (const client of [api, deploymentsApi, allocationsApi, streamTransport, lockApi]) client?.close();
   };
   const cache = new ClusterCache();
   let measurer: ReturnType<typeof createMeasurer>;
@@ -109,12 +114,12 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
     release();
     throw new StartupError(err instanceof Error ? err.message : String(err), 1);
   }
-  const stored = await openStore(config, api, logger).catch((err: unknown) => {
+  const opened = await openStore(config, api, logger).catch((err: unknown) => {
     release();
     throw err;
   });
   // Every accepted snapshot change feeds the live views and notifications.
-  const store = new ObservedStore(stored, (err) => logger.error({ err }, 'snapshot subscriber failed'));
+  const store = new ObservedStore(opened.store, (err) => logger.error({ err }, 'snapshot subscriber failed'));
   // Targets are looked up in the policy set in force when an entry is told: a reload changes them.
   const notifier = new Notifier({
     policies: () => policies.current,
@@ -124,9 +129,6 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
     onResult: (target, result) => recorder.notification(target, result),
     logger,
   });
-  const unsubscribeNotifier = store.subscribe(notifier.onChange);
-  const queue = new WorkQueue();
-  const abort = new AbortController();
   const now = () => Date.now();
 
   policies.onChange((result) => {
@@ -138,7 +140,7 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
     logger.info({ policies: policies.current.map((p) => p.name) }, 'policies reloaded');
     countPolicies();
     // Level-triggered: every deployment is looked at again under the new set.
-    for (const d of cache.allDeployments()) queue.add(d.ID);
+    for (const d of cache.allDeployments()) leaderWork.add(d.ID);
   });
   await policies.watch();
 
@@ -154,8 +156,24 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
     now,
     dryRun: config.dryRun,
   });
+  const leaderWork = new LeaderWork({
+    reconciler,
+    recorder,
+    logger,
+    known: () => cache.allDeployments().map((d) => d.ID),
+    // A replica that takes over decides from what the last leader stored, not from its own old copy.
+    ...(config.ha && opened.reload ? { reload: opened.reload, refreshEveryMs: STANDBY_REFRESH_MS } : {}),
+    // A standby tells nothing, not even a hold that started while it led.
+    notify: () => {
+      const unsubscribe = store.subscribe(notifier.onChange);
+      return () => {
+        unsubscribe();
+        notifier.forgetAll();
+      };
+    },
+  });
 
-  const onChange = (ids: string[]) => ids.forEach((id) => queue.add(id));
+  const onChange = (ids: string[]) => ids.forEach((id) => leaderWork.add(id));
   const blocking = () =>
     new Watcher({
     deploymentsApi,
@@ -207,10 +225,11 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
     onStreamDrop: () => logger.warn('dropped a /v1/stream client that did not keep up; it reconnects with a fresh snapshot'),
     notReadyReason: () => watcher.notReadyReason,
     ...(config.apiToken ? { apiToken: config.apiToken } : {}),
+    ...(config.ha ? { leadership: () => lease!.leadership } : {}),
     // A person's decision, then a fresh pass so the machine moves on from Nomad's new state.
     act: async (id, request) => {
-      const answer = await reconciler.act(id, request, abort.signal);
-      queue.add(id);
+      const answer = await reconciler.act(id, request, leaderWork.signal ?? AbortSignal.abort());
+      leaderWork.add(id);
       return answer;
     },
   });
@@ -220,9 +239,31 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
   });
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 
-  const workers = Array.from({ length: WORKERS }, () => work(queue, reconciler, recorder, logger, abort.signal));
   watcher.start();
-  logger.info({ listen: url, namespace: config.namespace, dryRun: config.dryRun, version: VERSION }, 'nomad-promoter started');
+  if (config.ha) {
+    const ha = config.ha;
+    lease = new LeaderLease({ api: lockApi!, path: ha.lockPath, namespace: ha.lockNamespace, ttlMs: ha.ttlMs, lockDelayMs: ha.lockDelayMs, identity: ha.identity });
+    recorder.standby();
+    leaderWork.standBy();
+    lease.onChange((event) => {
+      if (event.kind === 'acquired') {
+        logger.info({ identity: ha.identity }, 'leader lock acquired: this replica leads');
+        recorder.leadership(true);
+        leaderWork.start();
+        return;
+      }
+      // Synchronous: the queue is shut and requests aborted before anything else runs.
+      void leaderWork.stop();
+      if (event.reason !== STOPPING) leaderWork.standBy();
+      recorder.leadership(false);
+      if (event.reason === STOPPING) logger.info({ identity: ha.identity }, 'leader lock released at stop');
+      else logger.warn({ identity: ha.identity, reason: event.reason }, 'leader lock lost: this replica stopped writing and is a standby');
+    });
+    lease.start();
+  } else {
+    leaderWork.start();
+  }
+  logger.info({ listen: url, namespace: config.namespace, dryRun: config.dryRun, version: VERSION, ...(config.ha ? { ha: { identity: config.ha.identity, lock: `${config.ha.lockNamespace}/${config.ha.lockPath}` } } : {}) }, 'nomad-promoter started');
 
   let stopping: Promise<void> | undefined;
   let resolveStopped!: () => void;
@@ -230,11 +271,11 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
   const stop = () =>
     (stopping ??= (async () => {
       logger.info('stopping: no new work; abandoning in-flight requests');
-      queue.shutDown();
-      abort.abort();
+      const leaderStopped = leaderWork.close();
       await watcher.stop();
-      await Promise.allSettled(workers);
-      unsubscribeNotifier();
+      await leaderStopped;
+      // Released only once nothing writes any more: another replica can lead at once.
+      await lease?.stop();
       await notifier.close(NOTIFY_GRACE_MS);
       release();
       await server.close();
@@ -252,31 +293,9 @@ export async function startDaemon(config: RunConfig, options: DaemonOptions): Pr
   };
 }
 
-/** One worker: take a key, reconcile it, requeue per the result. */
-async function work(queue: WorkQueue, reconciler: Reconciler, recorder: Recorder, logger: Logger, signal: AbortSignal): Promise<void> {
-  for (;;) {
-    const id = await queue.get();
-    if (id === undefined) return;
-    try {
-      const result = await reconciler.reconcile(id, signal);
-      if (result.retry) queue.addRateLimited(id);
-      else queue.forget(id);
-      // A floor, so that a deadline met to the millisecond can never spin the worker.
-      if (result.requeueAfterMs !== undefined) queue.addAfter(id, Math.max(result.requeueAfterMs, MIN_REQUEUE_MS));
-    } catch (err) {
-      if (signal.aborted) return;
-      recorder.reconcileError();
-      const retryInMs = queue.addRateLimited(id);
-      logger.warn({ deploymentId: id, err, retryInMs }, 'reconcile failed; retrying with backoff');
-    } finally {
-      queue.done(id);
-    }
-  }
-}
-
 /** Memory, or Nomad Variables loaded once before the first reconcile (exit 3 if they cannot be read). */
-async function openStore(config: RunConfig, api: HttpNomadClient, logger: Logger): Promise<SnapshotStore> {
-  if (config.state.kind === 'memory') return new MemorySnapshotStore();
+async function openStore(config: RunConfig, api: HttpNomadClient, logger: Logger): Promise<{ store: SnapshotStore; reload?: (signal: AbortSignal) => Promise<number> }> {
+  if (config.state.kind === 'memory') return { store: new MemorySnapshotStore() };
   const { namespace, path } = config.state;
   const store = new NomadVariablesStore(api, {
     namespace,
@@ -286,7 +305,7 @@ async function openStore(config: RunConfig, api: HttpNomadClient, logger: Logger
   try {
     const loaded = await store.load();
     logger.info({ namespace, path, loaded }, 'snapshots loaded from Nomad Variables');
-    return store;
+    return { store, reload: (signal) => store.load(signal) };
   } catch (err) {
     throw new StartupError(`cannot read snapshots from Nomad Variables ${namespace}/${path}: ${err instanceof Error ? err.message : String(err)}`, 3);
   }

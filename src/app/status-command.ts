@@ -5,6 +5,7 @@
 import { EXIT } from '../cli.js';
 import { detailText as detail, type DeploymentDetailView, type DeploymentStatusView } from '../server/status.js';
 import { DaemonClient, encodeId, errorOf } from './daemon-client.js';
+import { LEADER_HEADER, ROLE_HEADER } from '../server/http.js';
 
 const REDRAW_MS = 2000;
 
@@ -13,7 +14,9 @@ export async function statusCommand(id: string | undefined, flags: Record<string
   const render = async (): Promise<{ text: string; ok: boolean }> => {
     const answer = await client.call('GET', id ? `/v1/deployments/${encodeId(id)}` : '/v1/deployments').catch((err: Error) => ({ status: 0, body: { error: err.message } }));
     if (answer.status !== 200) return { text: `nomad-promoter status: ${errorOf(answer)}`, ok: false };
-    return { text: id ? detail(answer.body as DeploymentDetailView) : table(answer.body as DeploymentStatusView[]), ok: true };
+    const text = id ? detail(answer.body as DeploymentDetailView) : table(answer.body as DeploymentStatusView[]);
+    const lead = 'headers' in answer ? leaderLine(answer.headers) : undefined;
+    return { text: lead ? `${lead}\n\n${text}` : text, ok: true };
   };
   if (!flags.watch) {
     const { text, ok } = await render();
@@ -25,6 +28,14 @@ export async function statusCommand(id: string | undefined, flags: Record<string
     process.stdout.write(`\x1b[2J\x1b[H${new Date().toISOString()}  ${client.url}\n\n${text}\n`);
     await new Promise((resolve) => setTimeout(resolve, REDRAW_MS));
   }
+}
+
+/** Under HA, who leads and what the daemon asked is; nothing when it runs alone. */
+export function leaderLine(headers: Headers | undefined): string | undefined {
+  const role = headers?.get(ROLE_HEADER);
+  if (!role) return undefined;
+  const leader = headers?.get(LEADER_HEADER) ?? 'unknown';
+  return role === 'leader' ? `leader: ${leader} (this daemon)` : `leader: ${leader} (this daemon is a standby: its view trails the leader by up to 10s)`;
 }
 
 function rows(d: DeploymentStatusView): string[][] {

@@ -21,7 +21,7 @@ import type {
 } from '../domain/nomad.js';
 import type { DeploymentRef, NomadApi, QueryOptions, QueryResult, Variable, VariableMetadata } from './api.js';
 import { DEFAULT_NAMESPACE, type NomadConnectionConfig } from './config.js';
-import { isTransientNomadError, mayHaveBeenApplied, NomadError } from './errors.js';
+import { isFencedError, isTransientNomadError, mayHaveBeenApplied, NomadError } from './errors.js';
 import { blockingIndexParam, blockingTimeoutMs } from './index-tracker.js';
 import { rankOf, RequestOrder } from './request-order.js';
 import { abortReason, HttpTransport, type AttemptRequest, type AttemptResponse, type HttpMethod, type RequestSample } from './transport.js';
@@ -71,6 +71,11 @@ export interface HttpNomadClientOptions {
   maxResponseBytes?: number;
   /** Called once per HTTP attempt, retries included. */
   observe?: (sample: RequestSample) => void;
+  /**
+   * Asked for each attempt of a write (lock calls excepted) once a connection is assigned, right
+   * before the request is written: false holds it back, unsent and not retried (EFENCED). HA's leader lease.
+   */
+  mayWrite?: () => boolean;
 }
 
 /** 256 MiB: far above any cluster's list answers, far below what a JS string can hold (~512 MiB). */
@@ -97,8 +102,8 @@ export const ROUTES = {
   variable: '/v1/var/:path',
 } as const;
 
-/** One call: the attempt's request, repeated by the retry loop. */
-type CallSpec = AttemptRequest;
+/** One call: the attempt's request, repeated by the retry loop; `unfenced` for the lock calls that the fence itself rests on. */
+type CallSpec = AttemptRequest & { unfenced?: boolean };
 
 export class HttpNomadClient implements NomadApi {
   private readonly transport: HttpTransport;
@@ -110,6 +115,7 @@ export class HttpNomadClient implements NomadApi {
   private readonly requestTimeoutMs: number;
   private readonly blockingMarginMs: number;
   private readonly defaultWaitMs: number;
+  private readonly mayWrite: (() => boolean) | undefined;
   private closed = false;
 
   constructor(
@@ -124,6 +130,7 @@ export class HttpNomadClient implements NomadApi {
     this.defaultWaitMs = options.defaultWaitMs ?? 300_000;
     const maxSockets = options.maxSockets ?? 1;
     this.order = new RequestOrder(maxSockets);
+    this.mayWrite = options.mayWrite;
     this.transport = new HttpTransport(config, {
       maxSockets,
       keepAlive: options.keepAlive ?? true,
@@ -369,7 +376,7 @@ export class HttpNomadClient implements NomadApi {
     refused: 'conflict' | 'lost' = 'conflict',
   ): Promise<LockOutcome> {
     try {
-      const v = await this.write<LockedVariable>(ROUTES.variable, `/v1/var/${encPath(path)}`, namespace, body, signal, 'PUT', new URLSearchParams([[op, '']]));
+      const v = await this.write<LockedVariable>(ROUTES.variable, `/v1/var/${encPath(path)}`, namespace, body, signal, 'PUT', new URLSearchParams([[op, '']]), true);
       const id = heldId(v);
       return id ? { kind: 'held', id } : { kind: 'released' };
     } catch (err) {
@@ -435,6 +442,7 @@ export class HttpNomadClient implements NomadApi {
     signal: AbortSignal | undefined,
     method: HttpMethod = 'POST',
     extra?: URLSearchParams,
+    unfenced = false,
   ): Promise<T> {
     const query = this.baseQuery(namespace);
     extra?.forEach((v, k) => query.set(k, v));
@@ -446,6 +454,7 @@ export class HttpNomadClient implements NomadApi {
       body,
       timeoutMs: this.requestTimeoutMs,
       signal,
+      unfenced,
     });
     return parseJson<T>(res, method, route);
   }
@@ -476,10 +485,12 @@ export class HttpNomadClient implements NomadApi {
               body: spec.body,
               timeoutMs: spec.timeoutMs,
               ...(signal ? { signal } : {}),
+              ...this.fence(spec),
             });
           } catch (err) {
             if (err instanceof AbortError) throw err;
             if (signal?.aborted) throw new AbortError(abortReason(signal));
+            if (isFencedError(err)) throw new AbortError(err as NomadError);
             if (this.closed) throw new AbortError(this.closedError(spec));
             // A write that may already have been applied is not sent again: the caller re-reads first.
             if (isTransientNomadError(err) && !(spec.method !== 'GET' && mayHaveBeenApplied(err))) throw err;
@@ -504,16 +515,26 @@ export class HttpNomadClient implements NomadApi {
     }
   }
 
-  private closedError(spec: CallSpec): NomadError {
-    return new NomadError({
-      status: 0,
-      method: spec.method,
-      route: spec.route,
-      text: 'client is closed',
-      code: 'ECLOSED',
-      transient: false,
-    });
+  /** Writes ask the fence at every attempt, once a connection is theirs: queueing or a retry's backoff must not outlive the lease. */
+  private fence(spec: CallSpec): Pick<AttemptRequest, 'gate'> {
+    const mayWrite = this.mayWrite;
+    if (!mayWrite || spec.method === 'GET' || spec.unfenced) return {};
+    return { gate: () => (mayWrite() ? undefined : fencedError(spec)) };
   }
+
+  private closedError(spec: CallSpec): NomadError {
+    return unsentError(spec, 'ECLOSED', 'client is closed', false);
+  }
+}
+
+/** The fence held a write back. Not Nomad's answer: the next leader (or this one, re-elected) may well send it. */
+function fencedError(spec: CallSpec): NomadError {
+  return unsentError(spec, 'EFENCED', 'not sent: this replica does not hold the leader lock', true);
+}
+
+/** A call that never left this process. */
+function unsentError(spec: CallSpec, code: string, text: string, transient: boolean): NomadError {
+  return new NomadError({ status: 0, method: spec.method, route: spec.route, text, code, transient });
 }
 
 function enc(id: string): string {

@@ -130,13 +130,19 @@ export function isNomadError(err: unknown): err is NomadError {
   return err instanceof NomadError;
 }
 
+/** A write the HA fence held back because this replica does not lead: not an outcome of the effect. */
+export function isFencedError(err: unknown): boolean {
+  return err instanceof NomadError && err.code === 'EFENCED';
+}
+
 /** True for errors worth retrying: a transient NomadError. Anything else (bugs, aborts) is not. */
 export function isTransientNomadError(err: unknown): boolean {
   return err instanceof NomadError && err.transient;
 }
 
 /** Network failures that happen before a request reaches Nomad: nothing can have been applied. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+/** EFENCED: the client's write fence held the request back (this replica does not lead). */
+const NOT_SENT_CODES = new Set(['EFENCED', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /**
  * True when a failed write may still have been applied by Nomad: the connection broke or timed

@@ -37,6 +37,11 @@ export interface AttemptRequest {
   /** Whole-attempt limit, counted from the moment a connection is assigned to the request. */
   timeoutMs: number;
   signal?: AbortSignal;
+  /**
+   * Asked once a connection is assigned, before a byte of the request is written (a request may
+   * queue behind others first): an error fails the attempt unsent, and is not counted as a request.
+   */
+  gate?: () => Error | undefined;
 }
 
 export interface AttemptResponse {
@@ -119,12 +124,12 @@ export class HttpTransport {
       let timer: NodeJS.Timeout | undefined;
       const signal = req.signal;
 
-      const finish = (code: string, outcome: { value: AttemptResponse } | { error: unknown }): void => {
+      const finish = (code: string, outcome: { value: AttemptResponse } | { error: unknown }, sent = true): void => {
         if (settled) return;
         settled = true;
         if (timer) clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        try {
+        if (sent) try {
           this.options.observe?.({
             route: req.route,
             method: req.method,
@@ -197,8 +202,22 @@ export class HttpTransport {
       clientRequest.on('error', (err) => finish('error', { error: networkError(err) }));
       // The clock starts when a connection is assigned: with maxSockets 1 a request may queue
       // behind another one, and queueing is not Nomad being slow.
-      clientRequest.once('socket', () => {
+      // A gated request is written only once the gate says yes, asked when the connection is
+      // ready to carry it (a new one connected), so little can pass between the answer and the bytes.
+      const passGate = (): void => {
         if (settled) return;
+        const refused = req.gate?.();
+        if (refused) {
+          finish('unsent', { error: refused }, false);
+          clientRequest.destroy();
+          return;
+        }
+        clientRequest.end(payload);
+      };
+      clientRequest.once('socket', (socket) => {
+        if (settled) return;
+        if (req.gate && socket.connecting) socket.once('connect', passGate);
+        else if (req.gate) passGate();
         timer = setTimeout(() => {
           finish('error', {
             error: networkError(new Error(`no answer within ${req.timeoutMs} ms`), 'ETIMEDOUT'),
@@ -210,7 +229,7 @@ export class HttpTransport {
         if (signal.aborted) return onAbort();
         signal.addEventListener('abort', onAbort, { once: true });
       }
-      clientRequest.end(payload);
+      if (!req.gate) clientRequest.end(payload);
     });
   }
 

@@ -84,9 +84,17 @@ export class Notifier {
     if (isFinished(change.after)) this.endHold(change.id, () => true);
   };
 
+  /**
+   * Forgets every deployment and stops the timers of running holds: when this replica stops
+   * leading (HA). The next leader tells from its stored snapshots; so does this one if it leads again.
+   */
+  forgetAll(): void {
+    for (const id of new Set([...this.holds.keys(), ...this.told.keys()])) this.forget(id);
+  }
+
   /** Stops telling holds; what is queued gets `graceMs` to go out, the rest is dropped (and counted). */
   async close(graceMs: number): Promise<void> {
-    for (const id of [...this.holds.keys()]) this.forget(id);
+    this.forgetAll();
     await this.queue.close(graceMs);
   }
 

@@ -4,11 +4,12 @@
  * active, the allocation's health is still unset). So a retry, or a repeat after a crash
  * between the write and saving the snapshot, never writes twice. A write whose answer was lost
  * (the connection broke after sending) is confirmed by reading Nomad again, never re-sent blindly.
+ * A write held back by the HA fence is no outcome at all: it ends the pass, unrecorded.
  */
 import type { Deployment } from '../domain/nomad.js';
 import { isActiveDeployment } from '../domain/nomad.js';
 import type { DeploymentRef, NomadApi } from '../nomad/api.js';
-import { isNomadError, mayHaveBeenApplied } from '../nomad/errors.js';
+import { isFencedError, isNomadError, mayHaveBeenApplied } from '../nomad/errors.js';
 import type { EffectRequest } from '../machine/plan.js';
 import type { DecisionRecord, EffectAction, Outcome } from '../machine/types.js';
 
@@ -62,6 +63,8 @@ export class EffectRunner {
           return { outcome: 'error', message: `unsupported effect ${effect.action}`, settled: true, followUps: [] };
       }
     } catch (err) {
+      // This replica stopped leading mid-pass: nothing was decided here, the next leader decides.
+      if (isFencedError(err)) throw err;
       return { outcome: 'error', message: errorText(err), followUps: [] };
     }
   }
@@ -165,6 +168,7 @@ export class EffectRunner {
       await this.api.revertJob(d.JobID, d.Namespace, stable.Version!, d.JobVersion, signal);
       return { outcome: 'ok', message: `reverted to stable job version ${stable.Version}`, ackAt: this.now(), followUps: [] };
     } catch (err) {
+      if (isFencedError(err)) throw err;
       const transient = isTransient(err);
       return { outcome: 'error', message: `revert failed: ${errorText(err)}`, settled: !transient, followUps: [] };
     }

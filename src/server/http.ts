@@ -14,6 +14,7 @@ import { MACHINE_STATES, stateName } from '../machine/machine.js';
 import { HUMAN_ACTIONS, type HumanAction } from '../machine/human.js';
 import type { HumanAnswer, HumanRequest } from '../reconcile/reconciler.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Leadership } from '../ha/lease.js';
 
 const MAX_BODY_BYTES = 16 * 1024;
 
@@ -34,7 +35,13 @@ export interface StatusServerDeps {
   apiToken?: string;
   /** Carries out a person's decision (the reconciler). */
   act?: (id: string, request: HumanRequest) => Promise<HumanAnswer>;
+  /** HA: who leads. A standby answers actions with 503 naming the leader, and lists name it in headers. */
+  leadership?: () => Leadership;
 }
+
+/** Response headers of the deployment views under HA: who leads, and this replica's role. */
+export const LEADER_HEADER = 'x-promoter-leader';
+export const ROLE_HEADER = 'x-promoter-role';
 
 export class StatusServer {
   private readonly server: Server;
@@ -76,6 +83,8 @@ export class StatusServer {
       return send(res, reason ? 503 : 200, reason ? { status: 'not ready', reason } : { status: 'ready' });
     }
     if (path === '/metrics') {
+      // Asking the lease first ends a term that ran out while the process was frozen: the leader gauge never shows a lapsed lease.
+      this.deps.leadership?.();
       const snapshots = await this.deps.store.list();
       const counts: Record<string, number> = {};
       for (const s of snapshots) counts[stateName(s)] = (counts[stateName(s)] ?? 0) + 1;
@@ -84,6 +93,7 @@ export class StatusServer {
       res.end(await this.deps.recorder.metrics());
       return;
     }
+    if (path.startsWith('/v1/deployments')) this.leaderHeaders(res);
     if (path === '/v1/deployments') {
       const snapshots = await this.deps.store.list();
       return send(res, 200, snapshots.map((s) => this.status(s)));
@@ -101,6 +111,13 @@ export class StatusServer {
       return;
     }
     send(res, 404, { error: 'not found' });
+  }
+
+  private leaderHeaders(res: ServerResponse): void {
+    const led = this.deps.leadership?.();
+    if (!led) return;
+    res.setHeader(ROLE_HEADER, led.leader ? 'leader' : 'standby');
+    if (led.leaderIdentity) res.setHeader(LEADER_HEADER, led.leaderIdentity);
   }
 
   private status(s: StoredSnapshot) {
@@ -122,6 +139,13 @@ export class StatusServer {
     if (!tokenMatches(req.headers.authorization, apiToken)) {
       res.setHeader('www-authenticate', 'Bearer');
       return send(res, 401, { error: 'missing or wrong bearer token (Authorization: Bearer <PROMOTER_API_TOKEN>)' });
+    }
+    const led = this.deps.leadership?.();
+    if (led && !led.leader) {
+      this.leaderHeaders(res);
+      const leader = led.leaderIdentity ?? null;
+      const where = leader ? `the leader is ${leader}` : 'no leader is known right now';
+      return send(res, 503, { error: `this replica (${led.identity}) is a standby and does not act: ${where}; send the action to the leader`, leader });
     }
     const body = await readBody(req);
     if (typeof body === 'string') return send(res, 400, { error: body });

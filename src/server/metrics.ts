@@ -54,6 +54,8 @@ export class Recorder {
   private readonly autoPromoteConflicts: Gauge<GroupLabelName>;
   private readonly reconcileErrors: Counter;
   private readonly notifications: Counter<'target' | 'result'>;
+  private readonly leader: Gauge;
+  private readonly leaderTransitions: Counter;
 
   constructor(version: string, options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -166,13 +168,18 @@ export class Recorder {
       registers,
     });
     buildInfo.set({ version }, 1);
-    const leader = new Gauge({
+    this.leader = new Gauge({
       name: 'nomad_promoter_leader',
       help: '1 on the replica that holds the leader lock, or runs alone; else 0.',
       registers,
     });
-    // One daemon acts alone: there is no leader lock to lose.
-    leader.set(1);
+    this.leaderTransitions = new Counter({
+      name: 'nomad_promoter_leader_transitions_total',
+      help: 'Times this replica became leader or stopped being leader (HA).',
+      registers,
+    });
+    // Without HA one daemon acts alone: there is no leader lock to lose.
+    this.leader.set(1);
     if (options.defaultMetrics !== false) {
       collectDefaultMetrics({ register: this.registry });
       // prom-client names these gauges with a `_total` suffix, which promtool rejects; the same
@@ -244,6 +251,17 @@ export class Recorder {
     const group = groupLabels(labels);
     if (active) this.autoPromoteConflicts.set(group, 1);
     else this.autoPromoteConflicts.remove(group);
+  }
+
+  /** HA: this replica starts (true) or stops (false) leading. */
+  leadership(leader: boolean): void {
+    this.leader.set(leader ? 1 : 0);
+    this.leaderTransitions.inc();
+  }
+
+  /** HA: a replica starts as a standby, before it has contended. */
+  standby(): void {
+    this.leader.set(0);
   }
 
   reconcileError(): void {

@@ -3,15 +3,15 @@
  * picks up every deployment where it left off: measurements, owed rollbacks, decisions.
  *
  * One variable per deployment at `<prefix>/<deploymentId>`. Reads are served from memory,
- * loaded once at start; every change is written through to Nomad with check-and-set, and an
- * unchanged snapshot is not written again. A write that fails leaves memory untouched, so the
+ * loaded at start; every change is written through to Nomad with check-and-set, and an
+ * unchanged snapshot is not written again. A check-and-set conflict re-reads, never overwrites. A write that fails leaves memory untouched, so the
  * reconcile that made it fails and is retried: its effects are idempotent, nothing is lost.
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { StoredSnapshot } from '../machine/machine.js';
-import type { NomadApi } from '../nomad/api.js';
+import type { NomadApi, Variable } from '../nomad/api.js';
 import { isNomadError } from '../nomad/errors.js';
-import type { SnapshotStore } from './store.js';
+import { SnapshotConflictError, type SnapshotStore } from './store.js';
 import { readSnapshot } from './read.js';
 
 /** Nomad refuses variables above 64 KiB; large snapshots are gzipped below that. */
@@ -43,19 +43,27 @@ export class NomadVariablesStore implements SnapshotStore {
     this.prefix = options.prefix ?? 'nomad-promoter/deployments';
   }
 
-  /** Reads every stored snapshot; call once before the reconcilers start. */
+  /**
+   * Brings memory to what Nomad holds: at start, when this replica becomes the HA leader (the
+   * last leader's decisions win over an old copy), and periodically on a standby. Only variables
+   * whose ModifyIndex changed are read again; those gone are forgotten.
+   */
   async load(signal?: AbortSignal): Promise<number> {
-    for (const meta of await this.api.listVariables(`${this.prefix}/`, this.namespace, signal)) {
-      const variable = await this.api.readVariable(meta.Path, this.namespace, signal);
-      if (!variable) continue;
-      try {
-        const raw = decode(variable.Items);
-        JSON.parse(raw);
-        this.entries.set(meta.Path.slice(this.prefix.length + 1), { raw, modifyIndex: variable.ModifyIndex });
-      } catch (err) {
-        this.options.onUnreadable?.(meta.Path, err instanceof Error ? err.message : String(err));
+    const listed = await this.api.listVariables(`${this.prefix}/`, this.namespace, signal);
+    const entries = new Map<string, Entry>();
+    for (const meta of listed) {
+      const id = meta.Path.slice(this.prefix.length + 1);
+      const known = this.entries.get(id);
+      if (known?.modifyIndex === meta.ModifyIndex) {
+        entries.set(id, known);
+        continue;
       }
+      const variable = await this.api.readVariable(meta.Path, this.namespace, signal);
+      const entry = variable && this.entryOf(variable);
+      if (entry) entries.set(id, entry);
     }
+    this.entries.clear();
+    for (const [id, entry] of entries) this.entries.set(id, entry);
     return this.entries.size;
   }
 
@@ -74,10 +82,10 @@ export class NomadVariablesStore implements SnapshotStore {
       written = await this.api.writeVariable(path, this.namespace, encode(raw), known?.modifyIndex ?? 0);
     } catch (err) {
       if (!(isNomadError(err) && err.status === 409)) throw err;
-      // Someone wrote it since we read it (a previous run of this promoter, a restore): ours is
-      // the newer decision for this deployment, written against the index Nomad has now.
-      const current = await this.api.readVariable(path, this.namespace);
-      written = await this.api.writeVariable(path, this.namespace, encode(raw), current?.ModifyIndex ?? 0);
+      // Someone wrote it since we read it (another replica, a restore): take theirs and let the
+      // reconciler decide again from it. Overwriting would undo a decision we never saw.
+      await this.reread(deploymentId);
+      throw new SnapshotConflictError(deploymentId);
     }
     this.entries.set(deploymentId, { raw, modifyIndex: written.ModifyIndex });
   }
@@ -90,6 +98,25 @@ export class NomadVariablesStore implements SnapshotStore {
 
   async list(): Promise<StoredSnapshot[]> {
     return [...this.entries.values()].flatMap((e) => readSnapshot(e.raw) ?? []);
+  }
+
+  /** Memory takes what Nomad holds now for one deployment (nothing, when it is gone). */
+  private async reread(deploymentId: string): Promise<void> {
+    const variable = await this.api.readVariable(this.path(deploymentId), this.namespace);
+    const entry = variable && this.entryOf(variable);
+    if (entry) this.entries.set(deploymentId, entry);
+    else this.entries.delete(deploymentId);
+  }
+
+  private entryOf(variable: Variable): Entry | undefined {
+    try {
+      const raw = decode(variable.Items);
+      JSON.parse(raw);
+      return { raw, modifyIndex: variable.ModifyIndex };
+    } catch (err) {
+      this.options.onUnreadable?.(variable.Path, err instanceof Error ? err.message : String(err));
+      return undefined;
+    }
   }
 
   private path(deploymentId: string): string {

@@ -7,3 +7,14 @@ export interface SnapshotStore {
   delete(deploymentId: string): Promise<void>;
   list(): Promise<StoredSnapshot[]>;
 }
+
+/**
+ * The stored snapshot changed under us (check-and-set refused): memory now holds Nomad's copy,
+ * and the reconcile that wrote is retried so it decides again from that copy.
+ */
+export class SnapshotConflictError extends Error {
+  override readonly name = 'SnapshotConflictError';
+  constructor(readonly deploymentId: string) {
+    super(`the stored snapshot of deployment ${deploymentId} was changed by another writer; deciding again from it`);
+  }
+}

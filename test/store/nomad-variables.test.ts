@@ -2,6 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import type { StoredSnapshot } from '../../src/machine/machine.js';
 import { persistDeployment, startDeployment } from '../../src/machine/machine.js';
 import { NomadVariablesStore } from '../../src/store/nomad-variables.js';
+import { SnapshotConflictError } from '../../src/store/store.js';
 import { FakeNomad } from '../support/fake-nomad.js';
 
 const snapshot = (id: string, note = ''): StoredSnapshot => {
@@ -34,15 +35,35 @@ describe('NomadVariablesStore', () => {
     expect(writes.map((c) => c.args[1])).toEqual([0, nomad.variables.get('default/nomad-promoter/deployments/d-1')!.ModifyIndex - 1]);
   });
 
-  test('a conflicting write (the variable changed behind our back) is written against the current index', async () => {
+  test('a conflicting write (the variable changed behind our back) never overwrites: memory takes theirs and the caller is told to decide again', async () => {
     const nomad = new FakeNomad();
     const store = new NomadVariablesStore(nomad, { namespace: 'default' });
     await store.put('d-1', snapshot('d-1'));
     await nomad.writeVariable('nomad-promoter/deployments/d-1', 'default', { snapshot: JSON.stringify(snapshot('d-1', 'other')) });
-    await store.put('d-1', snapshot('d-1', 'mine'));
+    const err = await store.put('d-1', snapshot('d-1', 'mine')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SnapshotConflictError);
+    expect(err).toMatchObject({ deploymentId: 'd-1' });
+    expect((await store.get('d-1'))!.context.warnings).toEqual(['other']);
     const again = new NomadVariablesStore(nomad, { namespace: 'default' });
     await again.load();
-    expect((await again.get('d-1'))!.context.warnings).toEqual(['mine']);
+    expect((await again.get('d-1'))!.context.warnings).toEqual(['other']);
+    // Decided again from theirs, the next write goes through against the index just read.
+    await store.put('d-1', snapshot('d-1', 'redecided'));
+    await again.load();
+    expect((await again.get('d-1'))!.context.warnings).toEqual(['redecided']);
+  });
+
+  test('a conflict on a snapshot deleted behind our back forgets it; load replaces what memory held', async () => {
+    const nomad = new FakeNomad();
+    const store = new NomadVariablesStore(nomad, { namespace: 'default' });
+    await store.put('d-1', snapshot('d-1'));
+    await store.put('d-2', snapshot('d-2'));
+    await nomad.deleteVariable('nomad-promoter/deployments/d-1', 'default');
+    await expect(store.put('d-1', snapshot('d-1', 'mine'))).rejects.toBeInstanceOf(SnapshotConflictError);
+    expect(await store.get('d-1')).toBeUndefined();
+    await nomad.deleteVariable('nomad-promoter/deployments/d-2', 'default');
+    expect(await store.load()).toBe(0);
+    expect(await store.list()).toEqual([]);
   });
 
   test('large snapshots are gzipped under Nomad\'s size limit and read back', async () => {
