@@ -160,7 +160,9 @@ export function resolveRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): { con
   const stateKind = flags.state ?? env.PROMOTER_STATE ?? RUN_DEFAULTS.state;
   const statePath = flags['state-path'] ?? env.PROMOTER_STATE_PATH ?? RUN_DEFAULTS.statePath;
   const watched = flags.namespace ?? env.NOMAD_NAMESPACE;
-  const stateNamespace = flags['state-namespace'] ?? env.PROMOTER_STATE_NAMESPACE ?? (watched && watched !== '*' ? watched : 'default');
+  // Snapshots live in one real namespace: a watched glob (`*`, `prod-*`) names none.
+  const stateNamespace = flags['state-namespace'] ?? env.PROMOTER_STATE_NAMESPACE ?? (watched && !watched.includes('*') ? watched : 'default');
+  if (stateKind === 'nomad' && (stateNamespace === '' || stateNamespace.includes('*'))) errors.push(`--state-namespace / PROMOTER_STATE_NAMESPACE: "${stateNamespace}" is not one namespace`);
   if (stateKind !== 'memory' && stateKind !== 'nomad') errors.push(`--state / PROMOTER_STATE: "${stateKind}" is not memory or nomad`);
   if (!VARIABLE_PATH.test(statePath) || statePath.startsWith('/') || statePath.endsWith('/')) {
     errors.push(`--state-path / PROMOTER_STATE_PATH: "${statePath}" is not a Nomad Variables path (letters, digits, - _ ~ /, no leading or trailing /)`);
@@ -205,7 +207,7 @@ function readHaConfig(flags: RunFlags, env: NodeJS.ProcessEnv, state: { stateKin
     errors.push(`--ha-lock-path / PROMOTER_HA_LOCK_PATH: "${lockPath}" is not a Nomad Variables path (letters, digits, - _ ~ /, no leading or trailing /)`);
   }
   const lockNamespace = flags['ha-lock-namespace'] ?? env.PROMOTER_HA_LOCK_NAMESPACE ?? state.stateNamespace;
-  if (lockNamespace === '' || lockNamespace === '*') errors.push(`--ha-lock-namespace / PROMOTER_HA_LOCK_NAMESPACE: "${lockNamespace}" is not one namespace`);
+  if (lockNamespace === '' || lockNamespace.includes('*')) errors.push(`--ha-lock-namespace / PROMOTER_HA_LOCK_NAMESPACE: "${lockNamespace}" is not one namespace`);
   // Every variable under the state path is read as a snapshot.
   else if (lockNamespace === state.stateNamespace && lockPath.startsWith(`${state.statePath}/`)) {
     errors.push(`--ha-lock-path / PROMOTER_HA_LOCK_PATH: "${lockPath}" is under --state-path "${state.statePath}"; put the lock beside it, such as the default nomad-promoter/leader`);

@@ -38,4 +38,13 @@ describe('--ha', () => {
     ]);
     expect(resolveRunConfig({ ...NOMAD_STATE, ha: true, 'ha-lock-path': 'nomad-promoter/deployments/lock', 'ha-lock-namespace': 'infra' }, ENV).errors).toEqual([]);
   });
+
+  test('a watched namespace glob names no namespace for the state and the lock: default unless one is given, and a glob given is refused', () => {
+    expect(resolveRunConfig({ ...NOMAD_STATE, ha: true, namespace: 'prod-*' }, ENV).config!.ha!.lockNamespace).toBe('default');
+    expect(resolveRunConfig({ ...NOMAD_STATE, namespace: 'prod-*' }, ENV).config!.state).toEqual({ kind: 'nomad', namespace: 'default', path: 'nomad-promoter/deployments' });
+    expect(resolveRunConfig({ ...NOMAD_STATE, ha: true, 'state-namespace': 'prod-*', 'ha-lock-namespace': 'ops-*' }, ENV).errors).toEqual([
+      '--state-namespace / PROMOTER_STATE_NAMESPACE: "prod-*" is not one namespace',
+      '--ha-lock-namespace / PROMOTER_HA_LOCK_NAMESPACE: "ops-*" is not one namespace',
+    ]);
+  });
 });
