@@ -255,7 +255,17 @@ function pendingOf(group: Governed, track: GroupTrack, r: GroupReading, now: num
 }
 
 function record(effect: EffectRequest, now: number): DecisionRecord {
-  return { at: now, action: effect.action, groups: effect.groups, outcome: 'pending', reason: effect.reason, evidence: effect.evidence, source: effect.source ?? 'policy', ...(effect.who ? { who: effect.who } : {}) };
+  return {
+    at: now,
+    action: effect.action,
+    groups: effect.groups,
+    outcome: 'pending',
+    reason: effect.reason,
+    evidence: effect.evidence,
+    source: effect.source ?? 'policy',
+    ...(effect.who ? { who: effect.who } : {}),
+    ...(effect.action === 'set_health' && (effect.unhealthy?.length ?? 0) > 0 ? { failsDeployment: true } : {}),
+  };
 }
 
 /** Effects already carried out (or reported in dry-run) for this deployment are not emitted again. */

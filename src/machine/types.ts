@@ -92,6 +92,10 @@ export interface DecisionRecord {
   source?: DecisionSource;
   /** The person who asked (source human). */
   who?: string;
+  /** Nomad was already where the action would take it: nothing was written. */
+  skipped?: boolean;
+  /** set_health marking allocations unhealthy: Nomad fails the deployment because of it. */
+  failsDeployment?: boolean;
 }
 
 export interface PendingDecision {

@@ -34,8 +34,9 @@ export function eventsOf(r: DecisionRecord): NotifyEvent[] {
   if (r.action === 'check') return [];
   const events: NotifyEvent[] = [];
   if (r.action === 'promote') events.push('promoted');
-  if (r.action === 'fail' || r.action === 'abort') events.push('failed');
-  if (r.action === 'revert') events.push('rolled_back');
+  if (r.action === 'fail' || r.action === 'abort' || r.failsDeployment) events.push('failed');
+  // A skipped revert found the job already where it would go: nothing was rolled back.
+  if (r.action === 'revert' && !r.skipped) events.push('rolled_back');
   if ((r.action === 'fail' || r.action === 'promote') && TIMEOUT.test(r.reason)) events.push('timeout');
   if (r.source === 'human') events.push('human');
   return events;

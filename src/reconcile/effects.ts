@@ -14,7 +14,7 @@ import type { EffectRequest } from '../machine/plan.js';
 import type { DecisionRecord, EffectAction, Outcome } from '../machine/types.js';
 
 /** A decision taken on the way; `skipped` ones are shown in history but not counted in metrics. */
-export type FollowUp = Omit<DecisionRecord, 'evidence' | 'action'> & { action: EffectAction; skipped?: boolean };
+export type FollowUp = Omit<DecisionRecord, 'evidence' | 'action'> & { action: EffectAction };
 
 export interface EffectResult {
   /** `skipped`: Nomad is already where the effect would take it; nothing was written. */
