@@ -12,5 +12,16 @@ export function parseHttpUrl(text: string): HttpUrl {
   if (!url) return { ok: false, problem: 'not a URL (expected http://host[:port][/path])' };
   // `127.0.0.1:9090` parses with the scheme "127.0.0.1:": say what is expected rather than echo it.
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, problem: 'not http:// or https://' };
+  // Credentials are sent decoded (Basic auth): a stray % would fail every later use of the URL.
+  if (!decodes(url.username) || !decodes(url.password)) return { ok: false, problem: 'user:password@ is not valid percent-encoding (write a literal % as %25)' };
   return { ok: true, url };
+}
+
+function decodes(text: string): boolean {
+  try {
+    decodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

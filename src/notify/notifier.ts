@@ -76,8 +76,14 @@ export class Notifier {
       const key = recordKey(r);
       present.add(key);
       if (!isTold(r) || told.has(key)) continue;
-      told.add(key);
-      this.handle(ctx, r);
+      // One entry that cannot be handled must not cost the others theirs (nor the store its write).
+      try {
+        this.handle(ctx, r);
+        told.add(key);
+      } catch (err) {
+        const error = redactValues(err instanceof Error ? err.message : String(err), this.secrets);
+        this.options.logger.warn({ deploymentId: ctx.deploymentId, action: r.action, error }, 'notification failed');
+      }
     }
     // Entries cut from the history never come back: their keys can go.
     for (const key of told) if (!present.has(key)) told.delete(key);

@@ -57,6 +57,8 @@ const CANARY_KEYS = ['analysis', 'bake', 'promote', 'together', 'timeout', 'onTi
 const HEALTH_KEYS = ['checks'] as const;
 const ROLLOUT_KEYS = ['analysis'] as const;
 const ON_FAILURE_KEYS = ['rollback'] as const;
+/** The longest delay a Node.js timer keeps (2^31-1 ms, 596h 31m); 596h is the round limit told. */
+const MAX_TIMER_MS = 596 * 3_600_000;
 const NOTIFY_KEYS = [...NOTIFY_KINDS, 'on', 'heldAfter', 'timeout'] as const;
 const WEBHOOK_KEYS = ['url', 'headers'] as const;
 const SLACK_KEYS = ['url', 'prefix'] as const;
@@ -101,7 +103,8 @@ class PolicyReader {
     return v;
   }
 
-  duration(f: Field | undefined, fallback: number, opts: { positive?: boolean } = {}): number | undefined {
+  /** `timer`: the duration becomes one Node.js timer, which fires at once beyond 2^31-1 ms. */
+  duration(f: Field | undefined, fallback: number, opts: { positive?: boolean; timer?: boolean } = {}): number | undefined {
     if (!f) return fallback;
     const v = this.r.scalarValue(f.value);
     const text = typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
@@ -111,6 +114,7 @@ class PolicyReader {
       return this.bad(f, `invalid duration${shown} (use a Go-style duration such as 500ms, 30s, 5m, 1h30m)`);
     }
     if (opts.positive && ms <= 0) return this.bad(f, 'must be longer than 0s');
+    if (opts.timer && ms > MAX_TIMER_MS) return this.bad(f, 'must be at most 596h');
     return ms;
   }
 
@@ -225,9 +229,9 @@ class PolicyReader {
     }
     const on = this.notifyEvents(fields.get('on'), node, path);
     const heldAfterField = fields.get('heldAfter');
-    const heldAfterMs = this.duration(heldAfterField, D.notify.heldAfterMs, { positive: true });
+    const heldAfterMs = this.duration(heldAfterField, D.notify.heldAfterMs, { positive: true, timer: true });
     if (heldAfterField && on && !on.includes('held')) this.bad(heldAfterField, 'applies to the "held" event only; add held to "on" or remove heldAfter');
-    const timeoutMs = this.duration(fields.get('timeout'), D.notify.timeoutMs, { positive: true });
+    const timeoutMs = this.duration(fields.get('timeout'), D.notify.timeoutMs, { positive: true, timer: true });
     const kind = given.length === 1 ? given[0] : undefined;
     const target = kind && this.notifyKind(kind);
     if (!target || !on || heldAfterMs === undefined || timeoutMs === undefined || (heldAfterField && !on.includes('held'))) return undefined;
@@ -329,7 +333,8 @@ class PolicyReader {
     if (!f || text === undefined) return true;
     // Placeholders stand for host names, ports or path parts: check the shape around them.
     const parsed = parseHttpUrl(text.replace(/\{\{[^}]*\}\}/g, 'x'));
-    if (!parsed.ok) this.bad(f, `"${text}": ${parsed.problem}`);
+    // Not quoted: the text may hold credentials or a token.
+    if (!parsed.ok) this.bad(f, parsed.problem);
     return parsed.ok;
   }
 

@@ -143,6 +143,18 @@ describe('webhook', () => {
     expect(bodies(hook)[1]).toMatchObject({ event: 'human', action: 'pause', source: 'human', who: 'alice' });
   });
 
+  test('a target whose URL credentials do not decode fails alone: the other targets and entries are told', async () => {
+    const hook = await receiver();
+    const bad = 'http://user:p%zz-secret@127.0.0.1:9/';
+    const { put, lines } = setup([policy({ notify: [webhook(bad), webhook(hook.url)] })]);
+    await put([entry('promote', 'analysis passed'), entry('fail', 'web: check errors failed')]);
+    await arrived(hook, 2);
+    expect(events(hook)).toEqual([['promoted'], ['failed']]);
+    const failed = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'notification failed');
+    expect(failed.map((l) => l.error)).toEqual([expect.stringMatching(/percent-encoding/), expect.stringMatching(/percent-encoding/)]);
+    expect(lines.join('')).not.toContain('secret');
+  });
+
   test('a fail at the canary timeout is told as failed and timeout, in one webhook', async () => {
     const hook = await receiver();
     const { put } = setup([policy({ notify: [webhook(hook.url, { on: ['timeout', 'failed'] })] })]);

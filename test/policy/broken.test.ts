@@ -35,7 +35,7 @@ const CASES: [string, string][] = [
   ["bad-http-method.yaml", "7:15: checks.healthz.http.method: invalid value \"FETCH\" (expected one of: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)"],
   ["bad-meta-glob.yaml", "3:17: match.meta.team: invalid glob \"{payments\": missing closing \"}\""],
   ["bad-name.yaml", "1:7: name: invalid name \"Checkout_Canary\" (use lower-case letters, digits and \"-\")"],
-  ["bad-url.yaml", "6:12: checks.healthz.http.url: \"{{ alloc.addr.http }}/healthz\": not a URL (expected http://host[:port][/path])"],
+  ["bad-url.yaml", "6:12: checks.healthz.http.url: not a URL (expected http://host[:port][/path])"],
   ["cel-alloc-in-deployment.yaml", "5:11: checks.error-rate.pass: CEL: unknown variable \"alloc\" (a prometheus check with scope deployment has: namespace, job, group, result, results); \"alloc\" needs \"scope: allocation\""],
   ["cel-not-bool.yaml", "5:11: checks.error-rate.pass: CEL expression must be a bool, but its type is double"],
   ["cel-syntax.yaml", "5:27: checks.error-rate.pass: CEL syntax error: Unexpected token: EOF"],

@@ -73,10 +73,10 @@ describe('a bad notify block is refused with its position', () => {
     ]],
     ['missing url', '  - slack: {prefix: x}\n    on: [failed]\n', ['p.yaml:3:5: notify[0].slack: missing required key "url"']],
     ['bad url', '  - webhook: {url: "hooks.example.com/x"}\n    on: [failed]\n', [
-      'p.yaml:3:20: notify[0].webhook.url: "hooks.example.com/x": not a URL (expected http://host[:port][/path])',
+      'p.yaml:3:20: notify[0].webhook.url: not a URL (expected http://host[:port][/path])',
     ]],
     ['not http', '  - slack: {url: "ftp://hooks.example.com/x"}\n    on: [failed]\n', [
-      'p.yaml:3:18: notify[0].slack.url: "ftp://hooks.example.com/x": not http:// or https://',
+      'p.yaml:3:18: notify[0].slack.url: not http:// or https://',
     ]],
     ['unknown event', '  - webhook: {url: "http://h"}\n    on: [promoted, aborted]\n', [
       'p.yaml:4:20: notify[0].on[1]: unknown event "aborted" (expected any of: promoted, failed, rolled_back, held, timeout, human)',
@@ -90,6 +90,11 @@ describe('a bad notify block is refused with its position', () => {
     ]],
     ['heldAfter without held', '  - webhook: {url: "http://h"}\n    on: [failed]\n    heldAfter: 5m\n', [
       'p.yaml:5:16: notify[0].heldAfter: applies to the "held" event only; add held to "on" or remove heldAfter',
+    ]],
+    ['heldAfter beyond what a timer keeps', '  - webhook: {url: "http://h"}\n    on: [held]\n    heldAfter: 597h\n', ['p.yaml:5:16: notify[0].heldAfter: must be at most 596h']],
+    ['timeout beyond what a timer keeps', '  - webhook: {url: "http://h"}\n    on: [failed]\n    timeout: 1000h\n', ['p.yaml:5:14: notify[0].timeout: must be at most 596h']],
+    ['bad url with credentials, not quoted', '  - webhook: {url: "http://u:s3cret%zz@h/x"}\n    on: [failed]\n', [
+      'p.yaml:3:20: notify[0].webhook.url: user:password@ is not valid percent-encoding (write a literal % as %25)',
     ]],
     ['zero timeout', '  - webhook: {url: "http://h"}\n    on: [failed]\n    timeout: 0s\n', ['p.yaml:5:14: notify[0].timeout: must be longer than 0s']],
     ['group template', '  - webhook: {url: "http://h", headers: {X-Group: "{{ group }}"}}\n    on: [failed]\n', [
