@@ -1,7 +1,8 @@
 /**
  * The bodies sent to notification targets: a webhook's JSON decision record, and a Slack
  * incoming-webhook message (text for notifications and old clients, blocks for the channel).
- * Both are built from the same Notice; secrets are hidden by the caller before sending.
+ * Both are built from the same Notice, whose secrets the caller has hidden already: a cut made
+ * here must never leave half a secret to be missed.
  */
 import type { NotifyEvent } from '../domain/policy.js';
 import type { DecisionRecord } from '../machine/types.js';
@@ -80,8 +81,9 @@ function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/** Cuts escaped text, never in the middle of an entity (`&am…` would show as typed). */
 function cut(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return text.length > max ? `${text.slice(0, max - 1).replace(/&[a-z]*$/, '')}…` : text;
 }
 
 /** "Promoted", "Held for 5m", "Failed by alice", "Pause by alice (dry run)". */
@@ -114,7 +116,8 @@ export function slackBody(n: Notice, prefix: string): Record<string, unknown> {
   // A link is mrkdwn markup itself: not escaped.
   if (n.link) context.push(`<${n.link}|open in the dashboard>`);
   return {
-    text: cut(`${lead}${title}: ${where}: ${r.reason}`, MAX_SECTION),
+    // Escaped too: the text alone is what notifications show, and `<!channel>` in it would ping everyone.
+    text: cut(esc(`${lead}${title}: ${where}: ${r.reason}`), MAX_SECTION),
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: cut(`${esc(lead)}*${esc(title)}*: \`${esc(where)}\``, MAX_SECTION) } },
       { type: 'section', text: { type: 'mrkdwn', text: cut(esc(r.message ? `${r.reason} (${r.message})` : r.reason), MAX_SECTION) } },

@@ -196,8 +196,10 @@ export class Notifier {
         ...(heldForMs !== undefined ? { heldForMs } : {}),
         ...(this.options.externalUrl ? { link: dashboardLink(this.options.externalUrl, ctx.deploymentId) } : {}),
       };
-      const message = target.kind === 'webhook' ? webhookBody(notice) : slackBody(notice, render('prefix', target.prefix));
-      const body = JSON.stringify(hide(message, secrets));
+      // Hidden before the message is built: Slack's text is cut to length, and a cut secret would no longer be found.
+      const shown = hide(notice, secrets) as Notice;
+      const message = target.kind === 'webhook' ? webhookBody(shown) : slackBody(shown, redactValues(render('prefix', target.prefix), secrets));
+      const body = JSON.stringify(message);
       const errorSecrets = [...secrets, ...rendered.map(([, value]) => value)];
       delivery = { lane: `${target.kind} ${url.href}`, target: target.kind, url, headers, body, timeoutMs: target.timeoutMs, secrets: errorSecrets, about };
     } catch (err) {
@@ -228,7 +230,7 @@ export class Notifier {
   }
 }
 
-/** Every string of a message with the secrets hidden: a reason or a cause may quote anything. */
+/** Every string of a notice with the secrets hidden: a reason or a cause may quote anything. */
 function hide(value: unknown, secrets: readonly string[]): unknown {
   if (typeof value === 'string') return redactValues(value, secrets);
   if (Array.isArray(value)) return value.map((v) => hide(v, secrets));

@@ -304,7 +304,7 @@ describe('slack', () => {
     await put([fail]);
     await arrived(hook, 1);
     expect(bodies(hook)[0]).toEqual({
-      text: '[default/web] Timed out: default/web v3: web: canary timeout 10m expired: onTimeout fail (p99 <250ms & errors)',
+      text: '[default/web] Timed out: default/web v3: web: canary timeout 10m expired: onTimeout fail (p99 &lt;250ms &amp; errors)',
       blocks: [
         { type: 'section', text: { type: 'mrkdwn', text: '[default/web] *Timed out*: `default/web v3`' } },
         { type: 'section', text: { type: 'mrkdwn', text: 'web: canary timeout 10m expired: onTimeout fail (p99 &lt;250ms &amp; errors)' } },
@@ -320,6 +320,25 @@ describe('slack', () => {
         },
       ],
     });
+  });
+
+  test('text from a deployment cannot ping the channel, and a secret at the cut is hidden whole', async () => {
+    const SECRET = 'slack-cut-4Kp9-secret';
+    const hook = await receiver();
+    const { put } = setup([policy({ notify: [{ ...webhook(hook.url, { on: ['failed'] }), kind: 'slack', prefix: '' }] })], { secrets: [SECRET] });
+    // The secret straddles the 2900 characters Slack's text is cut to.
+    const lead = 'Failed: default/web v3: ';
+    const reason = `<!channel> ${'x'.repeat(2890 - lead.length - '&lt;!channel&gt; '.length)}${SECRET}`;
+    await put([entry('fail', reason)]);
+    await arrived(hook, 1);
+    const body = bodies(hook)[0] as { text: string; blocks: { text?: { text: string } }[] };
+    const texts = [body.text, ...body.blocks.flatMap((b) => (b.text ? [b.text.text] : []))];
+    for (const t of texts) {
+      expect(t).not.toContain('<!channel>');
+      expect(t).not.toContain(SECRET.slice(0, 8));
+      expect(t.length).toBeLessThanOrEqual(2900);
+    }
+    expect(body.text).toMatch(/^Failed: default\/web v3: &lt;!channel&gt; x+\[redacted\]$/);
   });
 });
 
