@@ -3,7 +3,7 @@
  * overrides the analysis, ask first; the daemon's refusals are shown as it words them.
  */
 import { useState } from 'preact/hooks';
-import { act, ACTIONS, type Action, type DeploymentStatusView } from './api.js';
+import { act, ACTIONS, userName, type Action, type DeploymentStatusView } from './api.js';
 import { promoteOverrides } from './format.js';
 
 function warning(action: Action, d: DeploymentStatusView): string | undefined {
@@ -23,7 +23,7 @@ export function Actions({ d, apiToken }: { d: DeploymentStatusView; apiToken: st
     setBusy(true);
     setResult(undefined);
     try {
-      await act(d.id, action, apiToken, reason);
+      await act(d.id, action, apiToken, reason, userName.get());
       setResult({ ok: true, text: `${action}: accepted` });
       setReason('');
     } catch (err) {

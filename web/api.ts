@@ -48,20 +48,29 @@ export async function fetchDetail(id: string): Promise<{ detail: DeploymentDetai
   return { detail: detail as DeploymentDetailView, explain };
 }
 
-/** A person's decision; throws with the daemon's own error text when it refuses. */
-export async function act(id: string, action: Action, token: string, reason: string): Promise<void> {
+/**
+ * A person's decision, in the name they gave (`who`); throws with the daemon's own error text
+ * when it refuses. The name goes in the body rather than X-Promoter-User: a header cannot carry
+ * every name (fetch refuses characters beyond Latin-1 there).
+ */
+export async function act(id: string, action: Action, token: string, reason: string, who: string | undefined): Promise<void> {
   const res = await fetch(`v1/deployments/${encodeURIComponent(id)}/${action}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(reason.trim() ? { reason: reason.trim() } : {}),
+    body: JSON.stringify({ ...(reason.trim() ? { reason: reason.trim() } : {}), ...(who?.trim() ? { who: who.trim() } : {}) }),
   });
   await answer(res);
 }
 
-/** The API token lives in this tab's session storage only: gone when the tab closes. */
-const TOKEN_KEY = 'nomad-promoter.api-token';
-export const token = {
-  get: (): string | undefined => sessionStorage.getItem(TOKEN_KEY) ?? undefined,
-  set: (value: string) => sessionStorage.setItem(TOKEN_KEY, value),
-  clear: () => sessionStorage.removeItem(TOKEN_KEY),
-};
+/** A value kept in this tab's session storage only: gone when the tab closes. */
+function sessionValue(key: string) {
+  return {
+    get: (): string | undefined => sessionStorage.getItem(key) ?? undefined,
+    set: (value: string) => sessionStorage.setItem(key, value),
+    clear: () => sessionStorage.removeItem(key),
+  };
+}
+
+/** The API token, and the name the person acts under (the history's `who`). */
+export const token = sessionValue('nomad-promoter.api-token');
+export const userName = sessionValue('nomad-promoter.user');

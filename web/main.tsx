@@ -5,20 +5,26 @@
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { openStream, token, type DeploymentStatusView } from './api.js';
+import { openStream, token, userName, type DeploymentStatusView } from './api.js';
 import { Detail } from './detail.js';
 import { Overview } from './overview.js';
 
 function routeOf(hash: string): { id?: string } {
   const m = /^#\/deployments\/(.+)$/.exec(hash);
-  return m ? { id: decodeURIComponent(m[1]!) } : {};
+  if (!m) return {};
+  // A hand-edited link with a stray % must not blank the page: it shows the overview.
+  try {
+    return { id: decodeURIComponent(m[1]!) };
+  } catch {
+    return {};
+  }
 }
 
 function TokenControl({ value, onChange }: { value: string | undefined; onChange: (t: string | undefined) => void }) {
   const [open, setOpen] = useState(false);
   if (value)
     return (
-      <button type="button" class="link" onClick={() => (token.clear(), onChange(undefined))}>
+      <button type="button" class="link" onClick={() => (token.clear(), userName.clear(), onChange(undefined))}>
         forget API token
       </button>
     );
@@ -33,13 +39,17 @@ function TokenControl({ value, onChange }: { value: string | undefined; onChange
       class="token"
       onSubmit={(e) => {
         e.preventDefault();
-        const input = (e.currentTarget as HTMLFormElement).elements.namedItem('token') as HTMLInputElement;
+        const form = e.currentTarget as HTMLFormElement;
+        const input = form.elements.namedItem('token') as HTMLInputElement;
+        const name = (form.elements.namedItem('who') as HTMLInputElement).value.trim();
+        if (name) userName.set(name);
         if (input.value) token.set(input.value), onChange(input.value);
         input.value = '';
         setOpen(false);
       }}
     >
       <input name="token" type="password" autocomplete="off" placeholder="PROMOTER_API_TOKEN" aria-label="API token" />
+      <input name="who" autocomplete="name" placeholder="your name" aria-label="your name, kept in the history" defaultValue={userName.get()} />
       <button type="submit">use</button>
     </form>
   );

@@ -73,6 +73,7 @@ test('live: the good canary is seen baking then promoted; the bad one shows its 
   expect(slow.JobVersion).toBe(1);
   await page.click('[data-token-open]');
   await page.fill('input[name="token"]', TOKEN);
+  await page.fill('input[name="who"]', 'Zoë 李');
   await page.press('input[name="token"]', 'Enter');
   expect(await page.content()).not.toContain(TOKEN);
   await page.click(`${card('slow-web')} a.card-head`);
@@ -89,7 +90,8 @@ test('live: the good canary is seen baking then promoted; the bad one shows its 
   await page.click('[data-confirm="abort"]');
   expect(await page.textContent('.actions [role="status"]', { timeout: 10_000 })).toBe('abort: accepted');
   await page.waitForSelector(`article.detail[data-deployment="${slow.ID}"] .detail-head [data-state="failed"]`, { timeout: 30_000 });
-  await page.waitForSelector('.timeline li.source-human[data-action="abort"]');
+  // The abort is kept under the name given beside the token.
+  expect(await page.textContent('.timeline li.source-human[data-action="abort"] .source')).toBe('human (Zoë 李)');
   const rolledBack = await eventually(async () => {
     const d = await h.sim.latest('slow-web');
     return d && d.JobVersion === 2 && d.Status === 'successful' ? d : undefined;
@@ -104,6 +106,10 @@ test('live: the good canary is seen baking then promoted; the bad one shows its 
   expect(await page.textContent('.actions [role="status"]', { timeout: 10_000 })).toMatch(/^resume refused: 409: resume does not apply: /);
 
   expect(loads).toEqual([]);
+
+  // A malformed link shows the overview rather than a blank page.
+  await page.goto(`${daemonUrl}/#/deployments/%zz`);
+  await page.waitForSelector(card('web-good'));
 
   // Read-only: no token in this browser, a daemon without one.
   const reader = await open(readOnlyUrl);
