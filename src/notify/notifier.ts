@@ -129,11 +129,13 @@ export class Notifier {
   private startHold(ctx: PromoterContext, r: DecisionRecord, holdId: string): void {
     const timers = this.targets(ctx, r.groups)
       .filter(({ target }) => target.on.includes('held'))
-      .map(({ policy, target }) => {
+      .map(({ target }) => {
         const timer = setTimeout(() => {
           const running = this.holds.get(ctx.deploymentId)?.get(holdId);
           running?.splice(running.indexOf(timer), 1);
-          this.send(ctx, r, ['held'], policy, target, this.now() - r.at);
+          // The target as the policies in force now have it: a reload may have changed or removed it.
+          const now = this.targets(ctx, r.groups).find((g) => targetId(g.target) === targetId(target) && g.target.on.includes('held'));
+          if (now) this.send(ctx, r, ['held'], now.policy, now.target, this.now() - r.at);
         }, Math.max(0, r.at + target.heldAfterMs - this.now()));
         timer.unref();
         return timer;
@@ -161,7 +163,7 @@ export class Notifier {
       const name = ctx.groups[g]?.policy;
       const policy = policies.find((p) => p.name === name);
       for (const target of policy?.notify ?? []) {
-        const id = `${target.kind} ${target.url}`;
+        const id = targetId(target);
         if (!out.has(id)) out.set(id, { policy: policy!.name, target });
       }
     }
@@ -228,6 +230,11 @@ export class Notifier {
     else if (r.result === 'dropped') this.options.logger.warn({ ...d.about, why: r.why }, 'notification dropped');
     else this.options.logger.debug(d.about, 'notification sent');
   }
+}
+
+/** A target's identity across policy reloads: its kind and URL text. */
+function targetId(t: NotifyTarget): string {
+  return `${t.kind} ${t.url}`;
 }
 
 /** Every string of a notice with the secrets hidden: a reason or a cause may quote anything. */

@@ -287,6 +287,23 @@ describe('held', () => {
     await arrived(hook, 1);
     expect(bodies(hook).map((b) => b.reason)).toEqual(['canary check latency pending -> errored: timeout']);
   });
+
+  test('a hold is told to its targets as the policy in force when it is due has them: changed, or not at all once removed', async () => {
+    const kept = await receiver();
+    const removed = await receiver();
+    const held = { on: ['held' as const, 'failed' as const], heldAfterMs: 200 };
+    const { put, setPolicies } = setup([policy({ notify: [webhook(kept.url, held), webhook(removed.url, held)] })]);
+    const hold = entry('check', 'canary check errors pending -> inconclusive: no data');
+    await put([hold]);
+    setPolicies([policy({ notify: [webhook(kept.url, { ...held, headers: { 'X-Reloaded': 'yes' } })] })]);
+    await arrived(kept, 1);
+    expect(kept.requests[0]!.headers['x-reloaded']).toBe('yes');
+    // Back in the policy: what it gets next would come after a held sent on its timer.
+    setPolicies([policy({ notify: [webhook(kept.url, held), webhook(removed.url, held)] })]);
+    await put([hold, entry('fail', 'web: check errors failed')]);
+    await arrived(removed, 1);
+    expect(events(removed)).toEqual([['failed']]);
+  });
 });
 
 describe('slack', () => {
