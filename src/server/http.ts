@@ -76,7 +76,10 @@ export class StatusServer {
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
     if (await serveDashboard(path, res, this.deps.webDir)) return;
-    if (path === '/v1/stream' && req.method === 'GET') return this.live.serve(req, res);
+    if (path === '/v1/stream' && req.method === 'GET') {
+      const refused = this.live.refusal();
+      return refused ? send(res, 503, { error: refused }) : this.live.serve(req, res);
+    }
     if (path === '/healthz') return send(res, 200, { status: 'ok' });
     if (path === '/readyz') {
       const reason = this.deps.notReadyReason();

@@ -14,9 +14,11 @@ export interface StreamOptions {
   heartbeatMs: number;
   /** Bytes a client may leave unread before it is dropped. */
   maxBufferedBytes: number;
+  /** Streams open at once; one more is refused (each holds a socket and a send buffer). */
+  maxClients: number;
 }
 
-export const STREAM_DEFAULTS: StreamOptions = { heartbeatMs: 15_000, maxBufferedBytes: 1024 * 1024 };
+export const STREAM_DEFAULTS: StreamOptions = { heartbeatMs: 15_000, maxBufferedBytes: 1024 * 1024, maxClients: 100 };
 
 export interface StreamFeed {
   subscribe(listener: SnapshotListener): () => void;
@@ -45,6 +47,11 @@ export class LiveStream {
     private readonly onDrop: () => void = () => {},
   ) {}
 
+  /** Why a new client is refused, if it is. */
+  refusal(): string | undefined {
+    return this.clients.size >= this.options.maxClients ? `too many /v1/stream clients (at most ${this.options.maxClients}); try again later` : undefined;
+  }
+
   async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -56,13 +63,19 @@ export class LiveStream {
     const client: Client = { res, queued: [] };
     this.add(client);
     req.on('close', () => this.remove(client));
-    // Subscribed before the list is read: a change during the read is queued, never lost.
-    const snapshots = await this.feed.list();
-    if (!this.clients.has(client)) return;
-    const queued = client.queued ?? [];
-    delete client.queued;
-    this.send(client, frame('snapshot', { at: new Date().toISOString(), deployments: snapshots.map(this.view) }));
-    for (const text of queued) this.send(client, text);
+    try {
+      // Subscribed before the list is read: a change during the read is queued, never lost.
+      const snapshots = await this.feed.list();
+      if (!this.clients.has(client)) return;
+      const queued = client.queued ?? [];
+      delete client.queued;
+      this.send(client, frame('snapshot', { at: new Date().toISOString(), deployments: snapshots.map(this.view) }));
+      for (const text of queued) this.send(client, text);
+    } catch {
+      // The status line is sent: no error answer fits any more. The browser reconnects.
+      this.remove(client);
+      res.destroy();
+    }
   }
 
   /** Ends every stream (the server is closing). */

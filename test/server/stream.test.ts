@@ -66,7 +66,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function start(store: ObservedStore, stream: { heartbeatMs?: number; maxBufferedBytes?: number } = {}, onStreamDrop?: () => void): Promise<string> {
+async function start(store: ObservedStore, stream: { heartbeatMs?: number; maxBufferedBytes?: number; maxClients?: number } = {}, onStreamDrop?: () => void): Promise<string> {
   server = new StatusServer({ recorder: new Recorder('test', { defaultMetrics: false }), store, notReadyReason: () => undefined, stream, ...(onStreamDrop ? { onStreamDrop } : {}) });
   const address = await server.listen('127.0.0.1', 0);
   return `http://127.0.0.1:${address.port}`;
@@ -123,5 +123,38 @@ describe('GET /v1/stream', () => {
     const last = fast.frames.filter((f) => f.event === 'deployment').pop()!.data as { updatedAt: string };
     expect(last.updatedAt).toBe(new Date(T0 + puts - 1).toISOString());
     fast.res.destroy();
+  });
+
+  test('beyond maxClients a stream is refused with 503 and a reason; a place freed is taken again', async () => {
+    const store = new ObservedStore(new MemorySnapshotStore(), () => undefined);
+    const url = await start(store, { maxClients: 2 });
+    const open = [await connect(url), await connect(url)];
+    const refused = await fetch(`${url}/v1/stream`);
+    expect([refused.status, await refused.json()]).toEqual([503, { error: 'too many /v1/stream clients (at most 2); try again later' }]);
+    open[0]!.res.destroy();
+    const again = await eventually(async () => {
+      const c = await connect(url);
+      if (c.res.statusCode === 200) return c;
+      c.res.destroy();
+      return undefined;
+    }, 'a stream accepted once one closed');
+    await eventually(async () => again.frames.some((f) => f.event === 'snapshot'), 'its snapshot');
+    for (const c of [open[1]!, again]) c.res.destroy();
+  });
+
+  test('a store that fails to list ends that stream; the server goes on answering', async () => {
+    class FailingList extends MemorySnapshotStore {
+      override async list(): Promise<StoredSnapshot[]> {
+        throw new Error('store unavailable');
+      }
+    }
+    const url = await start(new ObservedStore(new FailingList(), () => undefined));
+    // Ended before or after the status line reached the client: either way, no frames.
+    const outcome = await connect(url).then(
+      async (c) => (await c.ended, c.frames),
+      (err: Error) => err.message,
+    );
+    expect([[], 'socket hang up']).toContainEqual(outcome);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
   });
 });
