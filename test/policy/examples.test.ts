@@ -138,7 +138,7 @@ describe('example policies', () => {
     expect(verdict(check(p, 'error-rate'), { ...base, result: 0.01, results: [] })).toBe('pass');
   });
 
-  test('notify: a Slack channel for what went wrong, a webhook for every decision, secrets from PROMOTER_VAR_*', async () => {
+  test('notify: a Slack channel for what went wrong and long holds of its check, a webhook for every decision, secrets from PROMOTER_VAR_*', async () => {
     const p = await load('notify.yaml');
     expect(p.notify).toEqual([
       { kind: 'slack', url: '{{ env.PROMOTER_VAR_SLACK_WEBHOOK_URL }}', headers: {}, prefix: '[{{ namespace }}]', on: ['failed', 'rolled_back', 'timeout', 'held'], heldAfterMs: 600_000, timeoutMs: 10_000 },
@@ -155,7 +155,11 @@ describe('example policies', () => {
     const env = { PROMOTER_VAR_SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/x', PROMOTER_VAR_HOOK_TOKEN: 't' };
     expect(renderTemplate(p.notify![0]!.url, { ...VARS, env })).toEqual({ ok: true, text: env.PROMOTER_VAR_SLACK_WEBHOOK_URL });
     expect(renderTemplate(p.notify![0]!.prefix, VARS)).toEqual({ ok: true, text: '[prod]' });
-    expect(p.canary).toMatchObject({ bakeMs: 120_000, timeoutMs: 1_800_000 });
+    expect(p.canary).toMatchObject({ analysis: ['errors'], bakeMs: 120_000, timeoutMs: 1_800_000 });
+    // held is promised: the check analysed can hold, errored or inconclusive.
+    const errors = check(p, 'errors');
+    expect(errors).toMatchObject({ consecutiveErrorLimit: 3, inconclusiveLimit: 2 });
+    expect(verdict(errors, { ...base, result: 0.5, results: [] })).toBe('inconclusive');
   });
 
   test('bake-only: no checks, promote web-* canaries after a 30s bake', async () => {
