@@ -41,7 +41,7 @@ export interface DeliveryQueueOptions {
 }
 
 const DEFAULT_RETRY: RetryOptions = { retries: 5, minTimeoutMs: 1_000, maxTimeoutMs: 30_000 };
-export const DEFAULT_CAPACITY = 1000;
+const DEFAULT_CAPACITY = 1000;
 
 interface Waiting {
   seq: number;

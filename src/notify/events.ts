@@ -45,7 +45,6 @@ export function eventsOf(r: DecisionRecord): NotifyEvent[] {
 /** A check entering or leaving a hold, for one group: `id` names the check in that group. */
 export interface HoldChange {
   id: string;
-  group: string;
   entering: boolean;
 }
 
@@ -54,7 +53,7 @@ export function holdChange(r: DecisionRecord): HoldChange | undefined {
   const m = CHECK_CHANGE.exec(r.reason);
   const group = r.groups[0];
   if (!m || group === undefined) return undefined;
-  return { id: `${group}|${m[1]}:${m[2]}`, group, entering: HOLDING_PHASES.includes(m[4] as CheckPhase) };
+  return { id: `${group}|${m[1]}:${m[2]}`, entering: HOLDING_PHASES.includes(m[4] as CheckPhase) };
 }
 
 /** True when the entry ends every hold of its groups. */

@@ -4,6 +4,7 @@
  * Both are built from the same Notice, whose secrets the caller has hidden already: a cut made
  * here must never leave half a secret to be missed.
  */
+import { splitCredentials } from '../checks/secrets.js';
 import type { NotifyEvent } from '../domain/policy.js';
 import type { DecisionRecord } from '../machine/types.js';
 import { formatDuration } from '../policy/duration.js';
@@ -39,9 +40,8 @@ export function orderEvents(events: readonly NotifyEvent[]): NotifyEvent[] {
 
 /** The deployment's page on the dashboard; credentials in the address are for the daemon's operator, never passed on. */
 export function dashboardLink(externalUrl: URL, deploymentId: string): string {
-  const link = new URL(externalUrl.href);
-  link.username = '';
-  link.password = '';
+  // A copy: without credentials splitCredentials hands back the daemon's own URL.
+  const link = new URL(splitCredentials(externalUrl).url.href);
   if (!link.pathname.endsWith('/')) link.pathname += '/';
   link.hash = `/deployments/${encodeURIComponent(deploymentId)}`;
   return link.href;

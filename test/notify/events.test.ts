@@ -21,9 +21,9 @@ const track = (phase: CheckPhase, message?: string): Record<string, GroupTrack> 
 test('a check entering or leaving a hold, as the machine words it, is one hold of that check in that group', () => {
   const reasonOf = (from: CheckPhase, to: CheckPhase, message?: string) => phaseChanges(track(from), track(to, message))[0]!.reason;
   const record = (reason: string) => ({ at: 1, action: 'check' as const, groups: ['web'], outcome: 'ok' as const, reason, evidence: [] });
-  expect(holdChange(record(reasonOf('running', 'errored', 'connect ECONNREFUSED: a -> b')))).toEqual({ id: 'web|canary:error-rate', group: 'web', entering: true });
-  expect(holdChange(record(reasonOf('errored', 'inconclusive')))).toEqual({ id: 'web|canary:error-rate', group: 'web', entering: true });
-  expect(holdChange(record(reasonOf('inconclusive', 'passed')))).toEqual({ id: 'web|canary:error-rate', group: 'web', entering: false });
+  expect(holdChange(record(reasonOf('running', 'errored', 'connect ECONNREFUSED: a -> b')))).toEqual({ id: 'web|canary:error-rate', entering: true });
+  expect(holdChange(record(reasonOf('errored', 'inconclusive')))).toEqual({ id: 'web|canary:error-rate', entering: true });
+  expect(holdChange(record(reasonOf('inconclusive', 'passed')))).toEqual({ id: 'web|canary:error-rate', entering: false });
 });
 
 const revert = (extra: Partial<DecisionRecord>): DecisionRecord => ({ at: 1, action: 'revert', groups: ['web'], outcome: 'ok', reason: 'rollback: revert', evidence: [], source: 'policy', ...extra });
