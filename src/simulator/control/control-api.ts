@@ -189,8 +189,8 @@ export function controlRouter(): Router {
     })
     .add('/_sim/connections', {
       GET: (ctx) => {
-        const { open, peak, rejected } = ctx.services.connections;
-        sendJson(ctx.res, 200, { open, peak, rejected });
+        const { open, peak, rejected, bytesSent } = ctx.services.connections;
+        sendJson(ctx.res, 200, { open, peak, rejected, bytesSent });
       },
     })
     .add('/_sim/connections/reset-peak', { POST: ok((ctx) => ctx.services.connections.resetPeak()) })

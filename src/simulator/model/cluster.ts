@@ -67,10 +67,7 @@ export class Cluster {
   catchUp(): void {
     const target = this.clock.now();
     for (;;) {
-      const candidates = [nextHealthEvent(this.ctx, this.cursor), nextDeadline(this.ctx, this.cursor)].filter(
-        (t): t is number => t !== null,
-      );
-      const next = candidates.length > 0 ? Math.min(...candidates) : null;
+      const next = this.nextDue();
       if (next === null || next > target) break;
       this.cursor = next;
       this.settle(next);
@@ -78,6 +75,19 @@ export class Cluster {
     this.cursor = Math.max(this.cursor, target);
     this.settle(this.cursor);
     this.stopEndedApps();
+    this.onSettled?.(this.nextDue());
+  }
+
+  /**
+   * Told, after every catch-up and operation, when the next time-driven transition is due (null:
+   * none), so that it can run at its instant rather than at the next tick.
+   */
+  onSettled?: (nextDue: number | null) => void;
+
+  /** The next instant after the cursor at which a health outcome or a deadline is due. */
+  private nextDue(): number | null {
+    const candidates = [nextHealthEvent(this.ctx, this.cursor), nextDeadline(this.ctx, this.cursor)].filter((t): t is number => t !== null);
+    return candidates.length > 0 ? Math.min(...candidates) : null;
   }
 
   /**
@@ -111,6 +121,7 @@ export class Cluster {
     const result = fn(this.cursor);
     this.settle(this.cursor);
     this.stopEndedApps();
+    this.onSettled?.(this.nextDue());
     return result;
   }
 
