@@ -104,6 +104,7 @@ describe('request log', () => {
     ]);
     expect(log[2]?.path).toBe(`/v1/deployment/promote/${d.ID}`);
     expect(log[3]?.query).toEqual({ index: '0', namespace: '*' });
+    expect((await c.get<{ path: string }[]>('/_sim/requests?route=/v1/deployment/promote/:id')).body.map((e) => e.path)).toEqual([`/v1/deployment/promote/${d.ID}`]);
     expect(typeof log[0]?.at).toBe('number');
     for (const e of log) expect(e.answeredAt).toBeGreaterThanOrEqual(e.at);
     await c.request('DELETE', '/_sim/requests');
