@@ -98,7 +98,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     throw err;
   }
   const cluster = new Cluster(clock, apps, behaviour);
-  apps?.onPortsReady(() => cluster.catchUp());
+  apps?.onPortsReady(() => cluster.replan());
   const services: Services = {
     cluster,
     clock,

@@ -109,10 +109,16 @@ export class Cluster {
   private settle(now: number): void {
     for (let round = 0; round < MAX_SETTLE_ROUNDS; round++) {
       let changed = watchDeployments(this.ctx, now);
-      for (const job of [...this.store.jobs.values()]) changed = reconcileJob(this.ctx, now, job) || changed;
+      for (const job of this.store.takeChangedJobs()) changed = reconcileJob(this.ctx, now, job) || changed;
       changed = clientHealthStep(this.ctx, now) || changed;
       if (!changed) return;
     }
+  }
+
+  /** Plans every job again (ports became free: a placement that waited for one can go ahead), then catches up. */
+  replan(): void {
+    this.store.markAllJobsChanged();
+    this.catchUp();
   }
 
   /** Runs `fn` as one write at the current time, then lets the cluster react. */

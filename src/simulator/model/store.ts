@@ -52,6 +52,36 @@ export class StateStore {
   private readonly deploymentsByJob = new Map<string, Deployment[]>();
   private indexedAllocs = 0;
   private indexedDeployments = 0;
+  /**
+   * Jobs whose job, allocations or deployments changed since the scheduler last took them: the
+   * scheduler plans only those, as Nomad evaluates only the jobs an event concerns.
+   */
+  private readonly changedJobs = new Set<string>();
+  /** Each job's place in the jobs table (Map order), so changed jobs are planned in that order. */
+  private readonly jobOrder = new Map<string, number>();
+  private nextJobPosition = 0;
+
+  markJobChanged(namespace: string, id: string): void {
+    this.changedJobs.add(jobKey(namespace, id));
+  }
+
+  /** Every job as changed (a plan may have waited for something outside the store, such as a port). */
+  markAllJobsChanged(): void {
+    for (const key of this.jobs.keys()) this.changedJobs.add(key);
+  }
+
+  /** The changed jobs, in the jobs table's order, and forgets them. */
+  takeChangedJobs(): JobVersion[] {
+    if (this.changedJobs.size === 0) return [];
+    const out: JobVersion[] = [];
+    const position = (key: string) => this.jobOrder.get(key) ?? Infinity;
+    for (const key of [...this.changedJobs].sort((a, b) => position(a) - position(b))) {
+      const job = this.jobs.get(key);
+      if (job) out.push(job);
+    }
+    this.changedJobs.clear();
+    return out;
+  }
 
   index(table: Table): number {
     return this.tableIndex[table];
@@ -72,7 +102,11 @@ export class StateStore {
       now,
       touched,
       touch: (...t: Table[]) => t.forEach((x) => touched.add(x)),
-      changed: (row: ChangedRow) => changed.set('deployment' in row ? row.deployment : row.alloc, row),
+      changed: (row: ChangedRow) => {
+        const item = 'deployment' in row ? row.deployment : row.alloc;
+        this.markJobChanged(item.Namespace, item.JobID);
+        changed.set(item, row);
+      },
     };
     this.current = txn;
     try {
@@ -167,7 +201,9 @@ export class StateStore {
     const kept =
       stable >= JOB_TRACKED_VERSIONS ? [...list.slice(0, JOB_TRACKED_VERSIONS - 1), list[stable] as JobVersion] : list.slice(0, JOB_TRACKED_VERSIONS);
     this.versions.set(key, kept);
+    if (!this.jobs.has(key)) this.jobOrder.set(key, this.nextJobPosition++);
     this.jobs.set(key, job);
+    this.changedJobs.add(key);
     txn.touch('jobs', 'job_version');
   }
 
@@ -175,11 +211,13 @@ export class StateStore {
   deleteJob(txn: Txn, namespace: string, id: string): void {
     const key = jobKey(namespace, id);
     this.jobs.delete(key);
+    this.jobOrder.delete(key);
     this.versions.delete(key);
     txn.touch('jobs', 'job_version');
   }
 
   addAlloc(a: Alloc): void {
+    this.markJobChanged(a.Namespace, a.JobID);
     this.syncIndexes();
     this.allocs.set(a.ID, a);
     if (this.allocs.size === this.indexedAllocs + 1) {
@@ -189,6 +227,7 @@ export class StateStore {
   }
 
   addDeployment(d: Deployment): void {
+    this.markJobChanged(d.Namespace, d.JobID);
     this.syncIndexes();
     this.deployments.set(d.ID, d);
     if (this.deployments.size === this.indexedDeployments + 1) {
