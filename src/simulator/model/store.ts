@@ -61,13 +61,52 @@ export class StateStore {
   private readonly jobOrder = new Map<string, number>();
   private nextJobPosition = 0;
 
+  /**
+   * The same for the deployment watcher and the client: jobs changed since `takeWatchedJobs`.
+   * Their steps depend on time only through due instants, which mark their jobs (Cluster.catchUp).
+   */
+  private readonly watchedJobs = new Set<string>();
+
+  /** Counts the marks below: what was computed from the rows stays true while it stands still. */
+  private marks = 0;
+
+  get changeCount(): number {
+    return this.marks;
+  }
+
   markJobChanged(namespace: string, id: string): void {
-    this.changedJobs.add(jobKey(namespace, id));
+    this.marks++;
+    const key = jobKey(namespace, id);
+    this.changedJobs.add(key);
+    this.watchedJobs.add(key);
+  }
+
+  /** Adds the jobs changed since the last call to `into`. */
+  takeWatchedJobs(into: Set<string>): void {
+    for (const key of this.watchedJobs) into.add(key);
+    this.watchedJobs.clear();
+  }
+
+  /** Deployments of these jobs, oldest first (the deployments table's order). */
+  deploymentsOfJobs(keys: Set<string>): Deployment[] {
+    this.syncIndexes();
+    const out: Deployment[] = [];
+    for (const key of keys) out.push(...(this.deploymentsByJob.get(key) ?? []));
+    return out.sort((a, b) => a.CreateIndex - b.CreateIndex);
+  }
+
+  /** Allocations of these jobs. */
+  *allocsOfJobs(keys: Set<string>): Iterable<Alloc> {
+    this.syncIndexes();
+    for (const key of keys) yield* this.allocsByJob.get(key) ?? [];
   }
 
   /** Every job as changed (a plan may have waited for something outside the store, such as a port). */
   markAllJobsChanged(): void {
-    for (const key of this.jobs.keys()) this.changedJobs.add(key);
+    for (const key of this.jobs.keys()) {
+      this.changedJobs.add(key);
+      this.watchedJobs.add(key);
+    }
   }
 
   /** The changed jobs, in the jobs table's order, and forgets them. */
@@ -203,7 +242,9 @@ export class StateStore {
     this.versions.set(key, kept);
     if (!this.jobs.has(key)) this.jobOrder.set(key, this.nextJobPosition++);
     this.jobs.set(key, job);
+    this.marks++;
     this.changedJobs.add(key);
+    this.watchedJobs.add(key);
     txn.touch('jobs', 'job_version');
   }
 
@@ -212,6 +253,8 @@ export class StateStore {
     const key = jobKey(namespace, id);
     this.jobs.delete(key);
     this.jobOrder.delete(key);
+    this.marks++;
+    this.watchedJobs.add(key);
     this.versions.delete(key);
     txn.touch('jobs', 'job_version');
   }
