@@ -104,10 +104,13 @@ async function forEach(n: number, fn: (i: number) => Promise<unknown>): Promise<
   await Promise.all(Array.from({ length: Math.min(REGISTER_CONCURRENCY, n) }, worker));
 }
 
-/** Registers v0 of n jobs and waits until every one's deployment succeeded (so v1 places canaries). */
-export async function registerStable(sim: SimControl, n: number): Promise<void> {
+/** Registers v0 of n jobs and waits until every one's deployment succeeded (so v1 places canaries); returns how long the registrations took. */
+export async function registerStable(sim: SimControl, n: number): Promise<number> {
+  const started = Date.now();
   await forEach(n, (i) => sim.register(benchJob(i, 'v0', 0)));
+  const took = Date.now() - started;
   await waitFor(async () => (await sim.state()).deployments.filter((d) => d.Status === 'successful').length >= n, `${n} v0 deployments successful`, 60_000 + n * 20);
+  return took;
 }
 
 /** Registers v1 of n jobs, job i's canary to turn healthy at `healthyAt(i)` (epoch ms), and waits until every canary is placed. */

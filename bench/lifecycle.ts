@@ -34,19 +34,24 @@ interface Connections {
   bytesSent: number;
 }
 
-/** How long before the first healthy canary the daemon gets to start and list the cluster. */
-function startMarginMs(n: number): number {
-  return 5_000 + n * 10;
+/**
+ * How long after the first v1 registration the first canary turns healthy: time to register
+ * them all (as long as v0 took, and more), then for the daemon to start and list the cluster.
+ */
+function startMarginMs(n: number, registrationMs: number): number {
+  return 2 * registrationMs + 5_000 + n * 5;
 }
 
 export async function runLifecycle(source: SourceName, n: number, shape: Shape, simProfileDir?: string): Promise<RunResult> {
   const sim = await startSim(simProfileDir);
   try {
     const control = sim.control;
-    await registerStable(control, n);
-    const firstHealthy = Date.now() + startMarginMs(n);
+    const registrationMs = await registerStable(control, n);
+    const firstHealthy = Date.now() + startMarginMs(n, registrationMs);
     await registerCanaries(control, n, (i) => firstHealthy + (shape === 'spread' ? (i * SPREAD_MS) / n : 0));
     const measured = await measureDaemon(control, source, n, async (daemonUrl) => {
+      await waitFor(async () => (await fetch(`${daemonUrl}/readyz`)).ok, 'the daemon ready', firstHealthy - Date.now(), 100);
+      if (Date.now() >= firstHealthy) throw new Error('bench: canaries turned healthy before the daemon was ready: the run would not measure a burst');
       const deadline = firstHealthy + SPREAD_MS + BAKE_MS + 120_000 - Date.now();
       await waitFor(async () => (await control.get<SimRequest[]>(`/_sim/requests?route=${PROMOTE_ROUTE}`)).filter((r) => r.status === 200).length >= n, `${n} promotes (daemon ${daemonUrl})`, deadline);
     });
