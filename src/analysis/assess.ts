@@ -35,6 +35,8 @@ const TERMINAL: ReadonlySet<CheckPhase> = new Set<CheckPhase>(['passed', 'failed
 
 /** An errored check backs off up to this many intervals between measurements. */
 const ERRORED_MAX_INTERVALS = 5;
+/** Doublings of the interval until the errored backoff reaches its cap. */
+const ERRORED_BACKOFF_STEPS = Math.ceil(Math.log2(ERRORED_MAX_INTERVALS));
 
 export function isTerminalPhase(phase: CheckPhase): boolean {
   return TERMINAL.has(phase);
@@ -129,4 +131,25 @@ export function nextMeasurementDue(
   if (a.phase !== 'errored') return last + spec.intervalMs;
   const attempt = a.consecutiveErrors - spec.consecutiveErrorLimit - 1;
   return last + backoffDelay(spec.intervalMs, attempt, ERRORED_MAX_INTERVALS * spec.intervalMs);
+}
+
+/**
+ * The measurements without the oldest errors of a run longer than can matter, per allocation:
+ * past `consecutiveErrorLimit + 1` errors in a row the check is errored, and a few more put its
+ * backoff at the cap, so older errors of the same run change neither the phase nor the next due
+ * time. A check whose provider stays down for days keeps a history of bounded size.
+ * Measurements that are not errors are all kept: `count` and the limits bound them.
+ */
+export function trimErrorRuns(spec: Limits, measurements: readonly Measurement[]): Measurement[] {
+  const keep = spec.consecutiveErrorLimit + 1 + ERRORED_BACKOFF_STEPS;
+  const runs = new Map<string, number[]>();
+  measurements.forEach((m, i) => {
+    const key = m.allocId ?? '';
+    if (m.result !== 'error') runs.delete(key);
+    else if (runs.has(key)) runs.get(key)!.push(i);
+    else runs.set(key, [i]);
+  });
+  const dropped = new Set<number>();
+  for (const run of runs.values()) for (const i of run.slice(0, Math.max(0, run.length - keep))) dropped.add(i);
+  return dropped.size === 0 ? [...measurements] : measurements.filter((_m, i) => !dropped.has(i));
 }

@@ -127,6 +127,15 @@ export interface AllocationStub {
   ModifyTime?: number;
 }
 
+/**
+ * What the promoter keeps of an allocation (the watch cache): the fields that decisions, checks'
+ * addresses and the status view read, with AllocatedResources cut to its networks. A stub fits.
+ */
+export type AllocationView = Pick<AllocationStub, 'ID' | 'Name' | 'Namespace' | 'NodeID' | 'NodeName' | 'JobID' | 'JobVersion' | 'TaskGroup' | 'DesiredStatus' | 'ClientStatus' | 'ModifyIndex'> & {
+  DeploymentStatus?: Pick<AllocDeploymentStatus, 'Healthy' | 'Canary'> | null;
+  AllocatedResources?: AllocatedResources | null;
+};
+
 /** The full allocation of GET /v1/allocation/:id. Zero and empty fields are omitted by Nomad. */
 export interface Allocation extends Omit<AllocationStub, 'DeploymentStatus'> {
   DeploymentID?: string;

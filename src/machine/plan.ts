@@ -10,7 +10,7 @@ import { HOLDING_PHASES, type Measurement, type CheckPhase } from '../domain/ana
 import type { CheckSpec, Policy } from '../domain/policy.js';
 import { isActiveDeployment } from '../domain/nomad.js';
 import { formatDuration } from '../policy/duration.js';
-import { assessCheck, assessAllocationCheck } from '../analysis/assess.js';
+import { assessCheck, assessAllocationCheck, trimErrorRuns } from '../analysis/assess.js';
 import { activeStages, allocsInScope, bakeEndsAt, canaryTimeoutAt, checkKey, stageChecks } from './due.js';
 import { groupMachine, groupStateOf, initialGroupState, type AnalysisPhase, type GroupEvent, type GroupFacts } from './group-machine.js';
 import type {
@@ -133,7 +133,7 @@ function absorbGroup(previous: GroupTrack | undefined, group: Governed, dryRun: 
       const fresh = measurements
         .filter((m) => m.group === group.name && m.stage === stage && m.measurement.check === spec.name)
         .map((m) => m.measurement);
-      const next: CheckRecord = { ...record, measurements: [...record.measurements, ...fresh] };
+      const next: CheckRecord = { ...record, measurements: trimErrorRuns(spec, [...record.measurements, ...fresh]) };
       if (spec.scope === 'allocation') {
         next.allocStartedAt = { ...record.allocStartedAt };
         for (const id of inScope) next.allocStartedAt[id] ??= now;

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Measurement } from '../domain/analysis.js';
-import type { AllocationStub } from '../domain/nomad.js';
+import type { AllocationView } from '../domain/nomad.js';
 import type { CheckSource } from '../domain/policy.js';
 import { toMeasurement, type Evaluate } from '../analysis/measure.js';
 import { allocPorts, allocTemplateVars } from '../checks/address.js';
@@ -99,7 +99,7 @@ export class CheckMeasurer implements Measurer {
 }
 
 /** The allocation as templates see it, from the address rules of checks/address.ts. */
-function templateAlloc(stub: AllocationStub): TemplateAlloc {
+function templateAlloc(stub: AllocationView): TemplateAlloc {
   const flat = allocTemplateVars(stub);
   return { id: stub.ID, name: stub.Name, node: flat['alloc.node'] ?? '', ...(flat['alloc.ip'] ? { ip: flat['alloc.ip'] } : {}), ports: allocPorts(stub) };
 }

@@ -2,7 +2,7 @@
  * Builds the machine's view of one deployment from Nomad objects: which groups are governed
  * by which policy, their canaries and health. Pure.
  */
-import type { AllocationStub, Deployment } from '../domain/nomad.js';
+import type { AllocationView, Deployment } from '../domain/nomad.js';
 import type { Selection, SelectionTarget } from '../policy/select.js';
 import type { AllocObservation, DeploymentObservation, GroupObservation } from '../machine/types.js';
 import type { JobSpec } from './job-specs.js';
@@ -14,7 +14,7 @@ export interface ObservedDeployment {
   selections: Record<string, Selection>;
 }
 
-function toAlloc(a: AllocationStub): AllocObservation {
+function toAlloc(a: AllocationView): AllocObservation {
   const status = a.DeploymentStatus ?? undefined;
   return {
     id: a.ID,
@@ -26,7 +26,7 @@ function toAlloc(a: AllocationStub): AllocObservation {
 export function observeDeployment(
   d: Deployment,
   job: JobSpec | undefined,
-  allocs: AllocationStub[],
+  allocs: AllocationView[],
   select: PolicySelector,
   dryRun: boolean,
 ): ObservedDeployment {

@@ -98,7 +98,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     throw err;
   }
   const cluster = new Cluster(clock, apps, behaviour);
-  apps?.onPortsReady(() => cluster.catchUp());
+  apps?.onPortsReady(() => cluster.replan());
   const services: Services = {
     cluster,
     clock,
@@ -127,6 +127,15 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
   }
   const tick = setInterval(() => cluster.catchUp(), opts.tickMs ?? 100);
   tick.unref();
+  // A client reports health at min_healthy_time, not at the next tick: a due transition gets a
+  // timer of its own, so what watches the cluster sees it when it happens.
+  let wake: NodeJS.Timeout | undefined;
+  cluster.onSettled = (nextDue) => {
+    clearTimeout(wake);
+    if (nextDue === null || clock.frozen) return;
+    wake = setTimeout(() => cluster.catchUp(), Math.max(0, nextDue - clock.now()));
+    wake.unref();
+  };
   const { port } = server.address() as AddressInfo;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   let closing: Promise<void> | null = null;
@@ -140,6 +149,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Runni
     close() {
       closing ??= (async () => {
         clearInterval(tick);
+        cluster.onSettled = undefined;
+        clearTimeout(wake);
         services.blocking.closeAll();
         services.events.cutAll();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));

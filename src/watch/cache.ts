@@ -1,10 +1,12 @@
 /**
  * The watcher's picture of the cluster: filled by full lists, then kept current either by more
- * full lists (blocking queries) or by single changes (the event stream).
+ * full lists (blocking queries) or by single changes (the event stream). Allocations are kept as
+ * AllocationView (the fields decisions read), not as the payloads they came in: at 10,000
+ * deployments the rest of a stub (resources, descriptions, task states) is most of the memory.
  * Reconciles read from here instead of asking Nomad per deployment, which keeps the number
  * of connections constant whatever the number of deployments.
  */
-import type { AllocationStub, Deployment } from '../domain/nomad.js';
+import type { AllocatedResources, AllocationView, Deployment, NetworkResource } from '../domain/nomad.js';
 
 /** What changed in one full list, compared with the previous one, by ModifyIndex. */
 export interface ListDiff<T> {
@@ -30,9 +32,9 @@ function byJob<T>(items: Iterable<T>, key: (item: T) => string): Map<string, T[]
 
 export class ClusterCache {
   private readonly deployments = new Map<string, Deployment>();
-  private readonly allocs = new Map<string, AllocationStub>();
+  private readonly allocs = new Map<string, AllocationView>();
   /** List stubs carry no DeploymentID: allocations are found by namespace/job (and version). */
-  private allocsByJob = new Map<string, AllocationStub[]>();
+  private allocsByJob = new Map<string, AllocationView[]>();
   private deploymentsByJob = new Map<string, Deployment[]>();
 
   replaceDeployments(list: Deployment[]): ListDiff<Deployment> {
@@ -41,8 +43,8 @@ export class ClusterCache {
     return diff;
   }
 
-  replaceAllocations(list: AllocationStub[]): ListDiff<AllocationStub> {
-    const diff = replace(this.allocs, list);
+  replaceAllocations(list: AllocationView[]): ListDiff<AllocationView> {
+    const diff = replace(this.allocs, list, viewOf);
     this.allocsByJob = byJob(this.allocs.values(), (a) => jobKey(a.Namespace, a.JobID));
     return diff;
   }
@@ -52,11 +54,11 @@ export class ClusterCache {
     return upsert(this.deployments, this.deploymentsByJob, d, jobKey(d.Namespace, d.JobID));
   }
 
-  upsertAllocation(a: AllocationStub): boolean {
-    return upsert(this.allocs, this.allocsByJob, a, jobKey(a.Namespace, a.JobID));
+  upsertAllocation(a: AllocationView): boolean {
+    return upsert(this.allocs, this.allocsByJob, viewOf(a), jobKey(a.Namespace, a.JobID));
   }
 
-  allocation(id: string): AllocationStub | undefined {
+  allocation(id: string): AllocationView | undefined {
     return this.allocs.get(id);
   }
 
@@ -69,17 +71,17 @@ export class ClusterCache {
   }
 
   /** Allocations of a deployment: same namespace, job and job version. */
-  allocationsOf(d: Pick<Deployment, 'Namespace' | 'JobID' | 'JobVersion'>): AllocationStub[] {
+  allocationsOf(d: Pick<Deployment, 'Namespace' | 'JobID' | 'JobVersion'>): AllocationView[] {
     return this.allocationsOfJob(d.Namespace, d.JobID).filter((a) => a.JobVersion === d.JobVersion);
   }
 
   /** Every allocation of a job, all versions. */
-  allocationsOfJob(namespace: string, job: string): AllocationStub[] {
+  allocationsOfJob(namespace: string, job: string): AllocationView[] {
     return this.allocsByJob.get(jobKey(namespace, job)) ?? [];
   }
 
   /** Deployments an allocation belongs to (normally one). */
-  deploymentsOfAlloc(a: Pick<AllocationStub, 'Namespace' | 'JobID' | 'JobVersion'>): Deployment[] {
+  deploymentsOfAlloc(a: Pick<AllocationView, 'Namespace' | 'JobID' | 'JobVersion'>): Deployment[] {
     return (this.deploymentsByJob.get(jobKey(a.Namespace, a.JobID)) ?? []).filter((d) => d.JobVersion === a.JobVersion);
   }
 }
@@ -95,14 +97,17 @@ function upsert<T extends { ID: string; ModifyIndex: number }>(map: Map<string, 
   return true;
 }
 
-function replace<T extends { ID: string; ModifyIndex: number }>(map: Map<string, T>, list: T[]): ListDiff<T> {
+/** Unchanged items keep the object already cached; changed ones are stored as `keep` makes them. */
+function replace<T extends { ID: string; ModifyIndex: number }>(map: Map<string, T>, list: T[], keep: (item: T) => T = (item) => item): ListDiff<T> {
   const changed: T[] = [];
   const seen = new Set<string>();
   for (const item of list) {
     seen.add(item.ID);
     const before = map.get(item.ID);
-    if (!before || before.ModifyIndex !== item.ModifyIndex) changed.push(item);
-    map.set(item.ID, item);
+    if (before && before.ModifyIndex === item.ModifyIndex) continue;
+    const kept = keep(item);
+    changed.push(kept);
+    map.set(item.ID, kept);
   }
   const removed: T[] = [];
   for (const [id, item] of map) {
@@ -112,4 +117,49 @@ function replace<T extends { ID: string; ModifyIndex: number }>(map: Map<string,
     }
   }
   return { changed, removed };
+}
+
+/** The fields of an allocation the cache keeps (see AllocationView), copied out of the payload. */
+function viewOf(a: AllocationView): AllocationView {
+  const view: AllocationView = {
+    ID: a.ID,
+    Name: a.Name,
+    Namespace: a.Namespace,
+    NodeID: a.NodeID,
+    NodeName: a.NodeName,
+    JobID: a.JobID,
+    JobVersion: a.JobVersion,
+    TaskGroup: a.TaskGroup,
+    DesiredStatus: a.DesiredStatus,
+    ClientStatus: a.ClientStatus,
+    ModifyIndex: a.ModifyIndex,
+  };
+  const status = a.DeploymentStatus;
+  if (status) view.DeploymentStatus = { Healthy: status.Healthy ?? null, ...(status.Canary !== undefined ? { Canary: status.Canary } : {}) };
+  const resources = networksOf(a.AllocatedResources);
+  if (resources) view.AllocatedResources = resources;
+  return view;
+}
+
+/** AllocatedResources cut to what addresses are built from: shared ports and networks, task networks. */
+function networksOf(r: AllocatedResources | null | undefined): AllocatedResources | undefined {
+  if (!r) return undefined;
+  const out: AllocatedResources = {};
+  const shared: NonNullable<AllocatedResources['Shared']> = {};
+  if (r.Shared?.Ports?.length) shared.Ports = r.Shared.Ports.map(({ Label, Value, To, HostIP }) => ({ Label, Value, To, HostIP }));
+  if (r.Shared?.Networks?.length) shared.Networks = r.Shared.Networks.map(networkOf);
+  if (shared.Ports || shared.Networks) out.Shared = shared;
+  for (const [task, t] of Object.entries(r.Tasks ?? {})) {
+    if (t.Networks?.length) (out.Tasks ??= {})[task] = { Networks: t.Networks.map(networkOf) };
+  }
+  return out.Shared || out.Tasks ? out : undefined;
+}
+
+function networkOf(n: NetworkResource): NetworkResource {
+  const out: NetworkResource = {};
+  if (n.IP !== undefined) out.IP = n.IP;
+  if (n.Mode !== undefined) out.Mode = n.Mode;
+  if (n.DynamicPorts) out.DynamicPorts = n.DynamicPorts.map((p) => ({ ...p }));
+  if (n.ReservedPorts) out.ReservedPorts = n.ReservedPorts.map((p) => ({ ...p }));
+  return out;
 }

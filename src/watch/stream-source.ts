@@ -9,7 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 
-import type { AllocationStub, Deployment } from '../domain/nomad.js';
+import type { AllocationStub, AllocationView, Deployment } from '../domain/nomad.js';
 import type { NomadApi } from '../nomad/api.js';
 import type { HttpTransport } from '../nomad/transport.js';
 import type { ClusterCache } from './cache.js';
@@ -193,14 +193,7 @@ export class StreamSource implements WatchSource {
     const deployment = a.DeploymentID ? cache.deployment(a.DeploymentID) : undefined;
     const version = deployment?.JobVersion ?? previous?.JobVersion;
     if (version === undefined) return [];
-    const { DeploymentID: _deploymentId, ...rest } = a;
-    const stub: AllocationStub = {
-      ...rest,
-      DesiredDescription: a.DesiredDescription ?? '',
-      ClientDescription: a.ClientDescription ?? '',
-      JobType: previous?.JobType ?? 'service',
-      JobVersion: version,
-    };
+    const stub: AllocationView = { ...a, JobVersion: version };
     if (!cache.upsertAllocation(stub)) return [];
     return cache.deploymentsOfAlloc(stub).map((x) => x.ID);
   }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import type { Measurement, MeasurementResult } from '../../src/domain/analysis.js';
-import { assessAllocationCheck, assessCheck, isTerminalPhase, nextMeasurementDue, type Limits } from '../../src/analysis/assess.js';
+import { assessAllocationCheck, assessCheck, isTerminalPhase, nextMeasurementDue, trimErrorRuns, type Limits } from '../../src/analysis/assess.js';
 
 const limits = (o: Partial<Limits> = {}): Limits => ({ count: 1, failureLimit: 0, inconclusiveLimit: 0, consecutiveErrorLimit: 0, ...o });
 const seq = (...results: MeasurementResult[]): Measurement[] => results.map((result, i) => ({ check: 'c', result, at: 1000 * (i + 1) }));
@@ -220,5 +220,35 @@ describe('nextMeasurementDue', () => {
   test('an error is no measurement taken: one more is due', () => {
     const tolerant = { ...spec, count: 2, consecutiveErrorLimit: 3 };
     expect(nextMeasurementDue(tolerant, seq(P, E), 0)).toBe(2_000 + 30_000);
+  });
+});
+
+describe('trimErrorRuns', () => {
+  test('a provider down for a long time: the history stays bounded, the check errored and its backoff at the cap', () => {
+    const l = limits({ count: 3, consecutiveErrorLimit: 2 });
+    let kept: Measurement[] = [];
+    const all = seq(P, ...Array<MeasurementResult>(1000).fill(E));
+    for (const m of all) kept = trimErrorRuns(l, [...kept, m]);
+    expect(kept.length).toBeLessThanOrEqual(1 + 2 + 1 + 3);
+    expect(kept[0]?.result).toBe(P);
+    expect(assessCheck(l, kept).phase).toBe('errored');
+    expect(nextMeasurementDue({ ...l, intervalMs: 1000, initialDelayMs: 0 }, kept, 0)).toBe(nextMeasurementDue({ ...l, intervalMs: 1000, initialDelayMs: 0 }, all, 0));
+  });
+
+  test('changes neither the phase nor the next due time of any history, measured one at a time, per allocation', () => {
+    const arbAlloc = fc.constantFrom(undefined, 'a', 'b');
+    fc.assert(
+      fc.property(arbLimits, fc.array(fc.tuple(fc.constantFrom<MeasurementResult>(P, F, I, E, E, E), arbAlloc), { maxLength: 60 }), (l, steps) => {
+        const spec = { ...l, intervalMs: 1000, initialDelayMs: 0 };
+        const all: Measurement[] = steps.map(([result, allocId], i) => ({ check: 'c', result, at: 1000 * (i + 1), ...(allocId ? { allocId } : {}) }));
+        let kept: Measurement[] = [];
+        for (const m of all) kept = trimErrorRuns(l, [...kept, m]);
+        for (const id of [undefined, 'a', 'b']) {
+          const mine = (ms: Measurement[]) => ms.filter((m) => m.allocId === id);
+          expect(assessCheck(l, mine(kept)).phase).toBe(assessCheck(l, mine(all)).phase);
+          expect(nextMeasurementDue(spec, mine(kept), 0)).toBe(nextMeasurementDue(spec, mine(all), 0));
+        }
+      }),
+    );
   });
 });

@@ -4,6 +4,7 @@ import { Agent, request as httpRequest } from 'node:http';
 
 import { startSimulator } from '../../src/simulator/index.js';
 import type { RunningSimulator } from '../../src/simulator/index.js';
+import { eventually } from '../support/eventually.js';
 import { SimClient, openRawConnection, rawRequest, webJob, withSim } from './helpers.js';
 import type { RawConnection } from './helpers.js';
 
@@ -93,7 +94,7 @@ describe('request log', () => {
     await c.post(`/v1/deployment/promote/${d.ID}`, { DeploymentID: d.ID, All: true });
     await c.get('/v1/deployments?index=0&namespace=*');
     await c.get('/v1/unknown');
-    const log = (await c.get<{ method: string; path: string; route: string | null; query: Record<string, string>; status: number; at: number }[]>('/_sim/requests')).body;
+    const log = (await c.get<{ method: string; path: string; route: string | null; query: Record<string, string>; status: number; at: number; answeredAt: number | null }[]>('/_sim/requests')).body;
     expect(log.map((e) => [e.method, e.route, e.status])).toEqual([
       ['PUT', '/v1/jobs', 200],
       ['GET', '/v1/job/:id/deployment', 200],
@@ -103,7 +104,9 @@ describe('request log', () => {
     ]);
     expect(log[2]?.path).toBe(`/v1/deployment/promote/${d.ID}`);
     expect(log[3]?.query).toEqual({ index: '0', namespace: '*' });
+    expect((await c.get<{ path: string }[]>('/_sim/requests?route=/v1/deployment/promote/:id')).body.map((e) => e.path)).toEqual([`/v1/deployment/promote/${d.ID}`]);
     expect(typeof log[0]?.at).toBe('number');
+    for (const e of log) expect(e.answeredAt).toBeGreaterThanOrEqual(e.at);
     await c.request('DELETE', '/_sim/requests');
     expect((await c.get<unknown[]>('/_sim/requests')).body).toEqual([]);
   });
@@ -250,6 +253,22 @@ describe('connection counting', () => {
     await c.post('/_sim/connections/reset-peak');
     const reset = (await c.get<{ open: number; peak: number }>('/_sim/connections')).body;
     expect(reset.peak).toBe(reset.open);
+  });
+
+  test('counts the bytes written to API connections, event stream frames included; control answers do not count', async () => {
+    const bytes = async () => (await c.get<{ bytesSent: number }>('/_sim/connections')).body.bytesSent;
+    const before = await bytes();
+    expect(await bytes()).toBe(before);
+    const answer = await rawRequest(c.sim.port, 'GET /v1/deployments HTTP/1.1\r\nHost: sim\r\nConnection: close\r\n\r\n', 1000);
+    await eventually(async () => (await bytes()) === before + Buffer.byteLength(answer), 'the whole answer counted');
+    const stream = await fetch(`${c.sim.url}/v1/event/stream?topic=Deployment`);
+    const reader = stream.body!.getReader();
+    await reader.read();
+    const beforeWrite = await bytes();
+    await c.register(webJob({ id: 'more', count: 1 }));
+    const frame = await reader.read();
+    await eventually(async () => (await bytes()) >= beforeWrite + (frame.value?.length ?? 1), 'the frame counted while the stream is open');
+    await reader.cancel();
   });
 });
 

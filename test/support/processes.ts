@@ -21,7 +21,12 @@ export interface RunningProcess {
 }
 
 export function startProcess(args: string[], env: NodeJS.ProcessEnv = {}): RunningProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  return startNodeProcess([BIN, ...args], env);
+}
+
+/** Runs node with these arguments (a script and its arguments, node's own flags first). */
+export function startNodeProcess(nodeArgs: string[], env: NodeJS.ProcessEnv = {}): RunningProcess {
+  const child = spawn(process.execPath, nodeArgs, {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -2,8 +2,10 @@
  * Client connections: the per-address limit Nomad's agent enforces when it accepts a connection
  * (`http_max_conns_per_client`, hashicorp/go-connlimit), and the count of connections that carry
  * Nomad API requests (a socket counts from its first API request until it closes; sockets used
- * only for the control API do not count).
+ * only for the control API do not count), and the bytes of API answers (headers and bodies, the
+ * event stream's frames included): what a client read from Nomad.
  */
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 /** Nomad's default `http_max_conns_per_client`. */
@@ -27,6 +29,9 @@ function clientAddress(socket: Socket): string {
 
 export class ConnectionCounter {
   private readonly counted = new WeakSet<Socket>();
+  /** API answers in progress, with their socket's byte count when each began (one answer at a time per socket). */
+  private readonly answering = new Map<ServerResponse, { socket: Socket; from: number }>();
+  private answeredBytes = 0;
   private readonly refused = new WeakSet<Socket>();
   private readonly perClient = new Map<string, number>();
   private answerTokens = ANSWER_BURST;
@@ -75,6 +80,22 @@ export class ConnectionCounter {
     socket.once('close', () => {
       this.open--;
     });
+  }
+
+  /** Called for every API request: the bytes its answer puts on the socket count, while they are written. */
+  noteApiAnswer(res: ServerResponse, socket: Socket): void {
+    this.answering.set(res, { socket, from: socket.bytesWritten });
+    res.once('close', () => {
+      this.answeredBytes += socket.bytesWritten - this.answering.get(res)!.from;
+      this.answering.delete(res);
+    });
+  }
+
+  /** Bytes of API answers written so far. */
+  get bytesSent(): number {
+    let bytes = this.answeredBytes;
+    for (const { socket, from } of this.answering.values()) bytes += socket.bytesWritten - from;
+    return bytes;
   }
 
   resetPeak(): void {

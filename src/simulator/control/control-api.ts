@@ -184,13 +184,17 @@ export function controlRouter(): Router {
       DELETE: ok((ctx) => ctx.services.lockFaults.clear()),
     })
     .add('/_sim/requests', {
-      GET: (ctx) => sendJson(ctx.res, 200, ctx.services.requests.list()),
+      GET: (ctx) => {
+        const route = ctx.url.searchParams.get('route');
+        const list = ctx.services.requests.list();
+        sendJson(ctx.res, 200, route === null ? list : list.filter((e) => e.route === route));
+      },
       DELETE: ok((ctx) => ctx.services.requests.clear()),
     })
     .add('/_sim/connections', {
       GET: (ctx) => {
-        const { open, peak, rejected } = ctx.services.connections;
-        sendJson(ctx.res, 200, { open, peak, rejected });
+        const { open, peak, rejected, bytesSent } = ctx.services.connections;
+        sendJson(ctx.res, 200, { open, peak, rejected, bytesSent });
       },
     })
     .add('/_sim/connections/reset-peak', { POST: ok((ctx) => ctx.services.connections.resetPeak()) })

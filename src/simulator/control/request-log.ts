@@ -9,6 +9,8 @@ export interface LoggedRequest {
   status: number;
   /** Simulated-clock time (epoch ms) when the request arrived. */
   at: number;
+  /** Simulated-clock time when the answer was written in full; null until then (or never, on a reset). */
+  answeredAt: number | null;
 }
 
 export class RequestLog {

@@ -29,7 +29,8 @@ function listAllocations(ctx: ApiContext): Promise<void> {
       const items = [...store.allocs.values()]
         .filter((a) => (q.namespace === '*' || a.Namespace === q.namespace) && allows(who, a.Namespace, 'read-job'))
         .filter((a) => a.ID.startsWith(q.prefix));
-      const { page, nextToken } = pageInListOrder(items, q, (a) => filterMatches(filter, allocToFull(a)));
+      // The full allocation is built only for a filter to read: without one, a list costs its stubs alone.
+      const { page, nextToken } = pageInListOrder(items, q, (a) => filter === null || filterMatches(filter, allocToFull(a)));
       return { index: store.index('allocs'), value: { body: page.map((a) => allocToStub(a, stubOpts)), nextToken } };
     },
   });

@@ -178,6 +178,7 @@ export function createSimServer(services: Services): Server {
     }
 
     services.connections.noteApiRequest(req.socket);
+    services.connections.noteApiAnswer(res, req.socket);
     const match = api.match(method, path);
     const entry = services.requests.add({
       method,
@@ -186,9 +187,11 @@ export function createSimServer(services: Services): Server {
       query: firstValues(url.searchParams),
       status: 0,
       at: services.clock.now(),
+      answeredAt: null,
     });
     res.on('finish', () => {
       entry.status = res.statusCode;
+      entry.answeredAt = services.clock.now();
     });
 
     void (async () => {

@@ -8,7 +8,9 @@ import { meetsHealthCondition, setHealth } from './allocs.js';
 import type { ModelContext } from './context.js';
 import { isActive } from './deployments.js';
 import { lookupGroup } from './jobspec.js';
+import { jobKey } from './store.js';
 import type { Alloc, Deployment } from './types.js';
+import type { DueAt } from './watcher.js';
 
 interface Tracked {
   alloc: Alloc;
@@ -17,10 +19,10 @@ interface Tracked {
   unhealthyAt: number | null;
 }
 
-/** Allocations whose health the client is still deciding, with when each outcome would happen. */
-function tracked(ctx: ModelContext): Tracked[] {
+/** Allocations (of these jobs, or all) whose health the client is still deciding, with when each outcome would happen. */
+function tracked(ctx: ModelContext, jobs?: Set<string>): Tracked[] {
   const out: Tracked[] = [];
-  for (const a of ctx.store.allocs.values()) {
+  for (const a of jobs ? ctx.store.allocsOfJobs(jobs) : ctx.store.allocs.values()) {
     if (!a.DeploymentID || a.health?.healthy !== null || a.health === null) continue;
     if (a.DesiredStatus !== 'run' || a.ClientStatus !== 'running') continue;
     const d = ctx.store.deployments.get(a.DeploymentID);
@@ -33,10 +35,10 @@ function tracked(ctx: ModelContext): Tracked[] {
   return out;
 }
 
-/** Reports health for every allocation whose outcome is due at `now`; returns whether any was. */
-export function clientHealthStep(ctx: ModelContext, now: number): boolean {
+/** Reports health for every allocation of these jobs whose outcome is due at `now`; returns whether any was. */
+export function clientHealthStep(ctx: ModelContext, now: number, jobs: Set<string>): boolean {
   let changed = false;
-  for (const t of tracked(ctx)) {
+  for (const t of tracked(ctx, jobs)) {
     const healthyDue = t.healthyAt !== null && t.healthyAt <= now && (t.unhealthyAt === null || t.healthyAt <= t.unhealthyAt);
     const unhealthyDue = !healthyDue && t.unhealthyAt !== null && t.unhealthyAt <= now;
     if (!healthyDue && !unhealthyDue) continue;
@@ -46,12 +48,15 @@ export function clientHealthStep(ctx: ModelContext, now: number): boolean {
   return changed;
 }
 
-/** The next time after `after` at which some allocation's health outcome is due, or null. */
-export function nextHealthEvent(ctx: ModelContext, after: number): number | null {
-  let next: number | null = null;
+/** The next time after `after` at which some allocation's health outcome is due, and the jobs of those allocations; null when none. */
+export function nextHealthEvent(ctx: ModelContext, after: number): DueAt | null {
+  let next: DueAt | null = null;
   for (const t of tracked(ctx)) {
     for (const at of [t.healthyAt, t.unhealthyAt]) {
-      if (at !== null && at > after && (next === null || at < next)) next = at;
+      if (at === null || at <= after) continue;
+      const key = jobKey(t.alloc.Namespace, t.alloc.JobID);
+      if (next === null || at < next.at) next = { at, jobs: new Set([key]) };
+      else if (at === next.at) next.jobs.add(key);
     }
   }
   return next;

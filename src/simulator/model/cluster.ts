@@ -20,7 +20,7 @@ import { nomadBehaviour, type NomadBehaviour } from './nomad-version.js';
 import { reconcileJob } from './scheduler.js';
 import { StateStore, jobKey } from './store.js';
 import type { Alloc, Deployment, JobVersion } from './types.js';
-import { failDeployment, isTerminalAlloc, nextDeadline, promoteDeployment, watchDeployments } from './watcher.js';
+import { failDeployment, isTerminalAlloc, nextDeadline, promoteDeployment, watchDeployments, type DueAt } from './watcher.js';
 
 export interface DeploymentUpdateResult {
   EvalID: string;
@@ -67,17 +67,42 @@ export class Cluster {
   catchUp(): void {
     const target = this.clock.now();
     for (;;) {
-      const candidates = [nextHealthEvent(this.ctx, this.cursor), nextDeadline(this.ctx, this.cursor)].filter(
-        (t): t is number => t !== null,
-      );
-      const next = candidates.length > 0 ? Math.min(...candidates) : null;
-      if (next === null || next > target) break;
-      this.cursor = next;
-      this.settle(next);
+      const next = this.nextDue();
+      if (next === null || next.at > target) break;
+      this.cursor = next.at;
+      this.settle(next.at, new Set(next.jobs));
     }
     this.cursor = Math.max(this.cursor, target);
     this.settle(this.cursor);
     this.stopEndedApps();
+    this.onSettled?.(this.nextDue()?.at ?? null);
+  }
+
+  /**
+   * Told, after every catch-up and operation, when the next time-driven transition is due (null:
+   * none), so that it can run at its instant rather than at the next tick.
+   */
+  onSettled?: (nextDue: number | null) => void;
+
+  /** The next instant after the cursor at which a health outcome or a deadline is due, with the jobs concerned. */
+  private nextDue(): DueAt | null {
+    const changes = this.store.changeCount;
+    const cached = this.dueCache;
+    // Nothing is due between the cursor and the cached instant, as long as no row changed.
+    if (cached?.changes === changes && (cached.due === null || this.cursor < cached.due.at)) return cached.due;
+    this.dueCache = { changes, due: this.findNextDue() };
+    return this.dueCache.due;
+  }
+
+  /** Asked before and after every request: computed again only once a row changed or its instant passed. */
+  private dueCache: { changes: number; due: DueAt | null } | undefined;
+
+  private findNextDue(): DueAt | null {
+    const health = nextHealthEvent(this.ctx, this.cursor);
+    const deadline = nextDeadline(this.ctx, this.cursor);
+    if (health === null || deadline === null) return health ?? deadline;
+    if (health.at !== deadline.at) return health.at < deadline.at ? health : deadline;
+    return { at: health.at, jobs: new Set([...health.jobs, ...deadline.jobs]) };
   }
 
   /**
@@ -95,14 +120,27 @@ export class Cluster {
     }
   }
 
-  /** Runs watcher, scheduler and client until nothing changes at `now`. */
-  private settle(now: number): void {
+  /**
+   * Runs watcher, scheduler and client until nothing changes at `now`. Each looks only at the
+   * jobs that changed (or, from `due`, have something due now): every other job was settled
+   * before and nothing about it has moved since, so the cost follows what changed.
+   */
+  private settle(now: number, due: Set<string> = new Set()): void {
+    const jobs = due;
     for (let round = 0; round < MAX_SETTLE_ROUNDS; round++) {
-      let changed = watchDeployments(this.ctx, now);
-      for (const job of [...this.store.jobs.values()]) changed = reconcileJob(this.ctx, now, job) || changed;
-      changed = clientHealthStep(this.ctx, now) || changed;
+      this.store.takeWatchedJobs(jobs);
+      let changed = watchDeployments(this.ctx, now, jobs);
+      for (const job of this.store.takeChangedJobs()) changed = reconcileJob(this.ctx, now, job) || changed;
+      this.store.takeWatchedJobs(jobs);
+      changed = clientHealthStep(this.ctx, now, jobs) || changed;
       if (!changed) return;
     }
+  }
+
+  /** Plans every job again (ports became free: a placement that waited for one can go ahead), then catches up. */
+  replan(): void {
+    this.store.markAllJobsChanged();
+    this.catchUp();
   }
 
   /** Runs `fn` as one write at the current time, then lets the cluster react. */
@@ -111,6 +149,7 @@ export class Cluster {
     const result = fn(this.cursor);
     this.settle(this.cursor);
     this.stopEndedApps();
+    this.onSettled?.(this.nextDue()?.at ?? null);
     return result;
   }
 
@@ -270,6 +309,7 @@ export class Cluster {
       if (a.appHealthy !== healthy) a.checksChangedMs = now;
       a.appHealthy = healthy;
       refreshHealthCondition(a, now);
+      this.store.markJobChanged(a.Namespace, a.JobID);
       // The app's /healthz answers as the service checks report.
       this.ctx.apps?.update(a.ID, { healthy });
     });

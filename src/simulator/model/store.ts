@@ -52,6 +52,75 @@ export class StateStore {
   private readonly deploymentsByJob = new Map<string, Deployment[]>();
   private indexedAllocs = 0;
   private indexedDeployments = 0;
+  /**
+   * Jobs whose job, allocations or deployments changed since the scheduler last took them: the
+   * scheduler plans only those, as Nomad evaluates only the jobs an event concerns.
+   */
+  private readonly changedJobs = new Set<string>();
+  /** Each job's place in the jobs table (Map order), so changed jobs are planned in that order. */
+  private readonly jobOrder = new Map<string, number>();
+  private nextJobPosition = 0;
+
+  /**
+   * The same for the deployment watcher and the client: jobs changed since `takeWatchedJobs`.
+   * Their steps depend on time only through due instants, which mark their jobs (Cluster.catchUp).
+   */
+  private readonly watchedJobs = new Set<string>();
+
+  /** Counts the marks below: what was computed from the rows stays true while it stands still. */
+  private marks = 0;
+
+  get changeCount(): number {
+    return this.marks;
+  }
+
+  markJobChanged(namespace: string, id: string): void {
+    this.marks++;
+    const key = jobKey(namespace, id);
+    this.changedJobs.add(key);
+    this.watchedJobs.add(key);
+  }
+
+  /** Adds the jobs changed since the last call to `into`. */
+  takeWatchedJobs(into: Set<string>): void {
+    for (const key of this.watchedJobs) into.add(key);
+    this.watchedJobs.clear();
+  }
+
+  /** Deployments of these jobs, oldest first (the deployments table's order). */
+  deploymentsOfJobs(keys: Set<string>): Deployment[] {
+    this.syncIndexes();
+    const out: Deployment[] = [];
+    for (const key of keys) out.push(...(this.deploymentsByJob.get(key) ?? []));
+    return out.sort((a, b) => a.CreateIndex - b.CreateIndex);
+  }
+
+  /** Allocations of these jobs. */
+  *allocsOfJobs(keys: Set<string>): Iterable<Alloc> {
+    this.syncIndexes();
+    for (const key of keys) yield* this.allocsByJob.get(key) ?? [];
+  }
+
+  /** Every job as changed (a plan may have waited for something outside the store, such as a port). */
+  markAllJobsChanged(): void {
+    for (const key of this.jobs.keys()) {
+      this.changedJobs.add(key);
+      this.watchedJobs.add(key);
+    }
+  }
+
+  /** The changed jobs, in the jobs table's order, and forgets them. */
+  takeChangedJobs(): JobVersion[] {
+    if (this.changedJobs.size === 0) return [];
+    const out: JobVersion[] = [];
+    const position = (key: string) => this.jobOrder.get(key) ?? Infinity;
+    for (const key of [...this.changedJobs].sort((a, b) => position(a) - position(b))) {
+      const job = this.jobs.get(key);
+      if (job) out.push(job);
+    }
+    this.changedJobs.clear();
+    return out;
+  }
 
   index(table: Table): number {
     return this.tableIndex[table];
@@ -72,7 +141,11 @@ export class StateStore {
       now,
       touched,
       touch: (...t: Table[]) => t.forEach((x) => touched.add(x)),
-      changed: (row: ChangedRow) => changed.set('deployment' in row ? row.deployment : row.alloc, row),
+      changed: (row: ChangedRow) => {
+        const item = 'deployment' in row ? row.deployment : row.alloc;
+        this.markJobChanged(item.Namespace, item.JobID);
+        changed.set(item, row);
+      },
     };
     this.current = txn;
     try {
@@ -167,7 +240,11 @@ export class StateStore {
     const kept =
       stable >= JOB_TRACKED_VERSIONS ? [...list.slice(0, JOB_TRACKED_VERSIONS - 1), list[stable] as JobVersion] : list.slice(0, JOB_TRACKED_VERSIONS);
     this.versions.set(key, kept);
+    if (!this.jobs.has(key)) this.jobOrder.set(key, this.nextJobPosition++);
     this.jobs.set(key, job);
+    this.marks++;
+    this.changedJobs.add(key);
+    this.watchedJobs.add(key);
     txn.touch('jobs', 'job_version');
   }
 
@@ -175,11 +252,15 @@ export class StateStore {
   deleteJob(txn: Txn, namespace: string, id: string): void {
     const key = jobKey(namespace, id);
     this.jobs.delete(key);
+    this.jobOrder.delete(key);
+    this.marks++;
+    this.watchedJobs.add(key);
     this.versions.delete(key);
     txn.touch('jobs', 'job_version');
   }
 
   addAlloc(a: Alloc): void {
+    this.markJobChanged(a.Namespace, a.JobID);
     this.syncIndexes();
     this.allocs.set(a.ID, a);
     if (this.allocs.size === this.indexedAllocs + 1) {
@@ -189,6 +270,7 @@ export class StateStore {
   }
 
   addDeployment(d: Deployment): void {
+    this.markJobChanged(d.Namespace, d.JobID);
     this.syncIndexes();
     this.deployments.set(d.ID, d);
     if (this.deployments.size === this.indexedDeployments + 1) {

@@ -163,10 +163,10 @@ function isComplete(ctx: ModelContext, d: Deployment, allocs: Alloc[]): boolean 
   return true;
 }
 
-/** One pass over the active deployments; returns whether anything changed. */
-export function watchDeployments(ctx: ModelContext, now: number): boolean {
+/** One pass over the active deployments of these jobs; returns whether anything changed. */
+export function watchDeployments(ctx: ModelContext, now: number, jobs: Set<string>): boolean {
   let changed = false;
-  for (const d of [...ctx.store.deployments.values()]) {
+  for (const d of ctx.store.deploymentsOfJobs(jobs)) {
     if (!isActive(d)) continue;
     const allocs = ctx.store.allocsOfDeployment(d.ID);
     ctx.store.write(now, (txn) => {
@@ -206,14 +206,23 @@ export function watchDeployments(ctx: ModelContext, now: number): boolean {
   return changed;
 }
 
-/** Time of the next deadline among deployments it can fail, after `after`, or null. */
-export function nextDeadline(ctx: ModelContext, after: number): number | null {
-  let next: number | null = null;
+/** Time of the next deadline among deployments it can fail, after `after`, and the jobs whose deployments it is for; null when none. */
+export function nextDeadline(ctx: ModelContext, after: number): DueAt | null {
+  let next: DueAt | null = null;
   for (const d of ctx.store.deployments.values()) {
     if (!deadlineRuns(ctx, d)) continue;
     const cutoff = progressCutoff(d, ctx.store.allocsOfDeployment(d.ID));
-    if (cutoff !== null && cutoff > after && (next === null || cutoff < next)) next = cutoff;
+    if (cutoff === null || cutoff <= after) continue;
+    const key = jobKey(d.Namespace, d.JobID);
+    if (next === null || cutoff < next.at) next = { at: cutoff, jobs: new Set([key]) };
+    else if (cutoff === next.at) next.jobs.add(key);
   }
   return next;
+}
+
+/** An instant at which something time-driven is due, and the jobs it concerns. */
+export interface DueAt {
+  at: number;
+  jobs: Set<string>;
 }
 
