@@ -9,6 +9,8 @@ export interface LoggedRequest {
   status: number;
   /** Simulated-clock time (epoch ms) when the request arrived. */
   at: number;
+  /** The accessor ID of the request's ACL token (never its secret); absent with ACLs off. */
+  accessor?: string;
 }
 
 export class RequestLog {

@@ -186,6 +186,7 @@ export function createSimServer(services: Services): Server {
       query: firstValues(url.searchParams),
       status: 0,
       at: services.clock.now(),
+      accessor: services.acl.accessorOf(req),
     });
     res.on('finish', () => {
       entry.status = res.statusCode;
