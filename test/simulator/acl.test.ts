@@ -7,13 +7,14 @@ describe('ACLs', () => {
   let c: SimClient;
   let d: Deployment;
   let blue: Deployment;
+  let accessors: string[];
   beforeAll(async () => {
     c = await withSim();
     await c.register(webJob({ update: { HealthCheck: 'manual' } }));
     await c.register(webJob({ namespace: 'blue', update: { HealthCheck: 'manual' } }));
     d = await c.latestDeployment('web');
     blue = await c.latestDeployment('web', 'blue');
-    const r = await c.put('/_sim/acl', {
+    const r = await c.put<{ accessors: string[] }>('/_sim/acl', {
       enabled: true,
       tokens: {
         reader: ['read-job'],
@@ -24,6 +25,7 @@ describe('ACLs', () => {
       },
     });
     expect(r.status).toBe(200);
+    accessors = r.body.accessors;
   });
   afterAll(() => c.sim.close());
 
@@ -75,6 +77,25 @@ describe('ACLs', () => {
     expect((await scoped.get('/v1/deployments?namespace=blue')).status).toBe(403);
     expect((await scoped.get(`/v1/deployment/${blue.ID}`)).status).toBe(404);
     expect((await c.withToken('root').get<Deployment[]>('/v1/deployments?namespace=*')).body).toHaveLength(3);
+  });
+
+  test('the request log names each request by its token accessor ID, never the secret', async () => {
+    await c.request('DELETE', '/_sim/requests');
+    await c.withToken('promoter').get('/v1/deployments');
+    await c.withToken('root').post(`/v1/deployment/pause/${d.ID}`, { DeploymentID: d.ID, Pause: false });
+    await c.get('/v1/deployments');
+    await c.withToken('nope').get('/v1/deployments');
+    const log = (await c.get<{ method: string; accessor?: string }[]>('/_sim/requests')).body;
+    expect(accessors).toHaveLength(5);
+    expect(new Set(accessors).size).toBe(5);
+    expect(log.map((r) => [r.method, r.accessor])).toEqual([
+      ['GET', accessors[1]],
+      ['POST', accessors[4]],
+      ['GET', 'anonymous'],
+      ['GET', undefined],
+    ]);
+    const text = JSON.stringify(log);
+    for (const secret of ['promoter', 'root', 'nope']) expect(text).not.toContain(secret);
   });
 
   test('the control API is not subject to ACLs', async () => {

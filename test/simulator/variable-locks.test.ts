@@ -91,12 +91,14 @@ describe('variable locks', () => {
     expect((await renew(c, id)).status).toBe(200);
   });
 
-  test('a partition fault drops the renewals of the client with that token, and the lock then expires', async () => {
+  test('a partition fault drops the renewals and acquires of the client with that token, and the lock then expires', async () => {
     const a = c.withToken('client-a');
     const id = (await acquire(a)).body.Lock?.ID as string;
     expect((await c.post('/_sim/lock-faults', { kind: 'partition', token: 'client-a' })).status).toBe(200);
     expect(JSON.stringify((await c.get('/_sim/lock-faults')).body)).not.toContain('client-a');
     await expect(renew(a, id)).rejects.toThrow();
+    await expect(acquire(a)).rejects.toThrow();
+    expect((await acquire(c.withToken('client-b'))).status).toBe(409);
     await c.advance('20s');
     await c.request('DELETE', '/_sim/lock-faults');
     expect((await renew(a, id)).text).toBe('attempting to modify locked variable');

@@ -138,8 +138,8 @@ async function addLockFault(ctx: ApiContext): Promise<void> {
 async function putAcl(ctx: ApiContext): Promise<void> {
   const body = await jsonBody(ctx);
   const tokens = (body.tokens ?? {}) as Record<string, TokenSpec>;
-  ctx.services.acl.configure(body.enabled === true, tokens);
-  sendJson(ctx.res, 200, { enabled: ctx.services.acl.enabled, tokens: Object.keys(tokens).length });
+  const accessors = ctx.services.acl.configure(body.enabled === true, tokens);
+  sendJson(ctx.res, 200, { enabled: ctx.services.acl.enabled, tokens: accessors.length, accessors });
 }
 
 function state(ctx: ApiContext): void {

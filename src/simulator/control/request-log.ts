@@ -11,6 +11,8 @@ export interface LoggedRequest {
   at: number;
   /** Simulated-clock time when the answer was written in full; null until then (or never, on a reset). */
   answeredAt: number | null;
+  /** The accessor ID of the request's ACL token (never its secret); absent with ACLs off. */
+  accessor?: string;
 }
 
 export class RequestLog {

@@ -4,6 +4,7 @@
  * `management` grants everything. With ACLs on, a request without a token is anonymous (no
  * capability); an unknown token is refused with 403 `Permission denied`.
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
 import { ApiError, PERMISSION_DENIED } from '../model/errors.js';
@@ -37,19 +38,37 @@ export interface Identity {
 
 export type TokenSpec = string[] | Record<string, string[]>;
 
+/** Nomad's accessor ID of the anonymous token (requests without a token). */
+export const ANONYMOUS_ACCESSOR = 'anonymous';
+
 export class AclState {
   enabled = false;
   private tokens = new Map<string, TokenGrants>();
+  private accessors = new Map<string, string>();
 
-  configure(enabled: boolean, tokens: Record<string, TokenSpec> = {}): void {
+  /** Returns each token's accessor ID, in the order the tokens were given. */
+  configure(enabled: boolean, tokens: Record<string, TokenSpec> = {}): string[] {
     this.enabled = enabled;
     this.tokens = new Map();
+    this.accessors = new Map();
     for (const [secret, spec] of Object.entries(tokens)) {
       const grants: TokenGrants = new Map();
       if (Array.isArray(spec)) grants.set('*', new Set(spec));
       else for (const [ns, caps] of Object.entries(spec)) grants.set(ns, new Set(caps));
       this.tokens.set(secret, grants);
+      this.accessors.set(secret, randomUUID());
     }
+    return [...this.accessors.values()];
+  }
+
+  /**
+   * The accessor ID of the token a request carries, so a log can say who wrote without holding
+   * the secret; undefined with ACLs off or for an unknown token.
+   */
+  accessorOf(req: IncomingMessage): string | undefined {
+    if (!this.enabled) return undefined;
+    const token = AclState.tokenOf(req);
+    return token === '' ? ANONYMOUS_ACCESSOR : this.accessors.get(token);
   }
 
   /** Reads the token like Nomad: X-Nomad-Token first, else `Authorization: Bearer <token>`. */

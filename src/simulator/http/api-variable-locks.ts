@@ -80,6 +80,10 @@ export async function lockVariable(ctx: ApiContext, path: string, op: (typeof LO
     answer(ctx, releaseLock(cluster.store, clock.now(), namespace, path, lockIdOf(body)), namespace, path, false);
     return;
   }
+  if (ctx.services.lockFaults.partitioned(AclState.tokenOf(ctx.req))) {
+    ctx.req.socket.destroy();
+    return;
+  }
   const items = decodeItems(body.Items);
   const lock = (body.Lock ?? {}) as Record<string, unknown>;
   const ttl = duration(lock.TTL, 'TTL');

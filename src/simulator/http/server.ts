@@ -188,6 +188,7 @@ export function createSimServer(services: Services): Server {
       status: 0,
       at: services.clock.now(),
       answeredAt: null,
+      accessor: services.acl.accessorOf(req),
     });
     res.on('finish', () => {
       entry.status = res.statusCode;
