@@ -127,22 +127,24 @@ export class Notifier {
   }
 
   private startHold(ctx: PromoterContext, r: DecisionRecord, holdId: string): void {
-    const timers = this.targets(ctx, r.groups)
+    const running: NodeJS.Timeout[] = [];
+    const arm = (target: NotifyTarget, slot: number): void => {
+      const timer = setTimeout(() => {
+        // A timer may fire a millisecond before the wall clock has moved on by its delay: wait out the rest.
+        if (r.at + target.heldAfterMs > this.now()) return arm(target, slot);
+        // The target as the policies in force now have it: a reload may have changed or removed it.
+        const now = this.targets(ctx, r.groups).find((g) => targetId(g.target) === targetId(target) && g.target.on.includes('held'));
+        if (now) this.send(ctx, r, ['held'], now.policy, now.target, this.now() - r.at);
+      }, Math.max(0, r.at + target.heldAfterMs - this.now()));
+      timer.unref();
+      running[slot] = timer;
+    };
+    this.targets(ctx, r.groups)
       .filter(({ target }) => target.on.includes('held'))
-      .map(({ target }) => {
-        const timer = setTimeout(() => {
-          const running = this.holds.get(ctx.deploymentId)?.get(holdId);
-          running?.splice(running.indexOf(timer), 1);
-          // The target as the policies in force now have it: a reload may have changed or removed it.
-          const now = this.targets(ctx, r.groups).find((g) => targetId(g.target) === targetId(target) && g.target.on.includes('held'));
-          if (now) this.send(ctx, r, ['held'], now.policy, now.target, this.now() - r.at);
-        }, Math.max(0, r.at + target.heldAfterMs - this.now()));
-        timer.unref();
-        return timer;
-      });
-    if (timers.length === 0) return;
+      .forEach(({ target }, slot) => arm(target, slot));
+    if (running.length === 0) return;
     const holds = this.holds.get(ctx.deploymentId) ?? new Map<string, NodeJS.Timeout[]>();
-    holds.set(holdId, timers);
+    holds.set(holdId, running);
     this.holds.set(ctx.deploymentId, holds);
   }
 
