@@ -46,10 +46,11 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-export async function startDaemon(sim: SimControl, source: SourceName): Promise<Daemon> {
+export async function startDaemon(sim: SimControl, source: SourceName, profileDir?: string): Promise<Daemon> {
+  const nodeFlags = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
   const dir = await mkdtemp(join(tmpdir(), 'promoter-bench-'));
   await writeFile(join(dir, 'bench.yaml'), POLICY);
-  const p = startNodeProcess([CLI, 'run', '--listen', '127.0.0.1:0', '--policies', dir, '--watch-source', source, '--log-level', 'info'], { NOMAD_ADDR: sim.url });
+  const p = startNodeProcess([...nodeFlags, CLI, 'run', '--listen', '127.0.0.1:0', '--policies', dir, '--watch-source', source, '--log-level', 'info'], { NOMAD_ADDR: sim.url });
   const started = await p.waitForLine(/nomad-promoter started/, 60_000);
   return {
     url: (JSON.parse(started) as { listen: string }).listen,

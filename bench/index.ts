@@ -37,14 +37,14 @@ for (const n of options.sizes) {
   for (const shape of options.shapes) {
     for (const source of options.sources) {
       process.stderr.write(`bench: ${source}, ${n} deployments, ${shape}...\n`);
-      results.push(await runLifecycle(source, n, shape, options.simProfileDir));
+      results.push(await runLifecycle(source, n, shape, options));
     }
   }
 }
 if (options.idle > 0) {
   for (const source of options.sources) {
     process.stderr.write(`bench: ${source}, ${options.idle} deployments tracked, idle...\n`);
-    results.push(await runIdle(source, options.idle, options.simProfileDir));
+    results.push(await runIdle(source, options.idle, options));
   }
 }
 

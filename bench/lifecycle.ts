@@ -7,7 +7,10 @@
 import type { SimControl, SimRequest } from '../test/e2e/harness.js';
 import { DaemonSampler, metricSum } from './daemon-metrics.js';
 import { BAKE_MS, registerCanaries, registerStable, startDaemon, startSim, waitFor } from './fleet.js';
-import type { Shape, SourceName } from './options.js';
+import type { BenchOptions, Shape, SourceName } from './options.js';
+
+/** Where the simulator's and the daemon's CPU profiles go, if anywhere. */
+export type Profiles = Pick<BenchOptions, 'simProfileDir' | 'daemonProfileDir'>;
 
 export const SPREAD_MS = 30_000;
 const PROMOTE_ROUTE = '/v1/deployment/promote/:id';
@@ -42,14 +45,14 @@ function startMarginMs(n: number, registrationMs: number): number {
   return 2 * registrationMs + 5_000 + n * 5;
 }
 
-export async function runLifecycle(source: SourceName, n: number, shape: Shape, simProfileDir?: string): Promise<RunResult> {
-  const sim = await startSim(simProfileDir);
+export async function runLifecycle(source: SourceName, n: number, shape: Shape, profiles: Profiles): Promise<RunResult> {
+  const sim = await startSim(profiles.simProfileDir);
   try {
     const control = sim.control;
     const registrationMs = await registerStable(control, n);
     const firstHealthy = Date.now() + startMarginMs(n, registrationMs);
     await registerCanaries(control, n, (i) => firstHealthy + (shape === 'spread' ? (i * SPREAD_MS) / n : 0));
-    const measured = await measureDaemon(control, source, n, async (daemonUrl) => {
+    const measured = await measureDaemon(control, source, n, profiles.daemonProfileDir, async (daemonUrl) => {
       await waitFor(async () => (await fetch(`${daemonUrl}/readyz`)).ok, 'the daemon ready', firstHealthy - Date.now(), 100);
       if (Date.now() >= firstHealthy) throw new Error('bench: canaries turned healthy before the daemon was ready: the run would not measure a burst');
       const deadline = firstHealthy + SPREAD_MS + BAKE_MS + 120_000 - Date.now();
@@ -79,13 +82,13 @@ export async function runLifecycle(source: SourceName, n: number, shape: Shape, 
 }
 
 /** n deployments whose canaries stay unhealthy for half an hour: what tracking them costs at rest. */
-export async function runIdle(source: SourceName, n: number, simProfileDir?: string): Promise<RunResult> {
-  const sim = await startSim(simProfileDir);
+export async function runIdle(source: SourceName, n: number, profiles: Profiles): Promise<RunResult> {
+  const sim = await startSim(profiles.simProfileDir);
   try {
     const control = sim.control;
     await registerStable(control, n);
     await registerCanaries(control, n, () => Date.now() + 30 * 60_000);
-    const measured = await measureDaemon(control, source, n, async (daemonUrl) => {
+    const measured = await measureDaemon(control, source, n, profiles.daemonProfileDir, async (daemonUrl) => {
       // Tracked once every running deployment has a machine; then a few samples at rest.
       let tracked = -1;
       await waitFor(
@@ -117,13 +120,14 @@ async function measureDaemon(
   control: SimControl,
   source: SourceName,
   n: number,
+  daemonProfileDir: string | undefined,
   until: (daemonUrl: string) => Promise<void>,
 ): Promise<Pick<RunResult, 'requestsPerDeployment' | 'bytesPerDeployment' | 'maxConnections' | 'cpuMsPerDeployment' | 'rssBytes' | 'peakRssBytes'>> {
   await waitFor(async () => (await control.get<Connections>('/_sim/connections')).open === 0, 'the setup connections to close', 10_000, 100);
   await control.send('DELETE', '/_sim/requests');
   await control.send('POST', '/_sim/connections/reset-peak');
   const bytesBefore = (await control.get<Connections>('/_sim/connections')).bytesSent;
-  const daemon = await startDaemon(control, source);
+  const daemon = await startDaemon(control, source, daemonProfileDir);
   try {
     const sampler = new DaemonSampler(daemon.url);
     await sampler.start();

@@ -13,6 +13,8 @@ export interface BenchOptions {
   shapes: Shape[];
   /** Run the simulator under `node --cpu-prof`, profiles written here. */
   simProfileDir?: string;
+  /** Run the daemon under `node --cpu-prof`, profiles written here. */
+  daemonProfileDir?: string;
 }
 
 export const USAGE = `npm run bench -- [--n 10,100,1000] [--idle 10000] [--source stream,blocking] [--shape burst,spread] [--sim-cpu-prof DIR]
@@ -20,7 +22,8 @@ export const USAGE = `npm run bench -- [--n 10,100,1000] [--idle 10000] [--sourc
   --idle N          tracked idle deployments for the memory row, 0 to skip (default 10000)
   --source LIST     watch sources to compare (default stream,blocking)
   --shape LIST      burst (every bake ends at once) and/or spread (bake ends over 30 s) (default both)
-  --sim-cpu-prof DIR  run the simulator under node --cpu-prof, writing its profiles to DIR`;
+  --sim-cpu-prof DIR  run the simulator under node --cpu-prof, writing its profiles to DIR
+  --daemon-cpu-prof DIR  run the daemon under node --cpu-prof, writing its profiles to DIR`;
 
 function list<T extends string>(flag: string, text: string, allowed: readonly T[]): T[] {
   const items = text.split(',').map((s) => s.trim());
@@ -38,7 +41,7 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: { n: { type: 'string' }, idle: { type: 'string' }, source: { type: 'string' }, shape: { type: 'string' }, 'sim-cpu-prof': { type: 'string' } },
+    options: { n: { type: 'string' }, idle: { type: 'string' }, source: { type: 'string' }, shape: { type: 'string' }, 'sim-cpu-prof': { type: 'string' }, 'daemon-cpu-prof': { type: 'string' } },
   });
   return {
     sizes: (values.n ?? '10,100,1000').split(',').map((s) => count('n', s.trim(), 1)),
@@ -46,5 +49,6 @@ export function parseBenchOptions(argv: string[]): BenchOptions {
     sources: list('source', values.source ?? 'stream,blocking', ['stream', 'blocking'] as const),
     shapes: list('shape', values.shape ?? 'burst,spread', ['burst', 'spread'] as const),
     ...(values['sim-cpu-prof'] ? { simProfileDir: values['sim-cpu-prof'] } : {}),
+    ...(values['daemon-cpu-prof'] ? { daemonProfileDir: values['daemon-cpu-prof'] } : {}),
   };
 }

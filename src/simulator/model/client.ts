@@ -10,7 +10,6 @@ import { isActive } from './deployments.js';
 import { lookupGroup } from './jobspec.js';
 import { jobKey } from './store.js';
 import type { Alloc, Deployment } from './types.js';
-import type { DueAt } from './watcher.js';
 
 interface Tracked {
   alloc: Alloc;
@@ -48,18 +47,22 @@ export function clientHealthStep(ctx: ModelContext, now: number, jobs: Set<strin
   return changed;
 }
 
-/** The next time after `after` at which some allocation's health outcome is due, and the jobs of those allocations; null when none. */
-export function nextHealthEvent(ctx: ModelContext, after: number): DueAt | null {
-  let next: DueAt | null = null;
-  for (const t of tracked(ctx)) {
+/** Per job of `jobs`, the next time after `after` at which one of its allocations' health outcome is due (jobs with none left out). */
+export function nextHealthEvents(ctx: ModelContext, after: number, jobs: Set<string>): Map<string, number> {
+  const next = new Map<string, number>();
+  for (const t of tracked(ctx, jobs)) {
     for (const at of [t.healthyAt, t.unhealthyAt]) {
       if (at === null || at <= after) continue;
-      const key = jobKey(t.alloc.Namespace, t.alloc.JobID);
-      if (next === null || at < next.at) next = { at, jobs: new Set([key]) };
-      else if (at === next.at) next.jobs.add(key);
+      earliest(next, jobKey(t.alloc.Namespace, t.alloc.JobID), at);
     }
   }
   return next;
+}
+
+/** Keeps the earlier of `at` and the instant already held for `key`. */
+export function earliest(due: Map<string, number>, key: string, at: number): void {
+  const held = due.get(key);
+  if (held === undefined || at < held) due.set(key, at);
 }
 
 /** Re-evaluates the health condition after something the client would notice changed. */

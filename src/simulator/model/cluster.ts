@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { SimClock } from '../clock.js';
 import { failAlloc as failAllocTasks, setHealth } from './allocs.js';
 import type { AppBehaviour, AppHost } from './app-host.js';
-import { clientHealthStep, nextHealthEvent, refreshHealthCondition } from './client.js';
+import { clientHealthStep, nextHealthEvents, refreshHealthCondition } from './client.js';
 import { ModelContext } from './context.js';
 import { DESC, setStatus } from './deployments.js';
 import { ApiError } from './errors.js';
@@ -20,7 +20,7 @@ import { nomadBehaviour, type NomadBehaviour } from './nomad-version.js';
 import { reconcileJob } from './scheduler.js';
 import { StateStore, jobKey } from './store.js';
 import type { Alloc, Deployment, JobVersion } from './types.js';
-import { failDeployment, isTerminalAlloc, nextDeadline, promoteDeployment, watchDeployments, type DueAt } from './watcher.js';
+import { failDeployment, isTerminalAlloc, nextDeadlines, promoteDeployment, watchDeployments, type DueAt } from './watcher.js';
 
 export interface DeploymentUpdateResult {
   EvalID: string;
@@ -86,24 +86,34 @@ export class Cluster {
 
   /** The next instant after the cursor at which a health outcome or a deadline is due, with the jobs concerned. */
   private nextDue(): DueAt | null {
-    const changes = this.store.changeCount;
-    const cached = this.dueCache;
-    // Nothing is due between the cursor and the cached instant, as long as no row changed.
-    if (cached?.changes === changes && (cached.due === null || this.cursor < cached.due.at)) return cached.due;
-    this.dueCache = { changes, due: this.findNextDue() };
-    return this.dueCache.due;
+    const stale = new Set<string>();
+    this.store.takeDueJobs(stale);
+    const passed = this.due !== null && this.due.at <= this.cursor;
+    if (stale.size === 0 && !passed) return this.due;
+    if (passed) for (const [key, at] of this.dueByJob) if (at <= this.cursor) stale.add(key);
+    const health = nextHealthEvents(this.ctx, this.cursor, stale);
+    const deadlines = nextDeadlines(this.ctx, this.cursor, stale);
+    for (const key of stale) {
+      const at = Math.min(health.get(key) ?? Infinity, deadlines.get(key) ?? Infinity);
+      if (at === Infinity) this.dueByJob.delete(key);
+      else this.dueByJob.set(key, at);
+    }
+    let next: DueAt | null = null;
+    for (const [key, at] of this.dueByJob) {
+      if (next === null || at < next.at) next = { at, jobs: new Set([key]) };
+      else if (at === next.at) next.jobs.add(key);
+    }
+    this.due = next;
+    return next;
   }
 
-  /** Asked before and after every request: computed again only once a row changed or its instant passed. */
-  private dueCache: { changes: number; due: DueAt | null } | undefined;
-
-  private findNextDue(): DueAt | null {
-    const health = nextHealthEvent(this.ctx, this.cursor);
-    const deadline = nextDeadline(this.ctx, this.cursor);
-    if (health === null || deadline === null) return health ?? deadline;
-    if (health.at !== deadline.at) return health.at < deadline.at ? health : deadline;
-    return { at: health.at, jobs: new Set([...health.jobs, ...deadline.jobs]) };
-  }
+  /**
+   * Per job, its next due instant after the cursor, and the earliest of them. Asked before and
+   * after every request, so a job's is computed again only once its rows changed or its instant
+   * passed: a write costs what it changed, not a scan of the cluster.
+   */
+  private readonly dueByJob = new Map<string, number>();
+  private due: DueAt | null = null;
 
   /**
    * Stops the app of every allocation that no longer runs (stopped, failed, replaced, job

@@ -67,18 +67,24 @@ export class StateStore {
    */
   private readonly watchedJobs = new Set<string>();
 
-  /** Counts the marks below: what was computed from the rows stays true while it stands still. */
-  private marks = 0;
-
-  get changeCount(): number {
-    return this.marks;
-  }
+  /** And for the next due instant, kept per job: jobs changed since `takeDueJobs`. */
+  private readonly dueJobs = new Set<string>();
 
   markJobChanged(namespace: string, id: string): void {
-    this.marks++;
     const key = jobKey(namespace, id);
     this.changedJobs.add(key);
+    this.watched(key);
+  }
+
+  private watched(key: string): void {
     this.watchedJobs.add(key);
+    this.dueJobs.add(key);
+  }
+
+  /** Adds the jobs changed since the last call to `into`. */
+  takeDueJobs(into: Set<string>): void {
+    for (const key of this.dueJobs) into.add(key);
+    this.dueJobs.clear();
   }
 
   /** Adds the jobs changed since the last call to `into`. */
@@ -105,7 +111,7 @@ export class StateStore {
   markAllJobsChanged(): void {
     for (const key of this.jobs.keys()) {
       this.changedJobs.add(key);
-      this.watchedJobs.add(key);
+      this.watched(key);
     }
   }
 
@@ -242,9 +248,8 @@ export class StateStore {
     this.versions.set(key, kept);
     if (!this.jobs.has(key)) this.jobOrder.set(key, this.nextJobPosition++);
     this.jobs.set(key, job);
-    this.marks++;
     this.changedJobs.add(key);
-    this.watchedJobs.add(key);
+    this.watched(key);
     txn.touch('jobs', 'job_version');
   }
 
@@ -253,8 +258,7 @@ export class StateStore {
     const key = jobKey(namespace, id);
     this.jobs.delete(key);
     this.jobOrder.delete(key);
-    this.marks++;
-    this.watchedJobs.add(key);
+    this.watched(key);
     this.versions.delete(key);
     txn.touch('jobs', 'job_version');
   }

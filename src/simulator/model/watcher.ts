@@ -4,6 +4,7 @@
  * auto-promotes canaries, and marks a finished deployment successful and its job version stable.
  */
 import { touchAlloc } from './allocs.js';
+import { earliest } from './client.js';
 import type { ModelContext } from './context.js';
 import {
   DESC,
@@ -206,16 +207,14 @@ export function watchDeployments(ctx: ModelContext, now: number, jobs: Set<strin
   return changed;
 }
 
-/** Time of the next deadline among deployments it can fail, after `after`, and the jobs whose deployments it is for; null when none. */
-export function nextDeadline(ctx: ModelContext, after: number): DueAt | null {
-  let next: DueAt | null = null;
-  for (const d of ctx.store.deployments.values()) {
+/** Per job of `jobs`, the next deadline after `after` among its deployments it can fail (jobs with none left out). */
+export function nextDeadlines(ctx: ModelContext, after: number, jobs: Set<string>): Map<string, number> {
+  const next = new Map<string, number>();
+  for (const d of ctx.store.deploymentsOfJobs(jobs)) {
     if (!deadlineRuns(ctx, d)) continue;
     const cutoff = progressCutoff(d, ctx.store.allocsOfDeployment(d.ID));
     if (cutoff === null || cutoff <= after) continue;
-    const key = jobKey(d.Namespace, d.JobID);
-    if (next === null || cutoff < next.at) next = { at: cutoff, jobs: new Set([key]) };
-    else if (cutoff === next.at) next.jobs.add(key);
+    earliest(next, jobKey(d.Namespace, d.JobID), cutoff);
   }
   return next;
 }
