@@ -214,6 +214,9 @@ export function groupStateOf(value: StateValue): { state: GroupState; hold?: Hol
   return state === 'holding' ? { state: 'holding', hold: inner as Hold } : { state: state as GroupState };
 }
 
+/** Computed once: every new group starts here, and building it runs the machine. */
+const INITIAL_GROUP_STATE = initialTransition(groupMachine)[0].value;
+
 export function initialGroupState(): StateValue {
-  return initialTransition(groupMachine)[0].value;
+  return INITIAL_GROUP_STATE;
 }

@@ -75,6 +75,12 @@ export interface MachineInput {
 }
 
 const noEffect = (_: unknown, _params: EffectRequest) => undefined;
+
+/**
+ * xstate's transition() builds a throwaway actor, without input, at every step: its context is
+ * never read, but a factory that threw on the missing input cost an exception per step.
+ */
+const NO_INPUT: MachineInput = { deploymentId: '', namespace: '', job: '', jobVersion: 0, now: 0 };
 const EFFECT_TYPES = ['promote', 'fail', 'set_health', 'revert', 'abort', 'pause', 'resume'] as const;
 type EffectType = (typeof EFFECT_TYPES)[number];
 
@@ -136,7 +142,7 @@ export const deploymentMachine = setup({
   },
 }).createMachine({
   id: 'deployment',
-  context: ({ input }) => ({
+  context: ({ input = NO_INPUT }) => ({
     deploymentId: input.deploymentId,
     namespace: input.namespace,
     job: input.job,
