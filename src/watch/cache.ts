@@ -55,7 +55,7 @@ export class ClusterCache {
   }
 
   upsertAllocation(a: AllocationView): boolean {
-    return upsert(this.allocs, this.allocsByJob, viewOf(a), jobKey(a.Namespace, a.JobID));
+    return upsert(this.allocs, this.allocsByJob, a, jobKey(a.Namespace, a.JobID), viewOf);
   }
 
   allocation(id: string): AllocationView | undefined {
@@ -86,13 +86,14 @@ export class ClusterCache {
   }
 }
 
-/** A change older than what is cached (a replayed or duplicated event) is ignored. */
-function upsert<T extends { ID: string; ModifyIndex: number }>(map: Map<string, T>, index: Map<string, T[]>, item: T, key: string): boolean {
+/** A change older than what is cached (a replayed or duplicated event) is ignored; a newer one is stored as `keep` makes it. */
+function upsert<T extends { ID: string; ModifyIndex: number }>(map: Map<string, T>, index: Map<string, T[]>, item: T, key: string, keep: (item: T) => T = (x) => x): boolean {
   const before = map.get(item.ID);
   if (before && before.ModifyIndex >= item.ModifyIndex) return false;
-  map.set(item.ID, item);
+  const kept = keep(item);
+  map.set(item.ID, kept);
   const list = (index.get(key) ?? []).filter((x) => x.ID !== item.ID);
-  list.push(item);
+  list.push(kept);
   index.set(key, list);
   return true;
 }

@@ -73,6 +73,11 @@ export class Cluster {
       this.settle(next.at, new Set(next.jobs));
     }
     this.cursor = Math.max(this.cursor, target);
+    this.settleNow();
+  }
+
+  /** Settles at the cursor, stops the apps that ended, and says when the next transition is due. */
+  private settleNow(): void {
     this.settle(this.cursor);
     this.stopEndedApps();
     this.onSettled?.(this.nextDue()?.at ?? null);
@@ -132,11 +137,10 @@ export class Cluster {
 
   /**
    * Runs watcher, scheduler and client until nothing changes at `now`. Each looks only at the
-   * jobs that changed (or, from `due`, have something due now): every other job was settled
+   * jobs that changed (or, given in `jobs`, have something due now): every other job was settled
    * before and nothing about it has moved since, so the cost follows what changed.
    */
-  private settle(now: number, due: Set<string> = new Set()): void {
-    const jobs = due;
+  private settle(now: number, jobs: Set<string> = new Set()): void {
     for (let round = 0; round < MAX_SETTLE_ROUNDS; round++) {
       this.store.takeWatchedJobs(jobs);
       let changed = watchDeployments(this.ctx, now, jobs);
@@ -157,9 +161,7 @@ export class Cluster {
   private operate<T>(fn: (now: number) => T): T {
     this.catchUp();
     const result = fn(this.cursor);
-    this.settle(this.cursor);
-    this.stopEndedApps();
-    this.onSettled?.(this.nextDue()?.at ?? null);
+    this.settleNow();
     return result;
   }
 

@@ -71,7 +71,11 @@ export class StateStore {
   private readonly dueJobs = new Set<string>();
 
   markJobChanged(namespace: string, id: string): void {
-    const key = jobKey(namespace, id);
+    this.changed(jobKey(namespace, id));
+  }
+
+  /** For the scheduler, the watcher and the client, and the due instants. */
+  private changed(key: string): void {
     this.changedJobs.add(key);
     this.watched(key);
   }
@@ -83,14 +87,12 @@ export class StateStore {
 
   /** Adds the jobs changed since the last call to `into`. */
   takeDueJobs(into: Set<string>): void {
-    for (const key of this.dueJobs) into.add(key);
-    this.dueJobs.clear();
+    moveAll(this.dueJobs, into);
   }
 
   /** Adds the jobs changed since the last call to `into`. */
   takeWatchedJobs(into: Set<string>): void {
-    for (const key of this.watchedJobs) into.add(key);
-    this.watchedJobs.clear();
+    moveAll(this.watchedJobs, into);
   }
 
   /** Deployments of these jobs, oldest first (the deployments table's order). */
@@ -109,10 +111,7 @@ export class StateStore {
 
   /** Every job as changed (a plan may have waited for something outside the store, such as a port). */
   markAllJobsChanged(): void {
-    for (const key of this.jobs.keys()) {
-      this.changedJobs.add(key);
-      this.watched(key);
-    }
+    for (const key of this.jobs.keys()) this.changed(key);
   }
 
   /** The changed jobs, in the jobs table's order, and forgets them. */
@@ -248,8 +247,7 @@ export class StateStore {
     this.versions.set(key, kept);
     if (!this.jobs.has(key)) this.jobOrder.set(key, this.nextJobPosition++);
     this.jobs.set(key, job);
-    this.changedJobs.add(key);
-    this.watched(key);
+    this.changed(key);
     txn.touch('jobs', 'job_version');
   }
 
@@ -334,4 +332,9 @@ function appendTo<T extends { Namespace: string; JobID: string }>(index: Map<str
   const list = index.get(key);
   if (list) list.push(item);
   else index.set(key, [item]);
+}
+
+function moveAll(from: Set<string>, into: Set<string>): void {
+  for (const key of from) into.add(key);
+  from.clear();
 }
