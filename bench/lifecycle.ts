@@ -5,8 +5,8 @@
  * promote is acknowledged when the simulator wrote its answer (request log `answeredAt`).
  */
 import type { SimControl, SimRequest } from '../test/e2e/harness.js';
-import { DaemonSampler, metricSum } from './daemon-metrics.js';
-import { BAKE_MS, registerCanaries, registerStable, startDaemon, startSim, waitFor } from './fleet.js';
+import { BAKE_MS, registerCanaries, registerStable, startDaemon, startSim, waitFor, type Daemon } from './fleet.js';
+import { processUsage } from './process-usage.js';
 import type { BenchOptions, Shape, SourceName } from './options.js';
 
 /** Where the simulator's and the daemon's CPU profiles go, if anywhere. */
@@ -52,7 +52,7 @@ export async function runLifecycle(source: SourceName, n: number, shape: Shape, 
     const registrationMs = await registerStable(control, n);
     const firstHealthy = Date.now() + startMarginMs(n, registrationMs);
     await registerCanaries(control, n, (i) => firstHealthy + (shape === 'spread' ? (i * SPREAD_MS) / n : 0));
-    const measured = await measureDaemon(control, source, n, profiles.daemonProfileDir, async (daemonUrl) => {
+    const measured = await measureDaemon(control, source, n, profiles.daemonProfileDir, async ({ url: daemonUrl }) => {
       await waitFor(async () => (await fetch(`${daemonUrl}/readyz`)).ok, 'the daemon ready', firstHealthy - Date.now(), 100);
       if (Date.now() >= firstHealthy) throw new Error('bench: canaries turned healthy before the daemon was ready: the run would not measure a burst');
       const deadline = firstHealthy + SPREAD_MS + BAKE_MS + 120_000 - Date.now();
@@ -81,6 +81,9 @@ export async function runLifecycle(source: SourceName, n: number, shape: Shape, 
   }
 }
 
+/** How long a tracked fleet is left alone before its RSS is read: long enough for V8 to give back what filling the cache took. */
+export const REST_MS = 60_000;
+
 /** n deployments whose canaries stay unhealthy for half an hour: what tracking them costs at rest. */
 export async function runIdle(source: SourceName, n: number, profiles: Profiles): Promise<RunResult> {
   const sim = await startSim(profiles.simProfileDir);
@@ -88,22 +91,12 @@ export async function runIdle(source: SourceName, n: number, profiles: Profiles)
     const control = sim.control;
     await registerStable(control, n);
     await registerCanaries(control, n, () => Date.now() + 30 * 60_000);
-    const measured = await measureDaemon(control, source, n, profiles.daemonProfileDir, async (daemonUrl) => {
-      // Tracked once every running deployment has a machine; then a few samples at rest.
-      let tracked = -1;
-      await waitFor(
-        async () => {
-          const text = await (await fetch(`${daemonUrl}/metrics`)).text();
-          const now = metricSum(text, 'nomad_promoter_deployments');
-          const settled = now >= n && now === tracked;
-          tracked = now;
-          return settled;
-        },
-        `${n} deployments tracked`,
-        120_000 + n * 20,
-        2_000,
-      );
-      await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const measured = await measureDaemon(control, source, n, profiles.daemonProfileDir, async (daemon) => {
+      // Tracked once every deployment's group was governed (one log line each, read from the
+      // daemon's stdout so that watching does not cost the daemon anything), then left at rest.
+      const governed = (): number => daemon.process.lines.filter((l) => l.includes('"msg":"group governed"')).length;
+      await waitFor(async () => governed() >= n, `${n} deployments tracked`, 120_000 + n * 20, 500);
+      await new Promise((resolve) => setTimeout(resolve, REST_MS));
     });
     return { ...measured, source, n, shape: 'idle', latenciesMs: [] };
   } finally {
@@ -121,7 +114,7 @@ async function measureDaemon(
   source: SourceName,
   n: number,
   daemonProfileDir: string | undefined,
-  until: (daemonUrl: string) => Promise<void>,
+  until: (daemon: Daemon) => Promise<void>,
 ): Promise<Pick<RunResult, 'requestsPerDeployment' | 'bytesPerDeployment' | 'maxConnections' | 'cpuMsPerDeployment' | 'rssBytes' | 'peakRssBytes'>> {
   await waitFor(async () => (await control.get<Connections>('/_sim/connections')).open === 0, 'the setup connections to close', 10_000, 100);
   await control.send('DELETE', '/_sim/requests');
@@ -129,19 +122,19 @@ async function measureDaemon(
   const bytesBefore = (await control.get<Connections>('/_sim/connections')).bytesSent;
   const daemon = await startDaemon(control, source, daemonProfileDir);
   try {
-    const sampler = new DaemonSampler(daemon.url);
-    await sampler.start();
-    await until(daemon.url);
-    const last = await sampler.stop();
+    const pid = daemon.process.child.pid!;
+    const first = processUsage(pid);
+    await until(daemon);
+    const last = processUsage(pid);
     const connections = await control.get<Connections>('/_sim/connections');
     const requests = await control.get<SimRequest[]>('/_sim/requests');
     return {
       requestsPerDeployment: requests.length / n,
       bytesPerDeployment: (connections.bytesSent - bytesBefore) / n,
       maxConnections: connections.peak,
-      cpuMsPerDeployment: ((last.cpuSeconds - sampler.first!.cpuSeconds) * 1000) / n,
+      cpuMsPerDeployment: ((last.cpuSeconds - first.cpuSeconds) * 1000) / n,
       rssBytes: last.rssBytes,
-      peakRssBytes: sampler.peakRssBytes,
+      peakRssBytes: last.peakRssBytes,
     };
   } finally {
     await daemon.stop();

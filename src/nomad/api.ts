@@ -55,6 +55,8 @@ export interface NomadApi {
   readDeployment(ref: DeploymentRef, opts?: QueryOptions): Promise<QueryResult<Deployment>>;
   /** GET /v1/allocations (stubs, with AllocatedResources when `resources`). */
   listAllocations(opts?: QueryOptions & { resources?: boolean; taskStates?: boolean }): Promise<QueryResult<AllocationStub[]>>;
+  /** Every page of GET /v1/allocations, as listAllDeployments; `keep` cuts each page's items before the next page is read. */
+  listAllAllocations<T>(opts: QueryOptions & { resources?: boolean; taskStates?: boolean }, keep: (a: AllocationStub) => T): Promise<QueryResult<T[]>>;
   deploymentAllocations(ref: DeploymentRef, opts?: QueryOptions): Promise<QueryResult<AllocationStub[]>>;
   readAllocation(id: string, opts?: QueryOptions): Promise<QueryResult<Allocation>>;
   allocationChecks(id: string, opts?: QueryOptions): Promise<Record<string, ServiceCheckResult>>;

@@ -158,16 +158,38 @@ export class HttpNomadClient implements NomadApi {
    * returned is the lowest seen across pages: blocking on it can wake once for nothing, but
    * can never miss a change made while the pages were being read.
    */
-  async listAllDeployments(opts: QueryOptions = {}): Promise<QueryResult<Deployment[]>> {
+  listAllDeployments(opts: QueryOptions = {}): Promise<QueryResult<Deployment[]>> {
+    return this.everyPage('deployments', ROUTES.deployments, opts, (q) => this.listDeployments(q), (d) => d);
+  }
+
+  /** Every page of GET /v1/allocations as listAllDeployments reads them; each page is cut by `keep` before the next is read. */
+  listAllAllocations<T>(opts: QueryOptions & { resources?: boolean; taskStates?: boolean }, keep: (a: AllocationStub) => T): Promise<QueryResult<T[]>> {
+    const { resources, taskStates, ...rest } = opts;
+    return this.everyPage('allocations', ROUTES.allocations, rest, (q) => this.listAllocations({ ...q, resources, taskStates }), keep);
+  }
+
+  private async everyPage<S, T>(
+    table: string,
+    route: string,
+    opts: QueryOptions,
+    read: (q: QueryOptions) => Promise<QueryResult<S[]>>,
+    keep: (item: S) => T,
+  ): Promise<QueryResult<T[]>> {
     const { index: blockOn, waitMs, nextToken: startAt, ...rest } = opts;
-    const pages = await this.allPages(ROUTES.deployments, startAt, (token, first) =>
-      this.listDeployments({
+    const pages = await this.allPages(route, startAt, async (token, first) => {
+      const page = await read({
         ...rest,
         ...(first && blockOn !== undefined ? { index: blockOn } : {}),
         ...(first && waitMs !== undefined ? { waitMs } : {}),
         ...(token !== undefined ? { nextToken: token } : {}),
-      }),
-    );
+      });
+      const body: unknown = page.body;
+      if (!Array.isArray(body) || body.some((x) => typeof x !== 'object' || x === null)) {
+        const what = body === null ? 'null' : Array.isArray(body) ? 'a list holding a non-object' : typeof body;
+        throw new Error(`Nomad answered the ${table} list with ${what}, not a list of objects`);
+      }
+      return { ...page, body: (body as S[]).map(keep) };
+    });
     const index = Math.min(...pages.map((p) => p.index));
     return {
       body: pages.flatMap((p) => p.body),

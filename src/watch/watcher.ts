@@ -10,11 +10,11 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { backoffDelay, jitter } from '../domain/backoff.js';
-import type { AllocationStub, Deployment } from '../domain/nomad.js';
+import type { AllocationView, Deployment } from '../domain/nomad.js';
 import type { NomadApi, QueryOptions, QueryResult } from '../nomad/api.js';
 import { advanceIndex } from '../nomad/index-tracker.js';
-import type { ClusterCache } from './cache.js';
-import { startResync } from './source.js';
+import { allocationView, type ClusterCache } from './cache.js';
+import { LIST_PAGE_SIZE, startResync } from './source.js';
 import { DEFAULT_LIST_PACING, listInterval, type ListPacing } from './list-pacing.js';
 
 export interface WatcherOptions {
@@ -71,11 +71,11 @@ export class Watcher {
   start(): void {
     const { deploymentsApi, allocationsApi, cache } = this.options;
     this.loops = [
-      this.loop('deployments', (q) => deploymentsApi.listAllDeployments(q), (list: Deployment[]) => {
+      this.loop('deployments', (q) => deploymentsApi.listAllDeployments({ ...q, perPage: LIST_PAGE_SIZE }), (list: Deployment[]) => {
         const diff = cache.replaceDeployments(list);
         return [...diff.changed, ...diff.removed].map((d) => d.ID);
       }),
-      this.loop('allocations', (q) => allocationsApi.listAllocations({ ...q, resources: true, taskStates: false }), (list: AllocationStub[]) => {
+      this.loop('allocations', (q) => allocationsApi.listAllAllocations({ ...q, resources: true, taskStates: false, perPage: LIST_PAGE_SIZE }, allocationView), (list: AllocationView[]) => {
         const diff = cache.replaceAllocations(list);
         const ids = new Set<string>();
         for (const a of [...diff.changed, ...diff.removed]) for (const d of cache.deploymentsOfAlloc(a)) ids.add(d.ID);
@@ -160,11 +160,7 @@ export class Watcher {
         const query: QueryOptions = { namespace: this.options.namespace, signal };
         const result = await list(index === 0 ? query : { ...query, index, waitMs: this.options.waitMs });
         this.heard();
-        const body: unknown = result.body;
-        if (!Array.isArray(body) || body.some((x) => typeof x !== 'object' || x === null)) {
-          const what = body === null ? 'null' : Array.isArray(body) ? 'a list holding a non-object' : typeof body;
-          throw new Error(`Nomad answered the ${table} list with ${what}, not a list of objects`);
-        }
+        const body = result.body;
         const stepped = advanceIndex(index, result.index);
         this.options.logger.trace({ table, sent: index, index: result.index, items: body.length }, 'watch answer');
         if (stepped.reset) {

@@ -118,6 +118,37 @@ describe('pagination', () => {
     expect(fake.requests.every((r) => r.query.get('per_page') === '2' && r.query.get('namespace') === '*')).toBe(true);
   });
 
+  test('listAllAllocations reads page by page, each page cut by keep before the next is asked for', async () => {
+    const pages: Record<string, { ids: string[]; next?: string; index: number }> = {
+      '': { ids: ['a1', 'a2'], next: '7.a3', index: 41 },
+      '7.a3': { ids: ['a3'], index: 40 },
+    };
+    const kept: string[] = [];
+    const { fake, client } = await setup((r, res) => {
+      // Page 2 is asked for only once page 1 went through keep.
+      if (r.query.get('next_token')) expect(kept).toEqual(['a1', 'a2']);
+      const page = pages[r.query.get('next_token') ?? '']!;
+      const headers: Record<string, string | number> = { 'X-Nomad-Index': page.index };
+      if (page.next) headers['X-Nomad-Nexttoken'] = page.next;
+      json(res, page.ids.map((id) => ({ ID: id, JobID: 'web', Namespace: 'apps', TaskStates: { big: {} }, ModifyIndex: 9 })), headers);
+    });
+    const all = await client.listAllAllocations({ namespace: 'apps', perPage: 2, resources: true, taskStates: false }, (a) => {
+      kept.push(a.ID);
+      return { id: a.ID };
+    });
+    expect(all.body).toEqual([{ id: 'a1' }, { id: 'a2' }, { id: 'a3' }]);
+    expect(all.index).toBe(40);
+    expect(fake.requests.map((r) => [r.query.get('next_token'), r.query.get('resources'), r.query.get('task_states'), r.query.get('per_page')])).toEqual([
+      [null, 'true', 'false', '2'],
+      ['7.a3', 'true', 'false', '2'],
+    ]);
+  });
+
+  test('a page that is not a list of objects is an error naming the table', async () => {
+    const { client } = await setup((_r, res) => json(res, [{ ID: 'a1' }, 7]));
+    await expect(client.listAllAllocations({}, (a) => a)).rejects.toThrow('Nomad answered the allocations list with a list holding a non-object, not a list of objects');
+  });
+
   test('a next token that comes back twice stops the loop with an error', async () => {
     const { client } = await setup((_r, res) => json(res, [deployment('d1')], { 'X-Nomad-Nexttoken': 'same' }));
     await expect(client.listAllDeployments()).rejects.toThrow(/pagination loop/);

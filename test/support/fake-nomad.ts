@@ -72,6 +72,10 @@ export class FakeNomad implements NomadApi {
     this.record('listAllocations');
     return this.result(this.allocs);
   }
+  async listAllAllocations<T>(_opts: unknown, keep: (a: AllocationStub) => T) {
+    this.record('listAllAllocations');
+    return this.result(this.allocs.map(keep));
+  }
   async deploymentAllocations(ref: DeploymentRef) {
     this.record('deploymentAllocations', ref.id);
     const d = this.get(ref);
