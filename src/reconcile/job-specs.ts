@@ -31,7 +31,8 @@ export interface JobSpecCacheOptions {
 }
 
 interface JobEntry {
-  versions: Map<number, JobSpec>;
+  /** Newest first, at most `versionsPerJob`: an array, as a Map costs some 600 bytes a job at 10,000 jobs. */
+  versions: { version: number; spec: JobSpec }[];
   /** Versions below this one are no longer kept by Nomad (Infinity: the incarnation is gone). */
   oldestKept: number;
   /** The one request in flight for this job, shared by concurrent misses. */
@@ -58,14 +59,14 @@ export class JobSpecCache {
     const entry = this.touch(key);
     // Twice at most: a shared read made for another version may not have brought this one.
     for (let round = 0; round < 2; round++) {
-      const known = entry.versions.get(version);
+      const known = specAt(entry, version);
       if (known || version < entry.oldestKept) return known;
       // One read of the job at a time, whoever else is waiting for it (under the first caller's
       // signal: the daemon's callers share one, and a failed read is asked again).
       entry.fetching ??= this.fetch(entry, { jobId, namespace, jobCreateIndex, version }, signal).finally(() => delete entry.fetching);
       await entry.fetching;
     }
-    return entry.versions.get(version);
+    return specAt(entry, version);
   }
 
   /** Number of job incarnations held. */
@@ -78,7 +79,7 @@ export class JobSpecCache {
     if (entry) {
       this.jobs.delete(key);
     } else {
-      entry = { versions: new Map(), oldestKept: 0 };
+      entry = { versions: [], oldestKept: 0 };
       if (this.jobs.size >= this.maxJobs) this.jobs.delete(this.jobs.keys().next().value!);
     }
     this.jobs.set(key, entry);
@@ -92,7 +93,7 @@ export class JobSpecCache {
   private async fetch(entry: JobEntry, wanted: WantedVersion, signal?: AbortSignal): Promise<void> {
     const { jobId, namespace, jobCreateIndex, version } = wanted;
     // Known to have moved past the wanted version: only the versions can have it.
-    if (![...entry.versions.keys()].some((v) => v > version)) {
+    if (!entry.versions.some((v) => v.version > version)) {
       const current = await absentOn404(() => this.api.readJob(jobId, namespace, { signal }));
       // No job, or another incarnation of it: Nomad keeps no version of this one any more.
       if (!current || (current.body.CreateIndex !== undefined && current.body.CreateIndex !== jobCreateIndex)) {
@@ -113,11 +114,15 @@ export class JobSpecCache {
   }
 
   private keep(entry: JobEntry, jobs: Job[]): void {
-    for (const v of jobs) if (v.Version !== undefined) entry.versions.set(v.Version, specOf(v));
+    const read = jobs.filter((v) => v.Version !== undefined).map((v) => ({ version: v.Version!, spec: specOf(v) }));
+    const kept = entry.versions.filter((k) => !read.some((r) => r.version === k.version));
     // Dropped versions are not marked gone: Nomad may still keep them, and asking again is right.
-    const newestFirst = [...entry.versions.keys()].sort((a, b) => b - a);
-    for (const v of newestFirst.slice(this.versionsPerJob)) entry.versions.delete(v);
+    entry.versions = [...read, ...kept].sort((a, b) => b.version - a.version).slice(0, this.versionsPerJob);
   }
+}
+
+function specAt(entry: JobEntry, version: number): JobSpec | undefined {
+  return entry.versions.find((v) => v.version === version)?.spec;
 }
 
 interface WantedVersion {

@@ -126,8 +126,8 @@ export function allocationView(a: AllocationView): AllocationView {
     ID: a.ID,
     Name: a.Name,
     Namespace: a.Namespace,
-    NodeID: a.NodeID,
-    NodeName: a.NodeName,
+    NodeID: a.NodeID && nodeString(a.NodeID),
+    NodeName: a.NodeName && nodeString(a.NodeName),
     JobID: a.JobID,
     JobVersion: a.JobVersion,
     TaskGroup: a.TaskGroup,
@@ -142,25 +142,57 @@ export function allocationView(a: AllocationView): AllocationView {
   return view;
 }
 
-/** AllocatedResources cut to what addresses are built from: shared ports and networks, task networks. */
+/**
+ * AllocatedResources cut to what addresses are built from (src/checks/address.ts): shared ports,
+ * the first shared network, task networks. A port whose label a shared port with a host IP
+ * already answers is left out: that shared port always wins, and Nomad repeats every group port
+ * in the group network, which was a third of an allocation's view.
+ */
 function networksOf(r: AllocatedResources | null | undefined): AllocatedResources | undefined {
   if (!r) return undefined;
   const out: AllocatedResources = {};
   const shared: NonNullable<AllocatedResources['Shared']> = {};
-  if (r.Shared?.Ports?.length) shared.Ports = r.Shared.Ports.map(({ Label, Value, To, HostIP }) => ({ Label, Value, To, HostIP }));
-  if (r.Shared?.Networks?.length) shared.Networks = r.Shared.Networks.map(networkOf);
+  const answered = new Set<string>();
+  if (r.Shared?.Ports?.length) {
+    shared.Ports = r.Shared.Ports.map(({ Label, Value, To, HostIP }) => ({ Label, Value, To, HostIP: HostIP && nodeString(HostIP) }));
+    for (const p of shared.Ports) if (p.HostIP && p.Value > 0) answered.add(p.Label);
+  }
+  const sharedNet = r.Shared?.Networks?.[0] && networkOf(r.Shared.Networks[0], answered);
+  if (sharedNet) shared.Networks = [sharedNet];
   if (shared.Ports || shared.Networks) out.Shared = shared;
   for (const [task, t] of Object.entries(r.Tasks ?? {})) {
-    if (t.Networks?.length) (out.Tasks ??= {})[task] = { Networks: t.Networks.map(networkOf) };
+    const networks = (t.Networks ?? []).map((n) => networkOf(n, answered)).filter((n) => n !== undefined);
+    if (networks.length) (out.Tasks ??= {})[task] = { Networks: networks };
   }
   return out.Shared || out.Tasks ? out : undefined;
 }
 
-function networkOf(n: NetworkResource): NetworkResource {
+/** A network's ports not already answered, or undefined when none is left (a network without ports gives no address). */
+function networkOf(n: NetworkResource, answered: ReadonlySet<string>): NetworkResource | undefined {
+  const open = (ports: NetworkResource['DynamicPorts']) => ports?.filter((p) => !answered.has(p.Label)).map((p) => ({ ...p }));
+  const dynamic = open(n.DynamicPorts);
+  const reserved = open(n.ReservedPorts);
+  if (!dynamic?.length && !reserved?.length) return undefined;
   const out: NetworkResource = {};
-  if (n.IP !== undefined) out.IP = n.IP;
+  if (n.IP !== undefined) out.IP = nodeString(n.IP);
   if (n.Mode !== undefined) out.Mode = n.Mode;
-  if (n.DynamicPorts) out.DynamicPorts = n.DynamicPorts.map((p) => ({ ...p }));
-  if (n.ReservedPorts) out.ReservedPorts = n.ReservedPorts.map((p) => ({ ...p }));
+  if (dynamic?.length) out.DynamicPorts = dynamic;
+  if (reserved?.length) out.ReservedPorts = reserved;
   return out;
+}
+
+/**
+ * One copy of each node-level value (node ID and name, host IPs): every allocation of a node
+ * repeats them, and JSON.parse makes a string per occurrence. Emptied past a bound, so node
+ * churn over months cannot grow it without end.
+ */
+const nodeStrings = new Map<string, string>();
+const NODE_STRINGS_MAX = 50_000;
+
+function nodeString(value: string): string {
+  const known = nodeStrings.get(value);
+  if (known !== undefined) return known;
+  if (nodeStrings.size >= NODE_STRINGS_MAX) nodeStrings.clear();
+  nodeStrings.set(value, value);
+  return value;
 }

@@ -25,8 +25,22 @@ describe('ClusterCache', () => {
       ['AllocatedResources', 'ClientStatus', 'DeploymentStatus', 'DesiredStatus', 'ID', 'JobID', 'JobVersion', 'ModifyIndex', 'Name', 'Namespace', 'NodeID', 'NodeName', 'TaskGroup'].sort(),
     );
     expect(kept.DeploymentStatus).toEqual({ Healthy: true, Canary: false });
-    expect(kept.AllocatedResources).toEqual({ Shared: { Ports: [{ Label: 'db', Value: 23116, To: 6379, HostIP: '10.0.0.7' }], Networks: [{ Mode: 'host', IP: '10.0.0.7', DynamicPorts: [{ Label: 'db', Value: 23116, To: 6379, HostNetwork: 'default' }] }] } });
+    // The group network repeats the shared port, which always wins: only the shared port is kept.
+    expect(kept.AllocatedResources).toEqual({ Shared: { Ports: [{ Label: 'db', Value: 23116, To: 6379, HostIP: '10.0.0.7' }] } });
     expect(allocTemplateVars(kept)).toEqual(allocTemplateVars(withResources));
+  });
+
+  test.each([
+    ['a shared port without a host IP (bridge): the network port stays', { Shared: { Ports: [{ Label: 'http', Value: 0, To: 8080 }], Networks: [{ Mode: 'bridge', IP: '10.0.0.9', DynamicPorts: [{ Label: 'http', Value: 25001, To: 8080 }] }] } }],
+    ['task networks with other labels stay, an answered one goes', { Shared: { Ports: [{ Label: 'http', Value: 25001, HostIP: '10.0.0.9' }] }, Tasks: { b: { Networks: [{ IP: '10.0.0.9', DynamicPorts: [{ Label: 'http', Value: 1 }, { Label: 'admin', Value: 25002 }] }] }, a: { Networks: [{ IP: '10.0.0.8', ReservedPorts: [{ Label: 'metrics', Value: 9100 }] }] } } }],
+    ['no shared ports: the first shared network only', { Shared: { Networks: [{ IP: '10.0.0.5', DynamicPorts: [{ Label: 'http', Value: 25003 }] }, { IP: '10.0.0.6', DynamicPorts: [{ Label: 'other', Value: 1 }] }] } }],
+  ])('%s, and every address is the one the payload gives', (_name, resources) => {
+    const alloc = { ...stubs[0]!, AllocatedResources: resources } as unknown as AllocationStub;
+    const cache = new ClusterCache();
+    cache.replaceAllocations([alloc]);
+    const kept = cache.allocation(alloc.ID)!;
+    expect(allocTemplateVars(kept)).toEqual(allocTemplateVars(alloc));
+    expect(Object.keys(allocTemplateVars(kept)).filter((k) => k.startsWith('alloc.port.')).length).toBeGreaterThan(0);
   });
 
   test('an unchanged allocation in the next list is not reported, a changed one is, in its kept form', () => {
