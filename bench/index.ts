@@ -62,5 +62,8 @@ printTable(
   [
     [`full allocation list, ${list.allocations} allocations (${list.bytesPerAllocation.toFixed(0)} B each, ${(list.gzipBytes / 1024).toFixed(0)} KB gzip): gunzip + parse + absorb`, `${list.msPerList.toFixed(0)} ms`],
     ['machine step (2 canary groups, baking)', `${machineStepMicros().toFixed(1)} µs`],
+    ...results
+      .filter((r) => r.scrape)
+      .map((r) => [`GET /metrics with ${r.n} deployments tracked (${r.source})`, `${r.scrape!.ms.toFixed(0)} ms, ${(r.scrape!.bytes / 2 ** 20).toFixed(1)} MB`]),
   ],
 );

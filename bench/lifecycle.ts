@@ -29,6 +29,8 @@ export interface RunResult {
   cpuMsPerDeployment: number;
   rssBytes: number;
   peakRssBytes: number;
+  /** Idle runs: one GET /metrics after the rest (what a Prometheus scrape costs the daemon), wall ms and bytes. */
+  scrape?: { ms: number; bytes: number };
 }
 
 interface Connections {
@@ -91,14 +93,20 @@ export async function runIdle(source: SourceName, n: number, profiles: Profiles)
     const control = sim.control;
     await registerStable(control, n);
     await registerCanaries(control, n, () => Date.now() + 30 * 60_000);
+    let rest = 0;
+    let scrape: RunResult['scrape'];
     const measured = await measureDaemon(control, source, n, profiles.daemonProfileDir, async (daemon) => {
       // Tracked once every deployment's group was governed (one log line each, read from the
       // daemon's stdout so that watching does not cost the daemon anything), then left at rest.
       const governed = (): number => daemon.process.lines.filter((l) => l.includes('"msg":"group governed"')).length;
       await waitFor(async () => governed() >= n, `${n} deployments tracked`, 120_000 + n * 20, 500);
       await new Promise((resolve) => setTimeout(resolve, REST_MS));
+      rest = processUsage(daemon.process.child.pid!).rssBytes;
+      const started = performance.now();
+      const text = await (await fetch(`${daemon.url}/metrics`)).text();
+      scrape = { ms: performance.now() - started, bytes: Buffer.byteLength(text) };
     });
-    return { ...measured, source, n, shape: 'idle', latenciesMs: [] };
+    return { ...measured, rssBytes: rest, source, n, shape: 'idle', latenciesMs: [], ...(scrape ? { scrape } : {}) };
   } finally {
     await sim.stop();
   }
