@@ -60,9 +60,12 @@ export interface CheckRecord {
 
 export type Stage = 'canary' | 'rollout' | 'health';
 
+/** Whether a group's decisions are written to Nomad (`enforce`) or only reported. */
+export type GroupMode = 'enforce' | 'dry-run';
+
 export interface GroupTrack {
   policy?: string;
-  mode: 'enforce' | 'dry-run';
+  mode: GroupMode;
   /** The group places canaries in this deployment. */
   canary: boolean;
   /** When the promoter first saw every canary of the group healthy (its own clock). */

@@ -134,10 +134,6 @@ export class Reconciler {
     const job = await this.deps.jobs.get(d.Namespace, d.JobID, d.JobCreateIndex, d.JobVersion, signal);
     const { observation, selections } = observeDeployment(d, job, cache.allocationsOf(d), this.deps.select, this.deps.dryRun);
     if (!stored) this.reportSelections(log, d, selections, observation);
-    for (const g of observation.groups) {
-      if (g.policy) this.deps.recorder.groupTracked({ namespace: d.Namespace, job: d.JobID, group: g.name }, Object.keys(g.policy.checks));
-    }
-
     let snapshot: DeploymentSnapshot =
       stored && stored.machineVersion === MACHINE_VERSION
         ? restoreDeployment(stored)
@@ -148,6 +144,10 @@ export class Reconciler {
     const now = this.deps.now();
     const stepped = step(snapshot, { type: 'observe', now, observation, measurements });
     snapshot = stepped.snapshot;
+    for (const g of observation.groups) {
+      const mode = snapshot.context.groups[g.name]?.mode;
+      if (g.policy && mode) this.deps.recorder.groupTracked({ namespace: d.Namespace, job: d.JobID, group: g.name }, Object.keys(g.policy.checks), mode);
+    }
     this.reportPending(log, before.pending, snapshot.context.pending);
     this.reportPhases(log, before, snapshot.context);
     await store.put(id, persistDeployment(snapshot));

@@ -9,7 +9,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MeasurementResult } from '../domain/analysis.js';
-import type { DecisionSource, EffectAction, Outcome } from '../machine/types.js';
+import type { DecisionSource, EffectAction, GroupMode, Outcome } from '../machine/types.js';
 import type { NotifyTarget } from '../domain/policy.js';
 import { NOTIFY_KINDS } from '../policy/defaults.js';
 
@@ -40,10 +40,15 @@ function measurementLabels(l: GroupLabels, check: string, result: MeasurementRes
   return { nomad_namespace: l.namespace, nomad_job: l.job, task_group: l.group, check, result };
 }
 
-/** The series a dashboard reads for a governed group, created at 0 so `increase()` sees the first event. */
-const INITIAL_DECISIONS: { action: EffectAction; outcome: Outcome }[] = (['promote', 'fail'] as const).flatMap((action) =>
-  (['ok', 'error', 'dry_run'] as const).map((outcome) => ({ action, outcome })),
-);
+/**
+ * The series a dashboard reads for a governed group, created at 0 so `increase()` sees the first
+ * event: only the outcomes its mode can have (a group that writes to Nomad never counts
+ * `dry_run`, a dry-run group never `ok` or `error`), which at 10,000 groups is 20,000 series fewer.
+ */
+function initialDecisions(mode: GroupMode): { action: EffectAction; outcome: Outcome }[] {
+  const outcomes: Outcome[] = mode === 'dry-run' ? ['dry_run'] : ['ok', 'error'];
+  return (['promote', 'fail'] as const).flatMap((action) => outcomes.map((outcome) => ({ action, outcome })));
+}
 const MEASUREMENT_RESULTS: MeasurementResult[] = ['pass', 'fail', 'inconclusive', 'error'];
 /** A notification delivered, given up after its retries, or dropped from a full queue. */
 export type NotificationResult = 'ok' | 'error' | 'dropped';
@@ -204,9 +209,9 @@ export class Recorder {
     }
   }
 
-  /** A governed group is tracked: its decision and measurement counters exist from now on, at 0 until counted. */
-  groupTracked(labels: GroupLabels, checks: readonly string[]): void {
-    for (const d of INITIAL_DECISIONS) this.decisions.inc(decisionLabels(labels, d.action, d.outcome, 'policy'), 0);
+  /** A governed group is tracked: its decision (for its mode) and measurement counters exist from now on, at 0 until counted. */
+  groupTracked(labels: GroupLabels, checks: readonly string[], mode: GroupMode): void {
+    for (const d of initialDecisions(mode)) this.decisions.inc(decisionLabels(labels, d.action, d.outcome, 'policy'), 0);
     for (const check of checks) {
       for (const result of MEASUREMENT_RESULTS) this.measurements.inc(measurementLabels(labels, check, result), 0);
     }

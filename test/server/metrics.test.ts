@@ -55,18 +55,23 @@ describe('metrics', () => {
   test('a tracked group has its promote and fail decisions and its checks\' measurements at 0 before the first event', async () => {
     const r = new Recorder('1.2.3', { defaultMetrics: false });
     const labels = { namespace: 'prod', job: 'web', group: 'api' };
-    r.groupTracked(labels, ['error-rate']);
+    r.groupTracked(labels, ['error-rate'], 'enforce');
+    r.groupTracked({ ...labels, group: 'trial' }, [], 'dry-run');
     const group = 'nomad_namespace="prod",nomad_job="web",task_group="api"';
+    const trial = 'nomad_namespace="prod",nomad_job="web",task_group="trial"';
     let text = await r.metrics();
-    for (const outcome of ['ok', 'error', 'dry_run']) {
-      expect(text).toContain(`nomad_promoter_decisions_total{${group},action="promote",outcome="${outcome}",source="policy"} 0`);
-      expect(text).toContain(`nomad_promoter_decisions_total{${group},action="fail",outcome="${outcome}",source="policy"} 0`);
+    for (const action of ['promote', 'fail']) {
+      for (const outcome of ['ok', 'error']) expect(text).toContain(`nomad_promoter_decisions_total{${group},action="${action}",outcome="${outcome}",source="policy"} 0`);
+      expect(text).toContain(`nomad_promoter_decisions_total{${trial},action="${action}",outcome="dry_run",source="policy"} 0`);
     }
+    // Outcomes a group's mode cannot have get no series.
+    expect(text).not.toContain(`${group},action="promote",outcome="dry_run"`);
+    expect(text).not.toContain(`${trial},action="promote",outcome="ok"`);
     for (const result of ['pass', 'fail', 'inconclusive', 'error']) {
       expect(text).toContain(`nomad_promoter_check_measurements_total{${group},check="error-rate",result="${result}"} 0`);
     }
     r.decision(labels, 'promote', 'ok');
-    r.groupTracked(labels, ['error-rate']);
+    r.groupTracked(labels, ['error-rate'], 'enforce');
     text = await r.metrics();
     // Tracking again on the next pass keeps the count.
     expect(text).toContain(`nomad_promoter_decisions_total{${group},action="promote",outcome="ok",source="policy"} 1`);
