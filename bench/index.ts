@@ -54,6 +54,21 @@ printTable(
   results.map(runRow),
 );
 console.log('');
+console.log('KB read per deployment, by route (the three largest)');
+printTable(
+  ['source', 'N', 'shape', 'routes'],
+  results.map((r) => [
+    r.source,
+    String(r.n),
+    r.shape,
+    Object.entries(r.bytesPerDeploymentByRoute)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([route, bytes]) => `${route} ${(bytes / 1024).toFixed(1)}`)
+      .join(', '),
+  ]),
+);
+console.log('');
 printTable(['target', 'source', 'measured', 'met'], targetRows(results));
 console.log('');
 const list = await listCost();

@@ -25,6 +25,8 @@ export interface RunResult {
   drainMs?: number;
   requestsPerDeployment: number;
   bytesPerDeployment: number;
+  /** The same bytes by route pattern (the event stream, full lists, job reads, writes). */
+  bytesPerDeploymentByRoute: Record<string, number>;
   maxConnections: number;
   cpuMsPerDeployment: number;
   rssBytes: number;
@@ -37,6 +39,7 @@ interface Connections {
   open: number;
   peak: number;
   bytesSent: number;
+  bytesByRoute: Record<string, number>;
 }
 
 /**
@@ -123,11 +126,11 @@ async function measureDaemon(
   n: number,
   daemonProfileDir: string | undefined,
   until: (daemon: Daemon) => Promise<void>,
-): Promise<Pick<RunResult, 'requestsPerDeployment' | 'bytesPerDeployment' | 'maxConnections' | 'cpuMsPerDeployment' | 'rssBytes' | 'peakRssBytes'>> {
+): Promise<Pick<RunResult, 'requestsPerDeployment' | 'bytesPerDeployment' | 'bytesPerDeploymentByRoute' | 'maxConnections' | 'cpuMsPerDeployment' | 'rssBytes' | 'peakRssBytes'>> {
   await waitFor(async () => (await control.get<Connections>('/_sim/connections')).open === 0, 'the setup connections to close', 10_000, 100);
   await control.send('DELETE', '/_sim/requests');
   await control.send('POST', '/_sim/connections/reset-peak');
-  const bytesBefore = (await control.get<Connections>('/_sim/connections')).bytesSent;
+  const before = await control.get<Connections>('/_sim/connections');
   const daemon = await startDaemon(control, source, daemonProfileDir);
   try {
     const pid = daemon.process.child.pid!;
@@ -138,7 +141,8 @@ async function measureDaemon(
     const requests = await control.get<SimRequest[]>('/_sim/requests');
     return {
       requestsPerDeployment: requests.length / n,
-      bytesPerDeployment: (connections.bytesSent - bytesBefore) / n,
+      bytesPerDeployment: (connections.bytesSent - before.bytesSent) / n,
+      bytesPerDeploymentByRoute: Object.fromEntries(Object.entries(connections.bytesByRoute).map(([route, bytes]) => [route, (bytes - (before.bytesByRoute[route] ?? 0)) / n])),
       maxConnections: connections.peak,
       cpuMsPerDeployment: ((last.cpuSeconds - first.cpuSeconds) * 1000) / n,
       rssBytes: last.rssBytes,

@@ -256,11 +256,14 @@ describe('connection counting', () => {
   });
 
   test('counts the bytes written to API connections, event stream frames included; control answers do not count', async () => {
-    const bytes = async () => (await c.get<{ bytesSent: number }>('/_sim/connections')).body.bytesSent;
-    const before = await bytes();
-    expect(await bytes()).toBe(before);
+    const counts = async () => (await c.get<{ bytesSent: number; bytesByRoute: Record<string, number> }>('/_sim/connections')).body;
+    const bytes = async () => (await counts()).bytesSent;
+    const before = await counts();
+    expect(await bytes()).toBe(before.bytesSent);
     const answer = await rawRequest(c.sim.port, 'GET /v1/deployments HTTP/1.1\r\nHost: sim\r\nConnection: close\r\n\r\n', 1000);
-    await eventually(async () => (await bytes()) === before + Buffer.byteLength(answer), 'the whole answer counted');
+    await eventually(async () => (await bytes()) === before.bytesSent + Buffer.byteLength(answer), 'the whole answer counted');
+    // ...under its route.
+    expect((await counts()).bytesByRoute['/v1/deployments']).toBe((before.bytesByRoute['/v1/deployments'] ?? 0) + Buffer.byteLength(answer));
     const stream = await fetch(`${c.sim.url}/v1/event/stream?topic=Deployment`);
     const reader = stream.body!.getReader();
     await reader.read();
@@ -268,6 +271,7 @@ describe('connection counting', () => {
     await c.register(webJob({ id: 'more', count: 1 }));
     const frame = await reader.read();
     await eventually(async () => (await bytes()) >= beforeWrite + (frame.value?.length ?? 1), 'the frame counted while the stream is open');
+    expect((await counts()).bytesByRoute['/v1/event/stream']).toBeGreaterThanOrEqual(frame.value?.length ?? 1);
     await reader.cancel();
   });
 });

@@ -30,8 +30,9 @@ function clientAddress(socket: Socket): string {
 export class ConnectionCounter {
   private readonly counted = new WeakSet<Socket>();
   /** API answers in progress, with their socket's byte count when each began (one answer at a time per socket). */
-  private readonly answering = new Map<ServerResponse, { socket: Socket; from: number }>();
-  private answeredBytes = 0;
+  private readonly answering = new Map<ServerResponse, { socket: Socket; from: number; route: string }>();
+  /** Bytes of finished answers by route pattern (`(none)` when no route matched). */
+  private readonly answeredByRoute = new Map<string, number>();
   private readonly refused = new WeakSet<Socket>();
   private readonly perClient = new Map<string, number>();
   private answerTokens = ANSWER_BURST;
@@ -82,20 +83,26 @@ export class ConnectionCounter {
     });
   }
 
-  /** Called for every API request: the bytes its answer puts on the socket count, while they are written. */
-  noteApiAnswer(res: ServerResponse, socket: Socket): void {
-    this.answering.set(res, { socket, from: socket.bytesWritten });
+  /** Called for every API request: the bytes its answer puts on the socket count, while they are written, under its route. */
+  noteApiAnswer(res: ServerResponse, socket: Socket, route: string | null): void {
+    const key = route ?? '(none)';
+    this.answering.set(res, { socket, from: socket.bytesWritten, route: key });
     res.once('close', () => {
-      this.answeredBytes += socket.bytesWritten - this.answering.get(res)!.from;
+      this.answeredByRoute.set(key, (this.answeredByRoute.get(key) ?? 0) + socket.bytesWritten - this.answering.get(res)!.from);
       this.answering.delete(res);
     });
   }
 
+  /** Bytes of API answers written so far, by route pattern; answers still being written count what they wrote. */
+  get bytesByRoute(): Record<string, number> {
+    const out = Object.fromEntries(this.answeredByRoute);
+    for (const { socket, from, route } of this.answering.values()) out[route] = (out[route] ?? 0) + socket.bytesWritten - from;
+    return out;
+  }
+
   /** Bytes of API answers written so far. */
   get bytesSent(): number {
-    let bytes = this.answeredBytes;
-    for (const { socket, from } of this.answering.values()) bytes += socket.bytesWritten - from;
-    return bytes;
+    return Object.values(this.bytesByRoute).reduce((sum, b) => sum + b, 0);
   }
 
   resetPeak(): void {

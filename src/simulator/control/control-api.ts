@@ -193,8 +193,8 @@ export function controlRouter(): Router {
     })
     .add('/_sim/connections', {
       GET: (ctx) => {
-        const { open, peak, rejected, bytesSent } = ctx.services.connections;
-        sendJson(ctx.res, 200, { open, peak, rejected, bytesSent });
+        const { open, peak, rejected, bytesSent, bytesByRoute } = ctx.services.connections;
+        sendJson(ctx.res, 200, { open, peak, rejected, bytesSent, bytesByRoute });
       },
     })
     .add('/_sim/connections/reset-peak', { POST: ok((ctx) => ctx.services.connections.resetPeak()) })

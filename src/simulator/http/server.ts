@@ -178,8 +178,8 @@ export function createSimServer(services: Services): Server {
     }
 
     services.connections.noteApiRequest(req.socket);
-    services.connections.noteApiAnswer(res, req.socket);
     const match = api.match(method, path);
+    services.connections.noteApiAnswer(res, req.socket, match?.route.pattern ?? null);
     const entry = services.requests.add({
       method,
       path,
