@@ -160,9 +160,8 @@ export class Watcher {
         const query: QueryOptions = { namespace: this.options.namespace, signal };
         const result = await list(index === 0 ? query : { ...query, index, waitMs: this.options.waitMs });
         this.heard();
-        const body = result.body;
         const stepped = advanceIndex(index, result.index);
-        this.options.logger.trace({ table, sent: index, index: result.index, items: body.length }, 'watch answer');
+        this.options.logger.trace({ table, sent: index, index: result.index, items: result.body.length }, 'watch answer');
         if (stepped.reset) {
           this.options.logger.warn({ table, lastIndex: index, index: result.index }, 'Nomad index went backwards: re-listing');
           this.options.onReset?.(table);
@@ -171,7 +170,7 @@ export class Watcher {
         }
         index = stepped.nextIndex;
         const applyStarted = performance.now();
-        const ids = apply(body as T[]);
+        const ids = apply(result.body);
         lastCostMs = (result.readMs ?? 0) + performance.now() - applyStarted;
         this.options.onList?.(table);
         // Only an answer that was used ends a run of failures: anything else keeps backing off.

@@ -1,6 +1,21 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { request, type IncomingHttpHeaders } from 'node:http';
+import { gunzipSync, inflateRawSync } from 'node:zlib';
 
 import { SimClient, rawRequest, webJob, withSim } from './helpers.js';
+
+/** One GET with these request headers: status, headers and the body's bytes as sent. */
+function get(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ port, host: '127.0.0.1', path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 describe('HTTP surface', () => {
   let c: SimClient;
@@ -19,6 +34,39 @@ describe('HTTP surface', () => {
     expect(raw).toContain('\r\nX-Nomad-Lastcontact: 0\r\n');
     expect(raw).toMatch(/\r\nX-Nomad-Nexttoken: \d+\.[0-9a-f-]{36}\r\n/);
     expect(raw).toContain('\r\nContent-Type: application/json\r\n');
+  });
+
+  test('answers are compressed as the agent\'s CompressHandler does: gzip or deflate by Accept-Encoding, errors and empty bodies too', async () => {
+    const plain = await get(c.sim.port, '/v1/deployments', {});
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.headers.vary).toBe('Accept-Encoding');
+    const list = JSON.parse(plain.body.toString('utf8')) as unknown[];
+
+    const gz = await get(c.sim.port, '/v1/deployments', { 'Accept-Encoding': 'br, gzip' });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gz.headers.vary).toBe('Accept-Encoding');
+    expect(JSON.parse(gunzipSync(gz.body).toString('utf8'))).toEqual(list);
+    // The first of gzip and deflate the request names wins; other tokens are passed over.
+    const raw = await get(c.sim.port, '/v1/deployments', { 'Accept-Encoding': 'deflate, gzip' });
+    expect(raw.headers['content-encoding']).toBe('deflate');
+    expect(JSON.parse(inflateRawSync(raw.body).toString('utf8'))).toEqual(list);
+
+    const error = await get(c.sim.port, '/v1/deployment/nope', { 'Accept-Encoding': 'gzip' });
+    expect([error.status, error.headers['content-encoding'], gunzipSync(error.body).toString('utf8')]).toEqual([404, 'gzip', 'deployment not found']);
+    const empty = await get(c.sim.port, '/v1/no-such-endpoint', { 'Accept-Encoding': 'gzip' });
+    expect([empty.status, empty.headers['content-type'], gunzipSync(empty.body).length]).toEqual([404, 'application/x-gzip', 0]);
+
+    // The control API is the simulator's own; the event stream is never compressed.
+    expect((await get(c.sim.port, '/_sim/state', { 'Accept-Encoding': 'gzip' })).headers['content-encoding']).toBeUndefined();
+    const stream = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
+      const req = request({ port: c.sim.port, host: '127.0.0.1', path: '/v1/event/stream?topic=Deployment', headers: { 'Accept-Encoding': 'gzip' } }, (res) => {
+        resolve(res.headers);
+        req.destroy();
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect([stream['content-encoding'], stream.vary, stream['content-type']]).toEqual([undefined, 'Accept-Encoding', 'application/json']);
   });
 
   test('X-Nomad-Nexttoken is absent on the last page', async () => {
