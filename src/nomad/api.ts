@@ -26,6 +26,8 @@ export interface QueryOptions {
   perPage?: number;
   nextToken?: string;
   stale?: boolean;
+  /** Retries of a transient failure for this read; defaults to the client's. */
+  retries?: number;
   signal?: AbortSignal;
 }
 

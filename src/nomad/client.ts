@@ -103,7 +103,10 @@ export const ROUTES = {
 } as const;
 
 /** One call: the attempt's request, repeated by the retry loop; `unfenced` for the lock calls that the fence itself rests on. */
-type CallSpec = AttemptRequest & { unfenced?: boolean };
+type CallSpec = AttemptRequest & { unfenced?: boolean; retries?: number };
+
+/** Transient failures retried on a page after the first, whatever the client's own retries: a failure there would throw away the pages already read. */
+const LATER_PAGE_RETRIES = 4;
 
 export class HttpNomadClient implements NomadApi {
   private readonly transport: HttpTransport;
@@ -182,13 +185,17 @@ export class HttpNomadClient implements NomadApi {
         ...(first && blockOn !== undefined ? { index: blockOn } : {}),
         ...(first && waitMs !== undefined ? { waitMs } : {}),
         ...(token !== undefined ? { nextToken: token } : {}),
+        ...(first ? {} : { retries: Math.max(this.retries, LATER_PAGE_RETRIES) }),
       });
+      const cutStarted = performance.now();
       const body: unknown = page.body;
       if (!Array.isArray(body) || body.some((x) => typeof x !== 'object' || x === null)) {
         const what = body === null ? 'null' : Array.isArray(body) ? 'a list holding a non-object' : typeof body;
         throw new Error(`Nomad answered the ${table} list with ${what}, not a list of objects`);
       }
-      return { ...page, body: (body as S[]).map(keep) };
+      const kept = (body as S[]).map(keep);
+      // Cutting the page is part of what reading it cost (list pacing reads readMs).
+      return { ...page, body: kept, readMs: (page.readMs ?? 0) + performance.now() - cutStarted };
     });
     const index = Math.min(...pages.map((p) => p.index));
     return {
@@ -443,7 +450,7 @@ export class HttpNomadClient implements NomadApi {
     if (opts?.perPage !== undefined) q.set('per_page', String(opts.perPage));
     if (opts?.nextToken !== undefined) q.set('next_token', opts.nextToken);
     extra?.forEach((v, k) => q.set(k, v));
-    const res = await this.call({ method: 'GET', route, path, query: q, timeoutMs, signal: opts?.signal });
+    const res = await this.call({ method: 'GET', route, path, query: q, timeoutMs, signal: opts?.signal, ...(opts?.retries !== undefined ? { retries: opts.retries } : {}) });
     const parseStarted = performance.now();
     const body = parseJson<T>(res, 'GET', route);
     return {
@@ -522,7 +529,7 @@ export class HttpNomadClient implements NomadApi {
           }
         },
         {
-          retries: this.retries,
+          retries: spec.retries ?? this.retries,
           factor: 2,
           minTimeout: this.minRetryDelayMs,
           maxTimeout: this.maxRetryDelayMs,

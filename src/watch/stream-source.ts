@@ -114,7 +114,10 @@ export class StreamSource implements WatchSource {
   private async session(connected: () => void): Promise<void> {
     const { transport, namespace, silenceMs = STREAM_SILENCE_MS } = this.options;
     const query = new URLSearchParams([['topic', 'Deployment'], ['topic', 'Allocation'], ['namespace', namespace]]);
-    if (this.lastIndex > 0) query.set('index', String(this.lastIndex + 1));
+    // A first connect asks for an index past anything buffered, which starts at the latest frame:
+    // the re-list brings the state, and replaying the server's buffer (100 frames by default,
+    // which at 10 deployments was half of what the daemon read) would bring nothing newer.
+    query.set('index', String(this.lastIndex > 0 ? this.lastIndex + 1 : Number.MAX_SAFE_INTEGER));
     const connection = new AbortController();
     const stopConnection = (): void => connection.abort();
     this.abort.signal.addEventListener('abort', stopConnection, { once: true });

@@ -144,6 +144,27 @@ describe('pagination', () => {
     ]);
   });
 
+  test('a transient failure on a later page is retried even by a client without retries; the first page is not', async () => {
+    let laterFailures = 1;
+    let firstFails = false;
+    const { fake, client } = await setup(
+      (r, res) => {
+        const token = r.query.get('next_token');
+        if (token ? laterFailures-- > 0 : firstFails) return text(res, 500, 'rpc error: EOF');
+        json(res, [deployment(token ? 'd2' : 'd1')], token ? { 'X-Nomad-Index': 5 } : { 'X-Nomad-Index': 5, 'X-Nomad-Nexttoken': '9.d2' });
+      },
+      {},
+      { retries: 0 },
+    );
+    const all = await client.listAllDeployments({ perPage: 1 });
+    expect(all.body.map((d) => d.ID)).toEqual(['d1', 'd2']);
+    expect(fake.requests.map((r) => r.query.get('next_token'))).toEqual([null, '9.d2', '9.d2']);
+    // The first page is the client's own read (a long-poll's): its failure goes to the caller's backoff.
+    firstFails = true;
+    await expect(client.listAllDeployments({ perPage: 1 })).rejects.toThrow(/500/);
+    expect(fake.requests).toHaveLength(4);
+  });
+
   test('a page that is not a list of objects is an error naming the table', async () => {
     const { client } = await setup((_r, res) => json(res, [{ ID: 'a1' }, 7]));
     await expect(client.listAllAllocations({}, (a) => a)).rejects.toThrow('Nomad answered the allocations list with a list holding a non-object, not a list of objects');

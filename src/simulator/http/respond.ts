@@ -4,7 +4,7 @@
  * compressed as the agent's CompressHandler does.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { deflateRawSync, gzipSync } from 'node:zlib';
+import { deflateRaw, gzip } from 'node:zlib';
 
 export type HeaderList = [string, string][];
 
@@ -33,15 +33,23 @@ export function indexHeader(index: number): HeaderList {
 /** Go's net/http sets Content-Length itself when a finished body fits its 2,048-byte buffer; a longer one is chunked. */
 const GO_BUFFER_BEFORE_CHUNKING = 2048;
 
+/** The simulator's own control API (`/_sim`, `/_sim/...`), which is not Nomad's. */
+export function isControlPath(path: string): boolean {
+  return path === '/_sim' || path.startsWith('/_sim/');
+}
+
+function isApiRequest(req: IncomingMessage | undefined): req is IncomingMessage {
+  return req !== undefined && !isControlPath((req.url ?? '').split('?')[0]!);
+}
+
 /**
  * Nomad's agent serves its API through gorilla/handlers' CompressHandler (command/agent/http.go,
  * handlers v1.5.2): `Vary: Accept-Encoding` on every answer and, when the request's
  * Accept-Encoding names `gzip` or `deflate` (the first of the two it lists, as exact tokens), the
  * body compressed at Go's default level, empty bodies and errors included (raw DEFLATE for
- * `deflate`: Go's compress/flate). The simulator's control API is not Nomad's: never compressed.
+ * `deflate`: Go's compress/flate).
  */
-export function apiEncoding(req: IncomingMessage | undefined): 'gzip' | 'deflate' | undefined {
-  if (!req || req.url?.startsWith('/_sim')) return undefined;
+function apiEncoding(req: IncomingMessage): 'gzip' | 'deflate' | undefined {
   for (const token of String(req.headers['accept-encoding'] ?? '').split(',')) {
     const t = token.trim();
     if (t === 'gzip' || t === 'deflate') return t;
@@ -49,27 +57,33 @@ export function apiEncoding(req: IncomingMessage | undefined): 'gzip' | 'deflate
   return undefined;
 }
 
-/** Whether an answer carries the CompressHandler's `Vary: Accept-Encoding` (every API answer). */
-export function isApiAnswer(res: ServerResponse): boolean {
-  return res.req !== undefined && !res.req.url?.startsWith('/_sim');
-}
+/** Answers being compressed: written once that is done (off the event loop, as Nomad compresses each answer on its own goroutine). */
+const compressing = new WeakSet<ServerResponse>();
 
 function write(res: ServerResponse, status: number, body: string, headers: HeaderList): void {
-  if (res.headersSent || res.destroyed) return;
-  let buf = Buffer.from(body, 'utf8');
+  if (res.headersSent || res.destroyed || compressing.has(res)) return;
   const raw: string[] = [];
   for (const [k, v] of headers) raw.push(k, v);
+  const finish = (buf: Buffer): void => {
+    if (res.destroyed) return;
+    if (buf.length <= GO_BUFFER_BEFORE_CHUNKING || !isApiRequest(res.req)) raw.push('Content-Length', String(buf.length));
+    res.writeHead(status, raw);
+    res.end(buf);
+  };
+  const plain = Buffer.from(body, 'utf8');
+  if (!isApiRequest(res.req)) return finish(plain);
+  raw.push('Vary', 'Accept-Encoding');
   const encoding = apiEncoding(res.req);
-  if (isApiAnswer(res)) raw.push('Vary', 'Accept-Encoding');
-  if (encoding) {
-    buf = encoding === 'gzip' ? gzipSync(buf) : deflateRawSync(buf);
-    raw.push('Content-Encoding', encoding);
-    // Go sniffs a type for a body written without one: an empty answer's gzip bytes.
-    if (!headers.some(([k]) => k === 'Content-Type')) raw.push('Content-Type', encoding === 'gzip' ? 'application/x-gzip' : 'application/octet-stream');
-  }
-  if (!encoding || buf.length <= GO_BUFFER_BEFORE_CHUNKING) raw.push('Content-Length', String(buf.length));
-  res.writeHead(status, raw);
-  res.end(buf);
+  if (!encoding) return finish(plain);
+  raw.push('Content-Encoding', encoding);
+  // Go sniffs a type for a body written without one: an empty answer's compressed bytes.
+  if (!headers.some(([k]) => k === 'Content-Type')) raw.push('Content-Type', encoding === 'gzip' ? 'application/x-gzip' : 'application/octet-stream');
+  compressing.add(res);
+  (encoding === 'gzip' ? gzip : deflateRaw)(plain, (err, out) => {
+    compressing.delete(res);
+    if (err) res.destroy(err);
+    else finish(out);
+  });
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: HeaderList = []): void {

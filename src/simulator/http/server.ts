@@ -21,7 +21,7 @@ import { addDeploymentRead, addDeploymentReads } from './api-deployments.js';
 import { addJobRoutes } from './api-jobs.js';
 import { addVariableRoutes } from './api-variables.js';
 import { firstValues } from './query.js';
-import { sendEmpty, sendJson, sendText } from './respond.js';
+import { isControlPath, sendEmpty, sendJson, sendText } from './respond.js';
 import { Router, badPathEscape } from './router.js';
 import type { ApiContext, Match, Services } from './router.js';
 
@@ -162,7 +162,7 @@ export function createSimServer(services: Services): Server {
     const badEscape = badPathEscape(path);
     if (badEscape !== null) {
       // Go's server: a raw 400 and the connection closes. The control API answers in its own way.
-      if (path === '/_sim' || path.startsWith('/_sim/')) sendJson(res, 400, { error: `invalid URL escape ${JSON.stringify(badEscape)}` });
+      if (isControlPath(path)) sendJson(res, 400, { error: `invalid URL escape ${JSON.stringify(badEscape)}` });
       else req.socket.end(GO_BAD_REQUEST_RESPONSE);
       return;
     }
@@ -172,7 +172,7 @@ export function createSimServer(services: Services): Server {
     });
     const ctx: ApiContext = { req, res, url, params: {}, services, signal: aborter.signal };
 
-    if (path === '/_sim' || path.startsWith('/_sim/')) {
+    if (isControlPath(path)) {
       void runHandler(control.match(method, path), ctx, true);
       return;
     }
