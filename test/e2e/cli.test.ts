@@ -97,7 +97,8 @@ describe('demo', () => {
     expect(await p.stop('SIGTERM')).toBe(0);
     expect(p.lines.join('\n')).toMatch(/stopping: daemon, simulator$/);
     expect(p.stderr()).toBe('');
-  });
+    // A demo starts a simulator, its apps and a daemon: on a loaded 2-core runner that can take a while.
+  }, 60_000);
 });
 
 describe('against the simulator', () => {
