@@ -70,8 +70,10 @@ function readableNamespaces(ctx: ApiContext, who: Identity, namespace: string, t
   return wanted;
 }
 
-/** 200 with the JSON content type and nothing else sent yet: what every stream starts with. */
-/** The stream's header: the agent hijacks the connection and drops the Content-Encoding the CompressHandler set, keeping its Vary. */
+/**
+ * 200 with the JSON content type and nothing else sent yet: what every stream starts with. The
+ * agent hijacks the connection and drops the Content-Encoding the CompressHandler set, keeping its Vary.
+ */
 export function startStream(res: ServerResponse): void {
   res.writeHead(200, ['Content-Type', 'application/json', 'Cache-Control', 'no-cache', 'Vary', 'Accept-Encoding']);
 }

@@ -64,16 +64,18 @@ function write(res: ServerResponse, status: number, body: string, headers: Heade
   if (res.headersSent || res.destroyed || compressing.has(res)) return;
   const raw: string[] = [];
   for (const [k, v] of headers) raw.push(k, v);
+  const req = res.req;
+  const api = isApiRequest(req);
   const finish = (buf: Buffer): void => {
     if (res.destroyed) return;
-    if (buf.length <= GO_BUFFER_BEFORE_CHUNKING || !isApiRequest(res.req)) raw.push('Content-Length', String(buf.length));
+    if (!api || buf.length <= GO_BUFFER_BEFORE_CHUNKING) raw.push('Content-Length', String(buf.length));
     res.writeHead(status, raw);
     res.end(buf);
   };
   const plain = Buffer.from(body, 'utf8');
-  if (!isApiRequest(res.req)) return finish(plain);
+  if (!api) return finish(plain);
   raw.push('Vary', 'Accept-Encoding');
-  const encoding = apiEncoding(res.req);
+  const encoding = apiEncoding(req);
   if (!encoding) return finish(plain);
   raw.push('Content-Encoding', encoding);
   // Go sniffs a type for a body written without one: an empty answer's compressed bytes.
