@@ -87,6 +87,17 @@ async function status(id: string): Promise<{ state: string; pending: { action: s
   return (await fetch(`${daemonUrl}/v1/deployments/${id}`)).json() as never;
 }
 
+/**
+ * The daemon's status once it has recorded what Nomad answered to its promote: Nomad shows the
+ * promotion as soon as it applies it, a moment before the daemon has the answer and saves it.
+ */
+async function afterPromoteAnswered(id: string): ReturnType<typeof status> {
+  return eventually(async () => {
+    const s = await status(id);
+    return s.history.some((x) => x.action === 'promote' && x.outcome !== 'pending') ? s : undefined;
+  }, 'the promote answer recorded');
+}
+
 async function v1Deployment(job: string): Promise<Deployment> {
   return eventually(deploymentOf(job, 1), `${job} v1 deployment`);
 }
@@ -97,7 +108,7 @@ describe('canary analysis against a real Prometheus', () => {
     await h.sim.register(webJob('shop-good', 'v1'));
     const d = await v1Deployment('shop-good');
     await eventually(async () => (await h.sim.latest('shop-good'))?.TaskGroups['web']!.Promoted, 'shop-good promoted', 40_000);
-    const s = await status(d.ID);
+    const s = await afterPromoteAnswered(d.ID);
     expect(s.history.map((x) => [x.action, x.outcome])).toEqual([['promote', 'ok']]);
     expect(s.history[0]!.reason).toMatch(/analysis passed \(error-rate\)/);
     // The measurements behind the decision carry RFC 3339 times, as every time in the status API.
@@ -207,7 +218,7 @@ describe('canary analysis against a real Prometheus', () => {
 
     await eventually(async () => (await h.sim.latest('outage-good'))?.TaskGroups['web']!.Promoted, 'outage-good promoted', 60_000);
     expect((await h.sim.writesTo(good.ID)).map((w) => w.route)).toEqual(['/v1/deployment/promote/:id']);
-    const goodHistory = (await status(good.ID)).history.map((x) => [x.action, x.outcome]);
+    const goodHistory = (await afterPromoteAnswered(good.ID)).history.map((x) => [x.action, x.outcome]);
     expect(goodHistory).toEqual([['check', 'ok'], ['check', 'ok'], ['promote', 'ok']]);
     // Each phase change of the hold is one warning (and only one) with the cause.
     const warnings = h.daemons[0]!.lines.filter((l) => l.includes(`"deploymentId":"${good.ID}"`) && l.includes('"level":"warn"') && l.includes('"check":"error-rate"'));
